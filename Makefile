@@ -1,0 +1,70 @@
+# rampart.firewall — development targets. Everything installs what it needs first.
+# `make test` is the one command CI runs (.ci/run); `make demo` starts the demo fleet.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(ROOT)/tests/containers.conf
+export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
+export MOLECULE_GLOB := molecule/*/molecule.yml
+export PY_COLORS := 0
+export NO_COLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+export ANSIBLE_NOCOLOR := 1
+
+# Scenarios run by `make molecule` / `make test`, in this order.
+SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
+
+.PHONY: test setup setup-user images unit sanity lint build molecule collection-link clean help
+
+help:
+	@echo "make test              everything CI runs: setup, unit, sanity, lint, build, molecule (root)"
+	@echo "make unit              unit tests only (no root)"
+	@echo "make sanity | lint | build"
+	@echo "make molecule          every scenario; make molecule-NAME for one (root, podman)"
+	@echo "make images            build/refresh the test images (root)"
+
+test:
+	@scripts/test-all.sh
+
+setup:
+	@scripts/setup.sh
+
+setup-user:
+	@scripts/setup.sh --no-system
+
+# The collection, reachable by FQCN from this checkout (ansible-doc, playbooks, molecule).
+collection-link:
+	@mkdir -p $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/rampart
+	@ln -sfn $(ROOT) $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/rampart/firewall
+
+images: setup
+	@images/build.sh bookworm trixie
+
+unit: setup-user
+	@python -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
+
+sanity: setup-user
+	@scripts/sanity.sh $(SANITY_ARGS)
+
+lint: setup-user collection-link
+	@ansible-lint --profile production --offline
+
+build: setup-user
+	@rm -rf .build && mkdir -p .build/install
+	ansible-galaxy collection build --force --output-path .build .
+	ansible-galaxy collection install --offline -p .build/install .build/rampart-firewall-*.tar.gz
+	test -f .build/install/ansible_collections/rampart/firewall/MANIFEST.json
+	ANSIBLE_COLLECTIONS_PATH=.build/install ansible-doc -l rampart.firewall
+
+molecule: images collection-link
+	@for s in $(SCENARIOS); do molecule test -s $$s; done
+
+molecule-%: images collection-link
+	@molecule test -s $*
+
+clean:
+	rm -rf .build .cache tests/output .pytest_cache .hypothesis

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build the test images from Debian packages with debootstrap + `podman import`.
+# Nothing can be pulled from a registry on the CI machines, so images are made here.
+#
+#   images/build.sh [SUITE...]      default: bookworm trixie
+#
+# An image is rebuilt only when it is missing or when its recipe (this file) changed:
+# the recipe hash is stored as the image label rampart.recipe.
+# Image names: localhost/rampart-test:SUITE
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/../tests/containers.conf}"
+
+PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,python3,python3-apt,iproute2,procps,netcat-openbsd,openssh-server,iputils-ping,kmod
+recipe=$(sha256sum "$here/build.sh" | cut -c1-16)
+
+build() {
+  local suite=$1 image="localhost/rampart-test:$1"
+  if podman image exists "$image"; then
+    local have
+    have=$(podman image inspect --format '{{ index .Labels "rampart.recipe" }}' "$image" 2>/dev/null || true)
+    if [ "$have" = "$recipe" ]; then
+      echo "image $image is up to date (recipe $recipe)"
+      return 0
+    fi
+    echo "image $image has recipe '$have', want $recipe: rebuilding"
+  fi
+  local root
+  root=$(mktemp -d "/var/tmp/rampart-rootfs-$suite.XXXXXX")
+  trap 'rm -rf "$root"' RETURN
+  echo "debootstrap $suite into $root"
+  local start=$SECONDS
+  # iptables-persistent asks a debconf question at install time: pre-answer it.
+  DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase --include="$PACKAGES" "$suite" "$root" >"$root.log" 2>&1 \
+    || { tail -30 "$root.log"; echo "debootstrap $suite failed (log: $root.log)"; return 1; }
+  rm -f "$root.log"
+  # A container needs no getty, and must not wait for udev settle or resolve via the host's stub.
+  chroot "$root" systemctl mask getty@tty1.service serial-getty@.service systemd-udevd.service \
+    systemd-udev-trigger.service systemd-resolved.service systemd-timesyncd.service >/dev/null 2>&1 || true
+  chroot "$root" systemctl enable netfilter-persistent.service ssh.service >/dev/null 2>&1 || true
+  # sshd host keys are generated at package install; drop them so each container makes its own.
+  rm -f "$root"/etc/ssh/ssh_host_*
+  mkdir -p "$root/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$root/etc/systemd/system/ssh.service.d/keys.conf"
+  echo 'rampart-test' >"$root/etc/hostname"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | podman import \
+    --change 'CMD ["/lib/systemd/systemd"]' \
+    --change "LABEL rampart.recipe=$recipe" \
+    --change "LABEL rampart.suite=$suite" \
+    - "$image" >/dev/null
+  echo "built $image in $((SECONDS - start)) s (recipe $recipe)"
+}
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie)
+for s in "${suites[@]}"; do build "$s"; done
