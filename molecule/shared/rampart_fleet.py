@@ -41,3 +41,43 @@ def restart(name, timeout=90):
             return
         time.sleep(0.5)
     raise AssertionError('%s did not boot again within %ss' % (name, timeout))
+
+
+def playbook(name, *args, limit=None, extra_vars=None, check=True):
+    """Run a playbook of the current scenario against the molecule inventory.
+
+    Returns the CompletedProcess; raises AssertionError with the output when it fails
+    and check is true."""
+    scenario = os.environ['MOLECULE_SCENARIO_DIRECTORY']
+    cmd = ['ansible-playbook', '-i', os.environ['MOLECULE_INVENTORY_FILE'], os.path.join(scenario, name)]
+    if limit:
+        cmd += ['--limit', limit]
+    if extra_vars:
+        cmd += ['-e', json.dumps(extra_vars)]
+    cmd += list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=scenario)
+    if check and proc.returncode != 0:
+        raise AssertionError('%s failed (rc=%s):\n%s\n%s' % (' '.join(cmd), proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
+    return proc
+
+
+def connect(client, target, port, family=4, timeout=3):
+    """TCP connect from container CLIENT to TARGET:PORT with netcat.
+
+    Returns 'open' (connected), 'refused' (an RST came back) or 'timeout' (dropped)."""
+    proc = subprocess.run(['podman', 'exec', client, 'nc', '-%d' % family, '-z', '-n', '-v', '-w', str(timeout), target, str(port)],
+                          capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    if proc.returncode == 0:
+        return 'open'
+    if 'refused' in out:
+        return 'refused'
+    if 'timed out' in out or 'Operation now in progress' in out:
+        return 'timeout'
+    return 'other: ' + out.strip()
+
+
+def listen(name, port, family=4):
+    """Start a TCP listener in container NAME that accepts connections until removed."""
+    subprocess.run(['podman', 'exec', '-d', name, 'nc', '-%d' % family, '-k', '-l', '-n', str(port)], check=True)
+    time.sleep(0.3)
