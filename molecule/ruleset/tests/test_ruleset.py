@@ -54,23 +54,6 @@ def test_packets_follow_the_converged_rules(family):
         assert fleet.connect('ruleset-legacy', target, 9090, family) == 'refused'
 
 
-def managed(text):
-    """The live ruleset without netavark's lines: netfilter-persistent's boot-time restore
-    flushes the tables it loads, and netavark set up the container's netns before that, so
-    its chains do not come back in the container after a restart (on a real host, Docker and
-    fail2ban start after netfilter-persistent and re-create theirs)."""
-    return '\n'.join(line for line in text.splitlines() if 'NETAVARK' not in line)
-
-
-def test_rules_are_back_after_restart(name):
-    before = managed(live(name)), managed(live(name, 'ip6tables-save'))
-    fleet.host(name).check_output('iptables -F TCP && ip6tables -F TCP')
-    assert '-A TCP' not in live(name)
-    fleet.restart(name)
-    after = managed(live(name)), managed(live(name, 'ip6tables-save'))
-    assert after == before
-
-
 @pytest.mark.parametrize('corpus_file', CORPUS)
 def test_corpus_round_trip(corpus_file):
     fleet.playbook('roundtrip.yml', extra_vars={'corpus_file': corpus_file})
@@ -95,3 +78,21 @@ def test_two_applies_at_once_end_in_one_of_them():
     winner = 'run-a' if 'run-a' in state else 'run-b'
     assert state.count('"%s"' % winner) == 300 or state.count(winner) == 300
     assert 'NETAVARK_FORWARD' in state
+
+
+# Last: after a restart netavark's chains are gone from the containers (see managed()).
+def managed(text):
+    """The live ruleset without netavark's lines: netfilter-persistent's boot-time restore
+    flushes the tables it loads, and netavark set up the container's netns before that, so
+    its chains do not come back in the container after a restart (on a real host, Docker and
+    fail2ban start after netfilter-persistent and re-create theirs)."""
+    return '\n'.join(line for line in text.splitlines() if 'NETAVARK' not in line)
+
+
+def test_rules_are_back_after_restart(name):
+    before = managed(live(name)), managed(live(name, 'ip6tables-save'))
+    fleet.host(name).check_output('iptables -F TCP && ip6tables -F TCP')
+    assert '-A TCP' not in live(name)
+    fleet.restart(name)
+    after = managed(live(name)), managed(live(name, 'ip6tables-save'))
+    assert after == before
