@@ -18,13 +18,14 @@ export ANSIBLE_NOCOLOR := 1
 # Scenarios run by `make molecule` / `make test`, in this order.
 SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
 
-.PHONY: test setup setup-user images unit sanity lint build molecule collection-link clean help
+.PHONY: bench test setup setup-user images unit sanity lint build molecule collection-link clean help
 
 help:
 	@echo "make test              everything CI runs: setup, unit, sanity, lint, build, molecule (root)"
 	@echo "make unit              unit tests only (no root)"
 	@echo "make sanity | lint | build"
 	@echo "make molecule          every scenario; make molecule-NAME for one (root, podman)"
+	@echo "make bench             benchmark the ruleset engine against a container (root)"
 	@echo "make images            build/refresh the test images (root)"
 
 test:
@@ -68,3 +69,6 @@ molecule-%: images collection-link
 
 clean:
 	rm -rf .build .cache tests/output .pytest_cache .hypothesis
+
+bench: images collection-link
+	@python benchmarks/ruleset_bench.py $(BENCH_ARGS)
