@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Confirm-or-revert: the protocol between an apply, its confirmation and the revert timer.
+
+No AnsibleModule here. The protocol lives in files of a state directory on the target
+(default /run/rampart-firewall, a tmpfs: a reboot forgets every pending apply, and the
+persisted file, written only after confirmation, still holds the previous ruleset).
+
+For one armed apply with token T:
+
+* ``T.rules``   the previous live ruleset of the tables the apply touched (restore text)
+* ``T.json``    {family, deadline, restore (argv), tables}
+* ``T.pending`` exists while nobody has decided yet
+
+Exactly one of the two deciders wins, because each starts with ``os.rename`` of
+``T.pending``, which is atomic:
+
+* the confirmer renames it to ``T.confirmed``;
+* the timer, at the deadline, renames it to ``T.reverting``, restores ``T.rules`` with
+  ``iptables-restore`` and renames ``T.reverting`` to ``T.reverted`` (or ``T.failed``).
+
+A confirmation that finds no ``T.pending`` reports what happened instead: ``reverted``
+(the timer won), ``confirmed`` (a repeated confirmation) or ``unknown`` (no trace: the
+host rebooted during the window, which also restores the previous ruleset from the
+persisted file). A new apply for a family while another one of the same family is pending
+is refused (``RollbackBusy``): stacking two revert timers would restore the wrong state.
+A pending apply whose deadline has passed (its timer was killed) is reverted by the next
+arm() before it goes on: an unconfirmed apply is never kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+STATE_DIR = '/run/rampart-firewall'
+
+
+class RollbackBusy(Exception):
+    """Another apply of the same family is still waiting for its confirmation."""
+
+    def __init__(self, token, family, remaining):
+        self.token = token
+        self.family = family
+        self.remaining = remaining
+        super().__init__(
+            'an earlier apply (%s, token %s) is still waiting for its confirmation; its revert timer '
+            'fires in %.0f s. Wait for it, or remove %s/%s.pending to give up its revert'
+            % (family, token, max(remaining, 0), STATE_DIR, token))
+
+
+def _path(state_dir, token, suffix):
+    return os.path.join(state_dir, '%s.%s' % (token, suffix))
+
+
+def _write(path, text):
+    tmp = path + '.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(text)
+    os.rename(tmp, path)
+
+
+def pending(state_dir, family=None, now=None):
+    """Pending applies as a list of (token, meta) sorted by deadline, optionally of one family."""
+    now = time.time() if now is None else now
+    found = []
+    if not os.path.isdir(state_dir):
+        return found
+    for name in os.listdir(state_dir):
+        if not name.endswith('.pending'):
+            continue
+        token = name[:-len('.pending')]
+        try:
+            with open(_path(state_dir, token, 'json')) as handle:
+                meta = json.load(handle)
+        except (IOError, OSError, ValueError):
+            continue
+        if family is None or meta.get('family') == family:
+            meta['remaining'] = meta['deadline'] - now
+            found.append((token, meta))
+    return sorted(found, key=lambda item: item[1]['deadline'])
+
+
+def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None):
+    """Record the previous ruleset and open the window. Returns the token.
+
+    Raises RollbackBusy when an apply of the same family is already pending."""
+    now = time.time() if now is None else now
+    for token, meta in pending(state_dir, family, now):
+        if meta['remaining'] > 0:
+            raise RollbackBusy(token, family, meta['remaining'])
+        # Its deadline passed and its timer is gone (killed): keep the promise now.
+        expire(state_dir, token)
+    if not os.path.isdir(state_dir):
+        os.makedirs(state_dir, 0o700)
+    token = '%s-%d-%s' % (family, int(now), uuid.uuid4().hex[:8])
+    _write(_path(state_dir, token, 'rules'), previous)
+    meta = {'family': family, 'deadline': now + timeout, 'timeout': timeout,
+            'restore': list(restore_argv), 'tables': list(tables), 'armed': now}
+    _write(_path(state_dir, token, 'json'), json.dumps(meta))
+    _write(_path(state_dir, token, 'pending'), '')
+    return token
+
+
+def disarm(state_dir, token):
+    """Withdraw an armed window before anything was applied (the apply itself failed)."""
+    for suffix in ('pending', 'json', 'rules'):
+        try:
+            os.unlink(_path(state_dir, token, suffix))
+        except OSError:
+            pass
+
+
+def outcome(state_dir, token):
+    """What became of TOKEN: pending, confirmed, reverting, reverted, failed or unknown."""
+    for state in ('pending', 'confirmed', 'reverting', 'reverted', 'failed'):
+        if os.path.exists(_path(state_dir, token, state)):
+            return state
+    return 'unknown'
+
+
+def confirm(state_dir, token):
+    """Confirm TOKEN. Returns (state, detail): state 'confirmed' when this call won,
+    otherwise what happened instead (see outcome())."""
+    try:
+        os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'confirmed'))
+    except OSError:
+        state = outcome(state_dir, token)
+        detail = ''
+        if state in ('reverted', 'failed'):
+            with open(_path(state_dir, token, state)) as handle:
+                detail = handle.read()
+        return state, detail
+    _cleanup(state_dir, token, keep=('confirmed',))
+    return 'confirmed', ''
+
+
+def expire(state_dir, token, run=None):
+    """The timer's move at the deadline: revert unless confirmed. Returns the final state."""
+    try:
+        os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'reverting'))
+    except OSError:
+        return outcome(state_dir, token)
+    run = run or _run
+    with open(_path(state_dir, token, 'json')) as handle:
+        meta = json.load(handle)
+    with open(_path(state_dir, token, 'rules')) as handle:
+        previous = handle.read()
+    rc, out, err = run(meta['restore'], previous)
+    state = 'reverted' if rc == 0 else 'failed'
+    report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous, 'tables': meta.get('tables', []),
+              'at': time.time(), 'family': meta['family']}
+    _write(_path(state_dir, token, 'reverting'), json.dumps(report))
+    os.rename(_path(state_dir, token, 'reverting'), _path(state_dir, token, state))
+    return state
+
+
+def _run(argv, data):
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, LANG='C', LC_ALL='C'))
+    out, err = proc.communicate(data.encode('utf-8'))
+    return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+
+
+def _cleanup(state_dir, token, keep=()):
+    for suffix in ('rules', 'json'):
+        if suffix not in keep:
+            try:
+                os.unlink(_path(state_dir, token, suffix))
+            except OSError:
+                pass
+
+
+def watch(state_dir, token, sleep=time.sleep, now=time.time, run=None):
+    """Body of the timer process: sleep until the deadline, then expire()."""
+    with open(_path(state_dir, token, 'json')) as handle:
+        deadline = json.load(handle)['deadline']
+    while True:
+        left = deadline - now()
+        if left <= 0:
+            break
+        if not os.path.exists(_path(state_dir, token, 'pending')):
+            return outcome(state_dir, token)
+        sleep(min(left, 0.5))
+    return expire(state_dir, token, run=run)
+
+
+def spawn_timer(state_dir, token):  # pragma: no cover - exercised in molecule/safety
+    """Start watch() in a detached grandchild that outlives the module, the connection
+    (setsid: no SIGHUP when SSH dies) and Ansible's temporary files (the code is already
+    in memory). Returns the timer's pid."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_fd)
+            os.setsid()
+            grandchild = os.fork()
+            if grandchild:
+                os.write(write_fd, str(grandchild).encode())
+                os._exit(0)
+            os.close(write_fd)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.chdir('/')
+            watch(state_dir, token)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as handle:
+        value = handle.read()
+    timer_pid = int(value) if value else 0
+    with open(_path(state_dir, token, 'json')) as handle:
+        meta = json.load(handle)
+    meta['timer_pid'] = timer_pid
+    _write(_path(state_dir, token, 'json'), json.dumps(meta))
+    return timer_pid
