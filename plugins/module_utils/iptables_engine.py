@@ -1,0 +1,312 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Plan what iptables-restore must load so the live ruleset matches a desired one.
+
+Pure logic on iptables_model objects: no AnsibleModule, no commands, no files.
+
+Ownership rules (the module's documentation repeats them):
+
+* Every table named in the desired ruleset is owned: after the apply it holds exactly
+  the desired chains, policies and rules, plus the foreign chains below.
+  Tables the desired ruleset does not name are not touched at all.
+* A user-defined chain of a touched table whose name matches one of the preserve
+  patterns (fnmatch, case-sensitive) and that the desired ruleset does not declare is
+  foreign (Docker, fail2ban, netavark, ...): it is kept with its live rules.
+  Built-in chains are never foreign.
+* The live rules of non-foreign chains (built-in or user chains) that jump or goto
+  into a kept foreign chain are kept too, at the TOP of the same chain in the result,
+  in their live order. That is where Docker, fail2ban and netavark insert them.
+  If the desired chain already contains the very same rule, the desired position wins
+  and the rule is not duplicated. If the chain holding such a jump is a user chain that
+  the desired ruleset no longer declares, the jump goes away with its chain
+  (Plan.dropped lists it).
+* If the desired ruleset declares a chain that matches a preserve pattern, the desired
+  version wins: the user took ownership of it, its live rules and the live jumps into it
+  are replaced by what the desired ruleset says (Plan.owned lists such chains).
+"""
+
+from __future__ import annotations
+
+import copy
+from fnmatch import fnmatchcase
+
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
+    BUILTIN_CHAINS,
+    TABLES,
+    Ruleset,
+    diff as model_diff,
+    new_table,
+    parse,
+    render,
+)
+
+# Chains created by software the collection does not own. Kept as they are live.
+DEFAULT_PRESERVE = (
+    'DOCKER',         # Docker
+    'DOCKER-*',       # Docker (DOCKER-USER, DOCKER-ISOLATION-STAGE-1, DOCKER-FORWARD, ...)
+    'f2b-*',          # fail2ban
+    'NETAVARK*',      # podman / netavark (NETAVARK_FORWARD, NETAVARK_INPUT, ...)
+    'NETAVARK-*',     # netavark's older chains (NETAVARK-HOSTPORT-DNAT, ...)
+    'CNI-*',          # CNI plugins (podman < 4, containerd)
+    'KUBE-*',         # Kubernetes kube-proxy and kubelet
+    'LIBVIRT_*',      # libvirt
+    'cali-*',         # Calico
+    'FLANNEL-*',      # flannel
+    'ts-*',           # Tailscale
+)
+
+
+class PlanError(ValueError):
+    """The desired ruleset cannot be combined with the live one."""
+
+
+def is_preserved(name, preserve, table=None):
+    """True when chain name matches one of the preserve patterns (never for a built-in chain of table)."""
+    if table is not None and name in BUILTIN_CHAINS.get(table, ()):
+        return False
+    return any(fnmatchcase(name, pattern) for pattern in preserve)
+
+
+def rule_line(rule):
+    """The '-A CHAIN ...' restore line of a rule."""
+    return rule.line()
+
+
+def empty_table(table):
+    """A table as the kernel has it before anything is loaded: built-in chains, policy ACCEPT, no rules."""
+    return new_table(table)
+
+
+def parse_or_empty(text, family='ipv4'):
+    """parse(), except that text without any table (iptables-nft-save prints nothing on a host
+    where nothing was loaded yet; an empty persisted file) gives an empty Ruleset."""
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if line and not line.startswith('#'):
+            return parse(text, family=family)
+    return Ruleset(family, {})
+
+
+def is_trivial(table):
+    """True when a table holds nothing but built-in chains with policy ACCEPT (or none) and no rules."""
+    for name, chain in table.chains.items():
+        if name not in BUILTIN_CHAINS.get(table.name, ()):
+            return False
+        if chain.rules:
+            return False
+        if chain.policy not in (None, 'ACCEPT'):
+            return False
+    return True
+
+
+def _ruleset(template, tables):
+    """A Ruleset of template's family holding the given tables (dict name -> Table), in TABLES order."""
+    return Ruleset(template.family, dict((name, tables[name]) for name in TABLES if name in tables))
+
+
+class Plan:
+    """What to load, and what it changes.
+
+    tables: names of the touched tables, in TABLES order.
+    payload: the exact iptables-restore input for those tables.
+    changed: whether any touched table differs canonically from live.
+    before / after: restore text of the live and the resulting touched tables.
+    diff: unified diff between before and after ('' when equal).
+    kept: one dict per kept foreign chain: {table, chain, rules (count), jumps (restore lines)}.
+    owned: {table: [chains]} desired chains that match a preserve pattern (the user owns them).
+    dropped: restore lines of live jumps into foreign chains that were dropped with their chain.
+    current / result: Rulesets (touched tables only) of the live state and of the result.
+    """
+
+    def __init__(self, tables, payload, changed, before, after, diff, kept, owned, dropped, current, result):
+        self.tables = tables
+        self.payload = payload
+        self.changed = changed
+        self.before = before
+        self.after = after
+        self.diff = diff
+        self.kept = kept
+        self.owned = owned
+        self.dropped = dropped
+        self.current = current
+        self.result = result
+
+    def table_changed(self, name):
+        """Whether the touched table name changes."""
+        return self.current.tables[name] != self.result.tables[name]
+
+
+def _merge_table(name, want, have, preserve):
+    """Return (result table, kept entries, owned chain names, dropped lines) for one table."""
+    table = copy.deepcopy(want)
+    owned = [chain for chain in want.chains if is_preserved(chain, preserve, name)]
+    foreign = [chain for chain in have.chains
+               if is_preserved(chain, preserve, name) and chain not in want.chains]
+    foreign_set = set(foreign)
+
+    # Live jumps into foreign chains, from chains that are not themselves preserved.
+    jumps = {}      # holding chain -> [rules], live order
+    order = []
+    for chain_name, chain in have.chains.items():
+        if is_preserved(chain_name, preserve, name):
+            continue
+        for rule in chain.rules:
+            if rule.jumps in foreign_set:
+                if chain_name not in jumps:
+                    jumps[chain_name] = []
+                    order.append(chain_name)
+                jumps[chain_name].append(rule)
+
+    kept_jumps = {}  # foreign chain -> [restore lines]
+    dropped = []
+    for chain_name in order:
+        target = table.chains.get(chain_name)
+        if target is None:
+            dropped.extend(rule_line(rule) for rule in jumps[chain_name])
+            continue
+        present = set(target.rules)
+        for rule in jumps[chain_name]:
+            kept_jumps.setdefault(rule.jumps, []).append(rule_line(rule))
+        new_rules = [copy.deepcopy(rule) for rule in jumps[chain_name] if rule not in present]
+        target.rules[0:0] = new_rules
+
+    kept = []
+    for chain_name in foreign:
+        table.chains[chain_name] = copy.deepcopy(have.chains[chain_name])
+        kept.append({
+            'table': name,
+            'chain': chain_name,
+            'rules': len(have.chains[chain_name].rules),
+            'jumps': kept_jumps.get(chain_name, []),
+        })
+
+    # A kept chain must not jump into a live chain that the result no longer has.
+    for chain_name in foreign:
+        for rule in table.chains[chain_name].rules:
+            goes_to = rule.jumps
+            if goes_to and goes_to not in table.chains and goes_to in have.chains:
+                raise PlanError(
+                    "table %s: kept foreign chain %s jumps to chain %s, which the desired ruleset does not declare "
+                    "(declare %s, or remove the pattern matching %s from preserve_chains to own it): %s"
+                    % (name, chain_name, goes_to, goes_to, chain_name, rule_line(rule)))
+    return table, kept, owned, dropped
+
+
+def plan(desired, live, preserve=DEFAULT_PRESERVE):
+    """Combine the desired ruleset with the foreign chains of the live one. Returns a Plan.
+
+    Only the tables named in desired are planned; preserve is a sequence of fnmatch
+    patterns (an empty one means the desired ruleset owns every chain).
+    """
+    if desired.family != live.family:
+        raise PlanError('cannot plan an %s ruleset against a live %s ruleset' % (desired.family, live.family))
+    preserve = tuple(preserve or ())
+    touched = [name for name in TABLES if name in desired.tables]
+
+    current_tables = {}
+    result_tables = {}
+    kept = []
+    owned = {}
+    dropped = []
+    for name in touched:
+        have = live.tables.get(name)
+        if have is None:
+            have = empty_table(name)
+        current_tables[name] = have
+        table, table_kept, table_owned, table_dropped = _merge_table(name, desired.tables[name], have, preserve)
+        result_tables[name] = table
+        kept.extend(table_kept)
+        if table_owned:
+            owned[name] = table_owned
+        dropped.extend(table_dropped)
+
+    current = _ruleset(live, current_tables)
+    result = _ruleset(desired, result_tables)
+    changed = any(current_tables[name] != result_tables[name] for name in touched)
+    before = render(current, tables=touched) if touched else ''
+    after = render(result, tables=touched) if touched else ''
+    return Plan(
+        tables=touched,
+        payload=after,
+        changed=changed,
+        before=before,
+        after=after,
+        diff=model_diff(current, result, tables=touched) if touched else '',
+        kept=kept,
+        owned=owned,
+        dropped=dropped,
+        current=current,
+        result=result,
+    )
+
+
+def apply_result(live, result):
+    """The live ruleset as it will be once result (a Plan.result) is loaded: its tables replace live's."""
+    tables = dict(live.tables)
+    tables.update(result.tables)
+    return _ruleset(live, tables)
+
+
+def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None):
+    """The ruleset without foreign chains and without the jumps into them: what gets persisted.
+
+    owned: optional {table: [chain names]} of chains that match a preserve pattern but
+    belong to the user (Plan.owned); they are kept.
+    """
+    preserve = tuple(preserve or ())
+    owned = owned or {}
+    tables = {}
+    for name, table in ruleset.tables.items():
+        mine = set(owned.get(name, ()))
+        foreign = set(chain for chain in table.chains
+                      if chain not in mine and is_preserved(chain, preserve, name))
+        clean = copy.deepcopy(table)
+        for chain in foreign:
+            del clean.chains[chain]
+        for chain in clean.chains.values():
+            chain.rules[:] = [rule for rule in chain.rules if rule.jumps not in foreign]
+        tables[name] = clean
+    return _ruleset(ruleset, tables)
+
+
+def persistable(ruleset, preserve=DEFAULT_PRESERVE, owned=None):
+    """managed_only(ruleset) less the tables that hold nothing but default policies.
+
+    Returns (Ruleset, [table names]) where the names are the tables to write, in TABLES order.
+    """
+    managed = managed_only(ruleset, preserve, owned)
+    names = [name for name in TABLES if name in managed.tables and not is_trivial(managed.tables[name])]
+    return _ruleset(managed, dict((name, managed.tables[name]) for name in names)), names
+
+
+def owned_in(ruleset, preserve=DEFAULT_PRESERVE):
+    """{table: [chains]} of the chains of ruleset that match a preserve pattern (non built-in)."""
+    preserve = tuple(preserve or ())
+    owned = {}
+    for name, table in ruleset.tables.items():
+        chains = [chain for chain in table.chains if is_preserved(chain, preserve, name)]
+        if chains:
+            owned[name] = chains
+    return owned
+
+
+def describe(ruleset, preserve=DEFAULT_PRESERVE):
+    """Structured view of a ruleset: {table: {chain: {policy, rules, foreign}}} (for state=gathered)."""
+    preserve = tuple(preserve or ())
+    result = {}
+    for name in TABLES:
+        table = ruleset.tables.get(name)
+        if table is None:
+            continue
+        chains = {}
+        for chain_name, chain in table.chains.items():
+            chains[chain_name] = {
+                'policy': chain.policy,
+                'rules': [rule.text for rule in chain.rules],
+                'foreign': is_preserved(chain_name, preserve, name),
+            }
+        result[name] = chains
+    return result

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Where each Linux distribution keeps the iptables rules it restores at boot.
+
+Pure logic: no file access, no AnsibleModule. The module reads /etc/os-release,
+passes its text to read_os_release() and the result to persist_target().
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import namedtuple
+
+OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
+
+# path: the file the boot service restores; services: the systemd units that
+# restore it (to be enabled); package: what provides those units; mode: the
+# permissions the distribution's own "save" gives a new file.
+PersistTarget = namedtuple('PersistTarget', ('path', 'services', 'package', 'mode'))
+PersistTarget.__new__.__defaults__ = (0o600,)
+
+FAMILIES = ('ipv4', 'ipv6')
+
+# family -> (path, services, package, mode)
+_LAYOUTS = {
+    'debian': {
+        # netfilter-persistent's plugins write these with "chmod 0640".
+        'ipv4': ('/etc/iptables/rules.v4', ('netfilter-persistent',), 'iptables-persistent', 0o640),
+        'ipv6': ('/etc/iptables/rules.v6', ('netfilter-persistent',), 'iptables-persistent', 0o640),
+    },
+    'rhel': {
+        # iptables-services (iptables-nft-services on newer Fedora/EL, which provides it)
+        # saves with mode 0600.
+        'ipv4': ('/etc/sysconfig/iptables', ('iptables.service',), 'iptables-services', 0o600),
+        'ipv6': ('/etc/sysconfig/ip6tables', ('ip6tables.service',), 'iptables-services', 0o600),
+    },
+    'arch': {
+        # The iptables package ships these files with mode 0644.
+        'ipv4': ('/etc/iptables/iptables.rules', ('iptables.service',), 'iptables', 0o644),
+        'ipv6': ('/etc/iptables/ip6tables.rules', ('ip6tables.service',), 'iptables', 0o644),
+    },
+}
+
+# os-release ID (or ID_LIKE word) -> layout
+_IDS = {
+    'debian': 'debian',
+    'ubuntu': 'debian',
+    'raspbian': 'debian',
+    'rhel': 'rhel',
+    'centos': 'rhel',
+    'fedora': 'rhel',
+    'rocky': 'rhel',
+    'almalinux': 'rhel',
+    'ol': 'rhel',
+    'amzn': 'rhel',
+    'arch': 'arch',
+    'archarm': 'arch',
+    'manjaro': 'arch',
+}
+
+
+class UnknownDistributionError(ValueError):
+    """The distribution has no known iptables persistence layout."""
+
+
+def read_os_release(text):
+    """Parse the text of /etc/os-release (shell-style KEY=VALUE lines) into a dict.
+
+    Comments and blank lines are skipped, quotes and backslash escapes are removed
+    the way a POSIX shell would. Malformed lines are ignored.
+    """
+    result = {}
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        if not line or line.startswith('#') or '=' not in line:
+            continue
+        key, value = line.split('=', 1)
+        key = key.strip()
+        if not key or not key.replace('_', 'A').isalnum():
+            continue
+        try:
+            words = shlex.split(value, comments=False, posix=True)
+        except ValueError:
+            # Unbalanced quotes: keep the value without its surrounding quotes.
+            words = [value.strip().strip('"\'')]
+        result[key] = ' '.join(words)
+    return result
+
+
+def distribution_layout(os_release):
+    """Return the layout name ('debian', 'rhel' or 'arch') for an os-release dict, or None."""
+    os_release = os_release or {}
+    ident = (os_release.get('ID') or '').strip().lower()
+    if ident in _IDS:
+        return _IDS[ident]
+    for word in (os_release.get('ID_LIKE') or '').lower().split():
+        if word in _IDS:
+            return _IDS[word]
+    return None
+
+
+def persist_target(os_release, family):
+    """Return the PersistTarget of a distribution (os-release dict) for 'ipv4' or 'ipv6'.
+
+    Raises UnknownDistributionError (a ValueError) for a distribution with no known layout;
+    its message tells the user to set persist_path.
+    """
+    if family not in FAMILIES:
+        raise ValueError("family must be one of %s, not %r" % (', '.join(FAMILIES), family))
+    layout = distribution_layout(os_release)
+    if layout is None:
+        os_release = os_release or {}
+        name = os_release.get('PRETTY_NAME') or os_release.get('NAME') or os_release.get('ID') or 'unknown'
+        raise UnknownDistributionError(
+            "do not know where %s (ID=%s, ID_LIKE=%s) keeps its %s rules for boot: "
+            "set persist_path to the file your boot service restores, or set persist=false"
+            % (name, os_release.get('ID') or '', os_release.get('ID_LIKE') or '', family))
+    path, services, package, mode = _LAYOUTS[layout][family]
+    return PersistTarget(path, services, package, mode)

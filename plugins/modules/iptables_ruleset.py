@@ -1,0 +1,828 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: iptables_ruleset
+short_description: Apply a whole iptables/ip6tables ruleset atomically and idempotently
+version_added: 0.1.0
+author: rampart.firewall developers (@rampart)
+description:
+  - Loads a complete ruleset in C(iptables-restore) format with one C(iptables-restore) (or C(ip6tables-restore)) call,
+    so every table it names is replaced in one step, and only when the live ruleset differs from it.
+  - The comparison is canonical, not textual. The ruleset may be written the way people write rules
+    (C(-p tcp --dport 22), C(-m state), C(--syn), padded policy lines, comments) and is still found equal to the
+    C(iptables-save) spelling of the same rules, so a second run reports no change.
+  - Only the tables named in the ruleset are touched. A ruleset with only C(*filter) leaves C(nat), C(mangle),
+    C(raw) and C(security) as they are.
+  - Chains of other software (Docker, fail2ban, podman/netavark, Kubernetes, libvirt, ...) are kept, see O(preserve_chains).
+  - Before loading, the payload is checked with C(iptables-restore --test). After loading, the live ruleset is read
+    back and must equal what was planned, or the module fails.
+  - The managed part of the live ruleset is then written to the file that the distribution restores at boot,
+    see O(persist).
+  - With O(state=gathered) the module only reads the live ruleset and returns it.
+extends_documentation_fragment:
+  - rampart.firewall._attributes
+  - rampart.firewall._attributes.platform
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The payload is still checked with C(iptables-restore --test), which changes nothing, so check mode
+        also reports rulesets that the target's iptables would reject.
+  diff_mode:
+    support: full
+    details:
+      - One diff per touched table, plus one for the persisted file when it changes.
+  platform:
+    support: full
+    platforms: linux
+options:
+  family:
+    description:
+      - Address family of the ruleset.
+      - V(ipv4) uses C(iptables-save) and C(iptables-restore), V(ipv6) uses C(ip6tables-save) and C(ip6tables-restore).
+    type: str
+    choices: [ipv4, ipv6]
+    default: ipv4
+  content:
+    description:
+      - The desired ruleset, in C(iptables-restore) format (C(*table), C(:CHAIN POLICY [0:0]), C(-A CHAIN ...), C(COMMIT)).
+      - Each table it names is owned by the module for this run; tables it does not name are not touched.
+      - Mutually exclusive with O(src). One of them is required with O(state=present).
+      - Ignored with O(state=gathered).
+    type: str
+  src:
+    description:
+      - Path of a file on the target holding the desired ruleset, in the same format as O(content).
+      - Typically written by M(ansible.builtin.template) first.
+      - Mutually exclusive with O(content). One of them is required with O(state=present).
+      - Ignored with O(state=gathered).
+    type: path
+  state:
+    description:
+      - V(present) makes the live ruleset match the desired one (and persists it, see O(persist)).
+      - V(gathered) only reads the live ruleset and returns it in RV(gathered) and RV(rendered); it changes nothing.
+    type: str
+    choices: [present, gathered]
+    default: present
+  preserve_chains:
+    description:
+      - Shell-style patterns (case-sensitive, as in Python C(fnmatch.fnmatchcase)) naming user-defined chains
+        that belong to other software. In each table the ruleset names, a live chain matching one of them is
+        foreign and is kept with its live rules, unless the ruleset declares a chain of that name.
+      - Live rules that jump (C(-j)) or go (C(-g)) into a kept foreign chain from a built-in chain or from a
+        user chain of the ruleset are kept as well. They are placed at the B(top) of that chain, in their live
+        order, because that is where Docker, fail2ban and netavark insert them. A jump held by a user chain
+        that the ruleset no longer declares goes away with its chain (with a warning).
+      - As for C(iptables-restore), a rule of the ruleset can only jump into a chain that the ruleset declares,
+        and declaring a chain makes it the ruleset's own (see below). So leave the jumps into foreign chains
+        out of the ruleset; they are kept at the top as described.
+      - If the ruleset declares a chain whose name matches a pattern (for example C(DOCKER-USER)), the
+        ruleset's version wins. Its live rules and the live jumps into it are replaced by what the ruleset
+        says, and it is persisted like any other chain of the ruleset.
+      - Rules that other software puts straight into built-in chains without jumping to a chain of its own
+        (for example the C(MASQUERADE) rule older Docker versions add to C(nat POSTROUTING)) cannot be told
+        apart from yours and are removed from the tables the ruleset names. Put them in the ruleset if you
+        need them.
+      - Setting this option B(replaces) the default list; to add a pattern, repeat the default ones.
+        V([]) means the ruleset owns every chain of the tables it names.
+      - Built-in chains are never foreign.
+    type: list
+    elements: str
+    default:
+      - DOCKER
+      - DOCKER-*
+      - f2b-*
+      - NETAVARK*
+      - NETAVARK-*
+      - CNI-*
+      - KUBE-*
+      - LIBVIRT_*
+      - cali-*
+      - FLANNEL-*
+      - ts-*
+  wait:
+    description:
+      - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
+      - V(0) means do not wait. The nf_tables backend has no such lock and ignores it.
+    type: int
+    default: 10
+  persist:
+    description:
+      - Write the managed part of the live ruleset to the file the distribution restores at boot, and enable the
+        service that restores it with C(systemctl enable) when C(systemctl) exists.
+      - The file holds every live table of O(family) in its managed form, that is without foreign chains
+        (see O(preserve_chains)) and without the jumps into them, because their owners recreate them when they
+        start. Tables that hold nothing but built-in chains with policy C(ACCEPT), no rules and at most foreign
+        chains are left out of the file. So rules that other tasks or people added to tables this run did not
+        touch are persisted too, as C(netfilter-persistent save) would.
+      - The file is only written when its rules differ canonically from the new ones, so a second run does not
+        report a change. It is written atomically (a temporary file in the same directory, then a rename); a new
+        file gets the mode the distribution uses (C(0640) on Debian, C(0600) on the RHEL family, C(0644) on Arch);
+        an existing file keeps its owner and mode.
+      - Debian and Ubuntu (and derivatives) use C(/etc/iptables/rules.v4) or C(/etc/iptables/rules.v6) and the
+        C(netfilter-persistent) service (package C(iptables-persistent)).
+      - The RHEL family (RHEL, CentOS, Fedora, Rocky, AlmaLinux, Oracle Linux, Amazon Linux) uses
+        C(/etc/sysconfig/iptables) or C(/etc/sysconfig/ip6tables) and C(iptables.service) or
+        C(ip6tables.service) (package C(iptables-services)).
+      - Arch Linux and derivatives use C(/etc/iptables/iptables.rules) or C(/etc/iptables/ip6tables.rules) and
+        C(iptables.service) or C(ip6tables.service) (package C(iptables)).
+      - A missing service unit is reported as a warning naming the package to install, not as a failure.
+      - On any other distribution the module fails unless O(persist_path) is set.
+    type: bool
+    default: true
+  persist_path:
+    description:
+      - Write the persisted ruleset to this file instead of the distribution's one (see O(persist)).
+      - The boot service is only enabled when this is the file the distribution's service restores; for any other
+        path, making sure the file is loaded at boot is up to you.
+      - Ignored when O(persist=false).
+    type: path
+  backup:
+    description:
+      - Before loading a changed ruleset, save the complete previous live ruleset (all tables, foreign chains
+        included, as C(iptables-save) printed it) to a new timestamped file in C(/var/backups/rampart-firewall/)
+        (created with mode C(0700); the file gets mode C(0600)). It can be loaded back with C(iptables-restore).
+      - The directory is the same whether or not O(persist) is set, and the backup is never placed next to the
+        persisted file, so a boot service can never pick it up.
+      - Nothing is saved when the live ruleset does not change, or in check mode.
+    type: bool
+    default: false
+notes:
+  - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
+  - With the nf_tables backend one C(iptables-restore) call is one transaction for all tables in it. With the
+    legacy backend each table is committed on its own; C(iptables-restore --test) runs first to catch errors.
+  - Counters are not compared and are reset for the touched tables.
+  - If another program changes a touched table between the module reading the live ruleset and loading the new
+    one, that change is lost, and the check after loading may fail.
+seealso:
+  - name: iptables-restore(8)
+    description: The format of the ruleset.
+    link: https://manpages.debian.org/bookworm/iptables/iptables-restore.8.en.html
+  - module: community.general.iptables_state
+    description: Save and restore iptables state with a rollback on lost connections.
+'''
+
+EXAMPLES = r'''
+- name: Apply a small web server firewall, written the way people write rules
+  rampart.firewall.iptables_ruleset:
+    content: |
+      *filter
+      :INPUT DROP [0:0]
+      :FORWARD DROP [0:0]
+      :OUTPUT ACCEPT [0:0]
+      -A INPUT -i lo -j ACCEPT
+      -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      -A INPUT -p icmp --icmp-type echo-request -j ACCEPT
+      -A INPUT -p tcp --dport 22 -j ACCEPT
+      -A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+      COMMIT
+
+- name: Make sure the directory for rendered rulesets exists
+  ansible.builtin.file:
+    path: /etc/rampart
+    state: directory
+    owner: root
+    group: root
+    mode: "0700"
+
+- name: Render the ruleset from a template on the target
+  ansible.builtin.template:
+    src: rules.v4.j2
+    dest: /etc/rampart/rules.v4
+    owner: root
+    group: root
+    mode: "0600"
+
+- name: Apply it, keep the chains of Docker, fail2ban, podman... and see what changed
+  rampart.firewall.iptables_ruleset:
+    src: /etc/rampart/rules.v4
+    backup: true
+  register: firewall
+
+- name: Show the chains that were kept
+  ansible.builtin.debug:
+    var: firewall.kept_chains
+
+- name: Same, rendered on the controller instead of the target
+  rampart.firewall.iptables_ruleset:
+    content: "{{ lookup('ansible.builtin.template', 'rules.v4.j2') }}"
+
+- name: IPv6, without writing it to the boot file
+  rampart.firewall.iptables_ruleset:
+    family: ipv6
+    persist: false
+    content: |
+      *filter
+      :INPUT DROP [0:0]
+      :FORWARD DROP [0:0]
+      :OUTPUT ACCEPT [0:0]
+      -A INPUT -i lo -j ACCEPT
+      -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      -A INPUT -p ipv6-icmp -j ACCEPT
+      -A INPUT -p tcp --dport 22 -j ACCEPT
+      COMMIT
+
+- name: Keep the default foreign chains plus the ones of an in-house tool
+  rampart.firewall.iptables_ruleset:
+    src: /etc/rampart/rules.v4
+    preserve_chains:
+      - DOCKER
+      - DOCKER-*
+      - f2b-*
+      - NETAVARK*
+      - CNI-*
+      - KUBE-*
+      - LIBVIRT_*
+      - cali-*
+      - FLANNEL-*
+      - ts-*
+      - MYTOOL-*
+
+- name: Own every chain of the named tables (foreign chains are removed)
+  rampart.firewall.iptables_ruleset:
+    src: /etc/rampart/rules.v4
+    preserve_chains: []
+
+- name: Write the rules to a custom file (no boot service is enabled for it)
+  rampart.firewall.iptables_ruleset:
+    src: /etc/rampart/rules.v4
+    persist_path: /etc/rampart/persisted.v4
+
+- name: Read the live IPv4 ruleset
+  rampart.firewall.iptables_ruleset:
+    state: gathered
+  register: live
+
+- name: Show the policy of INPUT and the rules of the nat table
+  ansible.builtin.debug:
+    msg:
+      - "{{ live.gathered.filter.INPUT.policy }}"
+      - "{{ live.gathered.nat | default({}) }}"
+'''
+
+RETURN = r'''
+changed:
+  description: Whether the live ruleset, the persisted file or the boot service changed (or would change in check mode).
+  returned: always
+  type: bool
+  sample: true
+before:
+  description: The touched tables as they were live, in canonical C(iptables-restore) format.
+  returned: state=present, and on failures after the live ruleset was read
+  type: str
+  sample: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+after:
+  description:
+    - The touched tables as they are after the run (or would be, in check mode), in canonical C(iptables-restore) format.
+    - Same as RV(payload).
+  returned: state=present
+  type: str
+  sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"
+payload:
+  description:
+    - The exact text that was (or, when nothing changed or in check mode, would be) fed to C(iptables-restore),
+      the desired tables plus the kept foreign chains and their jumps.
+  returned: state=present
+  type: str
+  sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:NETAVARK_FORWARD - [0:0]\n-A FORWARD -m comment
+    --comment \"netavark firewall plugin rules\" -j NETAVARK_FORWARD\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"
+tables:
+  description: The tables the ruleset names, that is the tables the module owns in this run.
+  returned: state=present
+  type: list
+  elements: str
+  sample: [nat, filter]
+kept_chains:
+  description: The foreign chains that were kept, see O(preserve_chains).
+  returned: state=present
+  type: list
+  elements: dict
+  contains:
+    table:
+      description: The table of the chain.
+      type: str
+      sample: filter
+    chain:
+      description: The name of the chain.
+      type: str
+      sample: NETAVARK_FORWARD
+    rules:
+      description: How many rules the chain holds.
+      type: int
+      sample: 4
+    jumps:
+      description: The kept rules of other chains that jump into this chain, as C(-A CHAIN ...) lines.
+      type: list
+      elements: str
+      sample: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
+  sample:
+    - table: filter
+      chain: NETAVARK_FORWARD
+      rules: 4
+      jumps: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
+persisted:
+  description: The file the managed ruleset is persisted to, or V(null) when O(persist=false).
+  returned: state=present
+  type: str
+  sample: /etc/iptables/rules.v4
+persist_changed:
+  description: Whether the persisted file was (or, in check mode, would be) written.
+  returned: state=present
+  type: bool
+  sample: false
+services_enabled:
+  description: The boot services that were (or, in check mode, would be) enabled with C(systemctl enable).
+  returned: state=present
+  type: list
+  elements: str
+  sample: [netfilter-persistent]
+backup_file:
+  description: The file the previous live ruleset was saved to, see O(backup).
+  returned: when O(backup=true) and the live ruleset changed (not in check mode)
+  type: str
+  sample: /var/backups/rampart-firewall/iptables-20250131T120501.123456.rules
+gathered:
+  description:
+    - The live ruleset of O(family), by table, then by chain.
+    - Each chain has its C(policy) (V(null) for user chains), its C(rules) (canonical C(iptables-restore) text
+      without the leading C(-A CHAIN)) and C(foreign), whether it matches O(preserve_chains).
+  returned: state=gathered
+  type: dict
+  sample:
+    filter:
+      INPUT:
+        policy: DROP
+        rules: ["-i lo -j ACCEPT", "-p tcp -m tcp --dport 22 -j ACCEPT"]
+        foreign: false
+      FORWARD:
+        policy: ACCEPT
+        rules: ["-m comment --comment \"netavark firewall plugin rules\" -j NETAVARK_FORWARD"]
+        foreign: false
+      OUTPUT:
+        policy: ACCEPT
+        rules: []
+        foreign: false
+      NETAVARK_FORWARD:
+        policy: null
+        rules: ["-d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
+        foreign: true
+rendered:
+  description: The live ruleset of O(family), all tables, in canonical C(iptables-restore) format.
+  returned: state=gathered
+  type: str
+  sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"
+cmd:
+  description: The command that failed.
+  returned: failure of an iptables or systemctl command
+  type: str
+  sample: /usr/sbin/iptables-restore -w 10 --test
+rc:
+  description: The exit code of the command that failed.
+  returned: failure of an iptables or systemctl command
+  type: int
+  sample: 2
+stdout:
+  description: The standard output of the command that failed.
+  returned: failure of an iptables or systemctl command
+  type: str
+  sample: ""
+stderr:
+  description: The standard error of the command that failed.
+  returned: failure of an iptables or systemctl command
+  type: str
+  sample: "iptables-restore v1.8.9 (nf_tables): invalid port/service `70000' specified\nError occurred at line: 7\n"
+line:
+  description:
+    - When the ruleset does not parse, the offending line of O(content) or O(src).
+    - When C(iptables-restore) rejects the payload, the offending line of RV(payload).
+  returned: failure, when the line is known
+  type: str
+  sample: "-A INPUT -p tcp --dport 70000 -j ACCEPT"
+lineno:
+  description: The number of that line (1-based), in O(content) or O(src), or in RV(payload) for C(iptables-restore) failures.
+  returned: failure, when the line is known
+  type: int
+  sample: 7
+field:
+  description: When the ruleset does not parse, the option (or part of the line) that is wrong.
+  returned: failure, when the ruleset does not parse
+  type: str
+  sample: "--dport"
+value:
+  description: When the ruleset does not parse, the wrong value.
+  returned: failure, when the ruleset does not parse
+  type: str
+  sample: "70000"
+'''
+
+import datetime
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
+    DEFAULT_PRESERVE,
+    PlanError,
+    apply_result,
+    describe,
+    empty_table,
+    owned_in,
+    parse_or_empty,
+    persistable,
+    plan as make_plan,
+    rule_line,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
+    ParseError,
+    TABLES,
+    diff as model_diff,
+    parse,
+    render,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import (
+    OS_RELEASE_PATHS,
+    persist_target,
+    read_os_release,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import (
+    IptablesCommandError,
+    IptablesRunner,
+)
+
+BACKUP_DIR = '/var/backups/rampart-firewall'
+
+PERSIST_HEADER = (
+    '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
+    '# Foreign chains (preserve_chains) and the jumps into them are left out: their owners\n'
+    '# (Docker, fail2ban, podman...) recreate them when they start.\n'
+)
+
+# systemctl is-enabled states that need no "systemctl enable".
+_ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
+
+
+class ModuleFailure(Exception):
+    """A failure to report with fail_json: msg plus extra result keys."""
+
+    def __init__(self, msg, **extra):
+        super().__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+class RulesetModule:
+    """The steps of the module, each usable on its own.
+
+    present() runs them in order: load_desired, read_live, plan, check, apply
+    (backup, restore, verify) and persist.
+    """
+
+    def __init__(self, module, runner=None):
+        self.module = module
+        self.params = module.params
+        self.family = self.params['family']
+        self.preserve = list(self.params['preserve_chains'] or [])
+        self.runner = runner or IptablesRunner(module, self.family, self.params['wait'])
+        self.result = {'changed': False}
+        self.diffs = []
+        # True once iptables-restore has changed the live ruleset (a later failure still changed it).
+        self.applied = False
+
+    # ---- reading -------------------------------------------------------------------------
+    def desired_text(self):
+        if self.params['content'] is not None:
+            return self.params['content']
+        path = self.params['src']
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot read src %s: %s' % (path, exc.strerror or to_native(exc)))
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise ModuleFailure('cannot read src %s: not UTF-8 text (%s)' % (path, to_native(exc)))
+
+    def load_desired(self):
+        text = self.desired_text()
+        where = 'src %s' % self.params['src'] if self.params['content'] is None else 'content'
+        try:
+            return parse(text, family=self.family)
+        except ParseError as exc:
+            extra = {}
+            for key in ('line', 'lineno', 'field', 'value'):
+                if getattr(exc, key, None) is not None:
+                    extra[key] = getattr(exc, key)
+            raise ModuleFailure('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(exc)), **extra)
+
+    def read_live(self):
+        """Return (iptables-save text, Ruleset)."""
+        text = self.runner.save()
+        try:
+            return text, parse_or_empty(text, family=self.family)
+        except ParseError as exc:
+            raise ModuleFailure(
+                'cannot understand the live ruleset printed by iptables-save (please report this): %s' % to_native(exc),
+                before=text)
+
+    # ---- state=gathered ------------------------------------------------------------------
+    def gathered(self):
+        dummy, live = self.read_live()
+        self.result['gathered'] = describe(live, self.preserve)
+        names = [name for name in TABLES if name in live.tables]
+        self.result['rendered'] = render(live, tables=names) if names else ''
+        return self.result
+
+    # ---- state=present -------------------------------------------------------------------
+    def plan(self, desired, live):
+        try:
+            return make_plan(desired, live, self.preserve)
+        except PlanError as exc:
+            raise ModuleFailure(to_native(exc))
+
+    def locate(self, desired, line):
+        """Where a payload line comes from, for error messages."""
+        if not line:
+            return ''
+        for table in desired.tables.values():
+            for chain in table.chains.values():
+                for rule in chain.rules:
+                    if rule_line(rule) == line:
+                        if getattr(rule, 'lineno', None):
+                            return 'line %d of the desired ruleset' % rule.lineno
+                        return 'from the desired ruleset'
+        if line.startswith('-A '):
+            return 'kept from the live ruleset'
+        return ''
+
+    def command_failure(self, exc, desired=None, **extra):
+        result = exc.to_result()
+        result.pop('msg')
+        msg = exc.located(self.locate(desired, exc.line)) if desired is not None else exc.msg
+        if exc.line is not None:
+            result['line'] = exc.line
+            result['lineno'] = exc.lineno
+        result.update(extra)
+        return ModuleFailure(msg, **result)
+
+    def check(self, plan, desired):
+        """iptables-restore --test on the payload (changes nothing)."""
+        try:
+            self.runner.test(plan.payload)
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, desired, before=plan.before)
+
+    def backup(self, live_text):
+        stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
+        name = '%s-%s.rules' % ('iptables' if self.family == 'ipv4' else 'ip6tables', stamp)
+        try:
+            if not os.path.isdir(BACKUP_DIR):
+                os.makedirs(BACKUP_DIR, 0o700)
+            path = os.path.join(BACKUP_DIR, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(live_text)
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
+        return path
+
+    def apply(self, plan, desired):
+        """Load the payload, then read the live ruleset back and check it is the planned one. Returns the new live Ruleset."""
+        try:
+            self.runner.restore(plan.payload)
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, desired, before=plan.before)
+        self.applied = True
+        try:
+            dummy, live = self.read_live()
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, before=plan.before)
+        # A table iptables-save does not print counts as pristine (as in the model's Ruleset equality).
+        wrong = [name for name in plan.tables
+                 if (live.tables.get(name) or empty_table(name)) != plan.result.tables[name]]
+        if wrong:
+            got = render(live, tables=[name for name in wrong if name in live.tables]) if live.tables else ''
+            raise ModuleFailure(
+                'iptables-restore succeeded but the live ruleset differs from what was loaded in table(s) %s; '
+                'another program may have changed it meanwhile:\n%s'
+                % (', '.join(wrong), model_diff(plan.result, live, tables=wrong)),
+                before=plan.before, after=got)
+        return live
+
+    # ---- persistence ---------------------------------------------------------------------
+    def os_release(self):
+        for path in OS_RELEASE_PATHS:
+            try:
+                with open(path) as handle:
+                    return read_os_release(handle.read())
+            except (IOError, OSError):
+                continue
+        return {}
+
+    def persist_target(self):
+        """Return (path, services, package, mode)."""
+        chosen = self.params['persist_path']
+        try:
+            target = persist_target(self.os_release(), self.family)
+        except ValueError as exc:
+            if chosen is None:
+                raise ModuleFailure(to_native(exc))
+            return chosen, (), None, 0o600
+        if chosen is None or os.path.normpath(chosen) == os.path.normpath(target.path):
+            return target.path, tuple(target.services), target.package, target.mode
+        return chosen, (), target.package, target.mode
+
+    def read_persisted(self, path):
+        """Return (text or None, Ruleset or None) of the existing persisted file."""
+        if not os.path.exists(path):
+            return None, None
+        try:
+            with open(path, 'rb') as handle:
+                text = handle.read().decode('utf-8', 'replace')
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
+        try:
+            return text, parse_or_empty(text, family=self.family)
+        except ParseError:
+            return text, None
+
+    def write_persisted(self, path, content, mode):
+        directory = os.path.dirname(path) or '.'
+        creating = not os.path.exists(path)
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+            try:
+                with os.fdopen(fd, 'w') as handle:
+                    handle.write(content)
+                os.chmod(tmp, mode)
+            except Exception:
+                os.unlink(tmp)
+                raise
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot write the persisted ruleset %s: %s' % (path, to_native(exc)))
+        self.module.atomic_move(tmp, path)
+        if creating:
+            # atomic_move gives a new file the default mode (0666 & ~umask).
+            os.chmod(path, mode)
+
+    def enable_services(self, services, package):
+        systemctl = self.module.get_bin_path('systemctl')
+        enabled = []
+        if not systemctl:
+            return enabled
+        for service in services:
+            cmd = [systemctl, 'is-enabled', service]
+            rc, out, err = self.module.run_command(cmd, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+            state = (out or '').strip().splitlines()[0].strip() if (out or '').strip() else ''
+            if rc == 0 and state in _ENABLED_STATES:
+                continue
+            if state == 'not-found' or 'No such file' in (err or '') or 'not found' in (err or ''):
+                self.module.warn('the service %s that restores the persisted rules at boot is not installed: '
+                                 'install the package %s' % (service, package))
+                continue
+            if state == 'masked':
+                self.module.warn('the service %s that restores the persisted rules at boot is masked: '
+                                 'the rules will not be loaded at boot' % service)
+                continue
+            if not self.module.check_mode:
+                cmd = [systemctl, 'enable', service]
+                rc, out, err = self.module.run_command(cmd, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+                if rc != 0:
+                    if 'No such file' in (err or '') or 'not found' in (err or '') or 'does not exist' in (err or ''):
+                        self.module.warn('the service %s that restores the persisted rules at boot is not installed: '
+                                         'install the package %s' % (service, package))
+                        continue
+                    raise ModuleFailure('cannot enable %s: %s' % (service, (err or out).strip()),
+                                        cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
+            enabled.append(service)
+        return enabled
+
+    def persist(self, live, plan, target):
+        """Write the managed form of the live ruleset (the predicted one in check mode) to the boot file.
+
+        target: (path, services, package, mode) from persist_target().
+        """
+        path, services, package, mode = target
+        old_text, old = self.read_persisted(path)
+        owned = {}
+        if old is not None:
+            owned.update((name, chains) for name, chains in owned_in(old, self.preserve).items()
+                         if name not in plan.tables)
+        owned.update(plan.owned)
+        wanted, names = persistable(live, self.preserve, owned)
+        content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
+        same = old is not None and old == wanted
+        self.result['persisted'] = path
+        self.result['persist_changed'] = not same
+        if not same:
+            if self.module._diff:
+                self.diffs.append({
+                    'before_header': '%s (persisted)' % path,
+                    'after_header': '%s (persisted)' % path,
+                    'before': old_text or '',
+                    'after': content,
+                })
+            if not self.module.check_mode:
+                self.write_persisted(path, content, mode)
+        self.result['services_enabled'] = self.enable_services(services, package)
+
+    def present(self):
+        desired = self.load_desired()
+        # Where to persist is known before anything changes (an unknown distribution fails here).
+        target = self.persist_target() if self.params['persist'] else None
+        live_text, live = self.read_live()
+        plan = self.plan(desired, live)
+        self.result.update({
+            'before': plan.before,
+            'after': plan.after,
+            'payload': plan.payload,
+            'tables': list(plan.tables),
+            'kept_chains': plan.kept,
+            'persisted': None,
+            'persist_changed': False,
+            'services_enabled': [],
+        })
+        for line in plan.dropped:
+            self.module.warn('dropped %s: its chain is not in the desired ruleset' % line)
+        if self.module._diff:
+            for name in plan.tables:
+                if not plan.table_changed(name):
+                    continue
+                self.diffs.append({
+                    'before_header': '%s table %s (live)' % (self.family, name),
+                    'after_header': '%s table %s (desired)' % (self.family, name),
+                    'before': render(plan.current, tables=[name]),
+                    'after': render(plan.result, tables=[name]),
+                })
+        if plan.changed:
+            self.check(plan, desired)
+            if self.module.check_mode:
+                live = apply_result(live, plan.result)
+            else:
+                if self.params['backup']:
+                    self.result['backup_file'] = self.backup(live_text)
+                live = self.apply(plan, desired)
+        if target is not None:
+            self.persist(live, plan, target)
+        self.result['changed'] = bool(plan.changed or self.result['persist_changed'] or self.result['services_enabled'])
+        if self.module._diff:
+            self.result['diff'] = self.diffs
+        return self.result
+
+    def run(self):
+        try:
+            if self.params['state'] == 'gathered':
+                return self.gathered()
+            return self.present()
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, before=self.result.get('before'))
+
+
+def argument_spec():
+    return dict(
+        family=dict(type='str', default='ipv4', choices=['ipv4', 'ipv6']),
+        content=dict(type='str'),
+        src=dict(type='path'),
+        state=dict(type='str', default='present', choices=['present', 'gathered']),
+        preserve_chains=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE)),
+        wait=dict(type='int', default=10),
+        persist=dict(type='bool', default=True),
+        persist_path=dict(type='path'),
+        backup=dict(type='bool', default=False),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[('content', 'src')],
+        required_if=[('state', 'present', ('content', 'src'), True)],
+        supports_check_mode=True,
+    )
+    if module.params['wait'] < 0:
+        module.fail_json(msg='wait must be 0 or more seconds, not %d' % module.params['wait'])
+    worker = RulesetModule(module)
+    try:
+        result = worker.run()
+    except ModuleFailure as exc:
+        failed = dict(worker.result)
+        failed.pop('diff', None)
+        failed.update(exc.extra)
+        failed['changed'] = worker.applied
+        module.fail_json(msg=exc.msg, **failed)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,340 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
+    DEFAULT_PRESERVE,
+    PlanError,
+    apply_result,
+    describe,
+    empty_table,
+    is_preserved,
+    is_trivial,
+    managed_only,
+    owned_in,
+    persistable,
+    plan,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, parse, render
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+
+NETAVARK = '''*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:NETAVARK-HOSTPORT-DNAT - [0:0]
+:NETAVARK-HOSTPORT-MASQ - [0:0]
+:NETAVARK-HOSTPORT-SETMARK - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT
+-A OUTPUT -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT
+-A POSTROUTING -j NETAVARK-HOSTPORT-MASQ
+-A NETAVARK-HOSTPORT-MASQ -m comment --comment "netavark portfw masq mark" -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A NETAVARK-HOSTPORT-SETMARK -j MARK --set-xmark 0x2000/0x2000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:NETAVARK_FORWARD - [0:0]
+-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD
+COMMIT
+'''
+
+DESIRED = '''*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+'''
+
+# What iptables-restore must get: the desired tables, the netavark chains with their
+# rules, and netavark's jumps at the top of the built-in chains they were in.
+EXPECTED_PAYLOAD = '''*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:NETAVARK-HOSTPORT-DNAT - [0:0]
+:NETAVARK-HOSTPORT-MASQ - [0:0]
+:NETAVARK-HOSTPORT-SETMARK - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT
+-A OUTPUT -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT
+-A POSTROUTING -j NETAVARK-HOSTPORT-MASQ
+-A POSTROUTING -o eth0 -j MASQUERADE
+-A NETAVARK-HOSTPORT-MASQ -m comment --comment "netavark portfw masq mark" -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A NETAVARK-HOSTPORT-SETMARK -j MARK --set-xmark 0x2000/0x2000
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:NETAVARK_FORWARD - [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+'''
+
+
+def fixture(*parts):
+    with open(os.path.join(FIXTURES, *parts)) as handle:
+        return handle.read()
+
+
+def p4(text):
+    return parse(text, family='ipv4')
+
+
+# ---- preserve patterns ---------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', [
+    'DOCKER', 'DOCKER-USER', 'DOCKER-ISOLATION-STAGE-1', 'DOCKER-FORWARD', 'f2b-sshd', 'NETAVARK_FORWARD',
+    'NETAVARK-HOSTPORT-DNAT', 'NETAVARK_INPUT', 'CNI-HOSTPORT-DNAT', 'KUBE-SERVICES', 'LIBVIRT_INP',
+    'cali-INPUT', 'FLANNEL-FWD', 'ts-input',
+])
+def test_default_preserve_matches(name):
+    assert is_preserved(name, DEFAULT_PRESERVE, 'filter')
+
+
+@pytest.mark.parametrize('name', ['INPUT', 'FORWARD', 'docker', 'DOCKERX', 'F2B-sshd', 'SSH', 'kube-services', 'LIBVIRT', 'TS-INPUT'])
+def test_default_preserve_does_not_match(name):
+    assert not is_preserved(name, DEFAULT_PRESERVE, 'filter')
+
+
+def test_builtin_chains_are_never_foreign():
+    assert not is_preserved('INPUT', ['*'], 'filter')
+    assert not is_preserved('POSTROUTING', ['POST*'], 'nat')
+    assert is_preserved('POSTROUTING', ['POST*'], 'filter')
+
+
+# ---- plan ----------------------------------------------------------------------------------
+
+def test_netavark_chains_kept_with_jumps_at_the_top():
+    result = plan(p4(DESIRED), p4(NETAVARK), DEFAULT_PRESERVE)
+    assert result.tables == ['nat', 'filter']
+    assert result.payload == EXPECTED_PAYLOAD
+    assert result.changed is True
+    assert result.after == EXPECTED_PAYLOAD
+    assert result.before == render(p4(NETAVARK), tables=['nat', 'filter'])
+    assert result.diff
+    assert result.kept == [
+        {'table': 'nat', 'chain': 'NETAVARK-HOSTPORT-DNAT', 'rules': 0, 'jumps': [
+            '-A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT',
+            '-A OUTPUT -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT',
+        ]},
+        {'table': 'nat', 'chain': 'NETAVARK-HOSTPORT-MASQ', 'rules': 1, 'jumps': ['-A POSTROUTING -j NETAVARK-HOSTPORT-MASQ']},
+        {'table': 'nat', 'chain': 'NETAVARK-HOSTPORT-SETMARK', 'rules': 1, 'jumps': []},
+        {'table': 'filter', 'chain': 'NETAVARK_FORWARD', 'rules': 0, 'jumps': [
+            '-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
+        ]},
+    ]
+    assert result.owned == {}
+    assert result.dropped == []
+
+
+def test_reapply_on_the_result_is_unchanged():
+    first = plan(p4(DESIRED), p4(NETAVARK), DEFAULT_PRESERVE)
+    live = p4(first.payload)
+    second = plan(p4(DESIRED), live, DEFAULT_PRESERVE)
+    assert second.changed is False
+    assert second.payload == first.payload
+    assert second.diff == ''
+
+
+def test_without_preserve_the_foreign_chains_go():
+    result = plan(p4(DESIRED), p4(NETAVARK), [])
+    assert result.kept == []
+    assert result.payload == render(p4(DESIRED))
+    assert 'NETAVARK' not in result.payload
+
+
+def test_only_desired_tables_are_touched():
+    desired = p4('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n')
+    result = plan(desired, p4(NETAVARK), DEFAULT_PRESERVE)
+    assert result.tables == ['filter']
+    assert result.payload.startswith('*filter\n')
+    assert '*nat' not in result.payload
+    assert '*nat' not in result.before
+    assert [k['table'] for k in result.kept] == ['filter']
+
+
+def test_desired_declaring_a_preserved_chain_wins():
+    live = p4(
+        '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:DOCKER - [0:0]\n'
+        '-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
+    desired = p4(
+        '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
+        '-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -s 10.0.0.0/8 -j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert result.owned == {'filter': ['DOCKER-USER']}
+    assert [k['chain'] for k in result.kept] == ['DOCKER']
+    # The desired jump into DOCKER-USER is where the user put it; DOCKER's jump goes on top.
+    forward = [r.text for r in result.result.tables['filter'].chains['FORWARD'].rules]
+    assert forward == ['-o docker0 -j DOCKER', '-j DOCKER-USER']
+    user = [r.text for r in result.result.tables['filter'].chains['DOCKER-USER'].rules]
+    assert user == ['-s 10.0.0.0/8 -j DROP', '-j RETURN']
+
+
+def test_a_ruleset_cannot_jump_into_an_undeclared_foreign_chain():
+    # As for iptables-restore, a jump needs its chain declared; declaring it makes the chain the ruleset's own.
+    with pytest.raises(ParseError) as info:
+        p4('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+           '-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\nCOMMIT\n')
+    assert info.value.field == '-j'
+    assert info.value.value == 'f2b-sshd'
+
+
+def test_fail2ban_jumps_keep_their_live_order_on_top():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:f2b-sshd - [0:0]\n:f2b-web - [0:0]\n'
+              '-A INPUT -p tcp -m tcp --dport 80 -j f2b-web\n-A INPUT -i lo -j ACCEPT\n'
+              '-A INPUT -p tcp -m tcp --dport 22 -j f2b-sshd\n'
+              '-A f2b-sshd -s 192.0.2.1/32 -j REJECT --reject-with icmp-port-unreachable\n-A f2b-sshd -j RETURN\n'
+              '-A f2b-web -j RETURN\nCOMMIT\n')
+    desired = p4('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    rules = [r.text for r in result.result.tables['filter'].chains['INPUT'].rules]
+    assert rules == ['-p tcp -m tcp --dport 80 -j f2b-web', '-p tcp -m tcp --dport 22 -j f2b-sshd', '-i lo -j ACCEPT']
+    assert [(k['chain'], k['rules']) for k in result.kept] == [('f2b-sshd', 2), ('f2b-web', 1)]
+
+
+def test_jump_from_a_removed_user_chain_is_dropped():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n:f2b-sshd - [0:0]\n'
+              '-A INPUT -j MINE\n-A MINE -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n')
+    desired = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert result.dropped == ['-A MINE -j f2b-sshd']
+    assert [k['chain'] for k in result.kept] == ['f2b-sshd']
+    assert 'MINE' not in result.payload
+
+
+def test_jump_from_a_kept_user_chain_goes_on_its_top():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n:f2b-sshd - [0:0]\n'
+              '-A INPUT -j MINE\n-A MINE -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n')
+    desired = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n'
+                 '-A INPUT -j MINE\n-A MINE -j ACCEPT\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert [r.text for r in result.result.tables['filter'].chains['MINE'].rules] == ['-j f2b-sshd', '-j ACCEPT']
+
+
+def test_goto_into_a_foreign_chain_is_kept():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:ts-input - [0:0]\n'
+              '-A INPUT -g ts-input\n-A ts-input -i tailscale0 -j ACCEPT\nCOMMIT\n')
+    desired = p4('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert [r.text for r in result.result.tables['filter'].chains['INPUT'].rules] == ['-g ts-input']
+
+
+def test_kept_chain_jumping_to_a_dropped_chain_is_an_error():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n:f2b-sshd - [0:0]\n'
+              '-A INPUT -j f2b-sshd\n-A f2b-sshd -j MINE\nCOMMIT\n')
+    desired = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    with pytest.raises(PlanError, match='f2b-sshd jumps to chain MINE'):
+        plan(desired, live, DEFAULT_PRESERVE)
+
+
+def test_table_missing_live_is_compared_with_an_empty_table():
+    desired = p4('*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert result.changed is False
+    assert result.tables == ['raw']
+    changed = plan(p4('*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j NOTRACK\nCOMMIT\n'),
+                   live, DEFAULT_PRESERVE)
+    assert changed.changed is True
+    assert changed.before == '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
+
+
+def test_family_mismatch():
+    with pytest.raises(PlanError):
+        plan(parse('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', family='ipv6'), p4(NETAVARK))
+
+
+CORPUS = sorted(name for name in os.listdir(os.path.join(FIXTURES, 'corpus')) if name[:3].isdigit())
+
+
+@pytest.mark.parametrize('backend', ['nft', 'legacy'])
+@pytest.mark.parametrize('name', CORPUS)
+def test_user_spelling_equals_save_spelling(name, backend):
+    family = 'ipv6' if name.endswith('.v6') else 'ipv4'
+    desired = parse(fixture('corpus', name), family=family)
+    live = parse(fixture('saved', backend, name), family=family)
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    assert result.changed is False, result.diff
+    assert result.diff == ''
+
+
+# ---- managed_only / persistence helpers ----------------------------------------------------
+
+def test_managed_only_strips_foreign_chains_and_jumps():
+    live = p4(EXPECTED_PAYLOAD)
+    managed = managed_only(live, DEFAULT_PRESERVE)
+    assert render(managed) == render(p4(DESIRED))
+
+
+def test_managed_only_keeps_owned_chains():
+    live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:DOCKER - [0:0]\n'
+              '-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
+    managed = managed_only(live, DEFAULT_PRESERVE, owned={'filter': ['DOCKER-USER']})
+    assert render(managed) == ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
+                               '-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
+    assert owned_in(live, DEFAULT_PRESERVE) == {'filter': ['DOCKER-USER', 'DOCKER']}
+
+
+def test_managed_only_does_not_change_its_input():
+    live = p4(NETAVARK)
+    managed_only(live, DEFAULT_PRESERVE)
+    assert render(live) == render(p4(NETAVARK))
+
+
+def test_persistable_leaves_out_tables_with_only_defaults_and_foreign_chains():
+    live = p4(NETAVARK + '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    wanted, names = persistable(live, DEFAULT_PRESERVE)
+    assert names == []
+    assert wanted.tables == {}
+    live = p4(EXPECTED_PAYLOAD)
+    wanted, names = persistable(live, DEFAULT_PRESERVE)
+    assert names == ['nat', 'filter']
+    assert render(wanted, tables=names) == render(p4(DESIRED))
+
+
+def test_is_trivial():
+    assert is_trivial(empty_table('filter'))
+    assert not is_trivial(p4('*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n').tables['filter'])
+
+
+def test_apply_result_replaces_only_the_planned_tables():
+    live = p4(NETAVARK)
+    desired = p4('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
+    result = plan(desired, live, DEFAULT_PRESERVE)
+    predicted = apply_result(live, result.result)
+    assert predicted.tables['nat'] == live.tables['nat']
+    assert predicted.tables['filter'] == result.result.tables['filter']
+    assert list(predicted.tables) == ['nat', 'filter']
+
+
+def test_describe():
+    data = describe(p4(NETAVARK), DEFAULT_PRESERVE)
+    assert list(data) == ['nat', 'filter']
+    assert data['filter']['INPUT'] == {'policy': 'ACCEPT', 'rules': [], 'foreign': False}
+    assert data['filter']['FORWARD']['rules'] == ['-m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
+    assert data['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'foreign': True}
