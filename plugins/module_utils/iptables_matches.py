@@ -139,7 +139,7 @@ def _uint(s, lo=0, hi=0xFFFFFFFF, what='number'):
                 raise ValueError(s)
             v = int(s)
     except ValueError:
-        raise BadValue('invalid %s %r' % (what, s))
+        raise BadValue('invalid %s %r' % (what, s)) from None
     if v < lo or v > hi:
         raise BadValue('%s %r out of range (%d-%d)' % (what, s, lo, hi))
     return v
@@ -298,7 +298,7 @@ def parse_net(s, family, keep_host_bits=False):
     try:
         a = conv(addr)
     except ValueError:
-        raise BadValue('invalid address %r (host names are not supported)' % s)
+        raise BadValue('invalid address %r (host names are not supported)' % s) from None
     if not sep:
         m = full
     elif mask.isdigit():
@@ -312,7 +312,7 @@ def parse_net(s, family, keep_host_bits=False):
         try:
             m = conv(mask)
         except ValueError:
-            raise BadValue('invalid mask in %r' % s)
+            raise BadValue('invalid mask in %r' % s) from None
     r = (a & m, m, a)
     if len(cache) < 100000:
         cache[s] = r
@@ -340,7 +340,7 @@ def parse_addr(s, family):
     try:
         return _v4_int(s) if family == 'ipv4' else _v6_int(s)
     except ValueError:
-        raise BadValue('invalid address %r' % s)
+        raise BadValue('invalid address %r' % s) from None
 
 
 def format_addr(n, family):
@@ -379,7 +379,7 @@ def parse_proto(s):
         try:
             r = socket.getprotobyname(s)
         except (OSError, ValueError, UnicodeError):
-            raise BadValue('unknown protocol %r' % s)
+            raise BadValue('unknown protocol %r' % s) from None
     _PROTO_CACHE[s] = r
     return r
 
@@ -572,7 +572,7 @@ def _icmp_norm(table, what):
                 else:
                     lo, hi = 0, 0xFF
             except BadValue:
-                raise BadValue('invalid %s %r' % (what, s), s)
+                raise BadValue('invalid %s %r' % (what, s), s) from None
         else:
             typ, lo, hi = _icmp_lookup(s, table, what)
         if typ == 0xFF and table is ICMP_TYPES and (lo, hi) == (0, 0xFF):
@@ -1018,7 +1018,7 @@ def _owner_id(kind):
                 import grp
                 return grp.getgrnam(x).gr_gid
             except (KeyError, ImportError, ValueError, UnicodeError):
-                raise BadValue('unknown %s %r' % ('user' if kind == 'uid' else 'group', x), s)
+                raise BadValue('unknown %s %r' % ('user' if kind == 'uid' else 'group', x), s) from None
         lo = one(a)
         hi = one(b) if dash else lo
         if hi < lo:

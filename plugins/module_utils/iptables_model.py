@@ -333,6 +333,7 @@ def _tokens(line):
     head.extend(rest)
     return head, set(base + j for j in rq)
 
+
 GENERIC = {
     '-s': 's', '--source': 's', '--src': 's',
     '-d': 'd', '--destination': 'd', '--dst': 'd',
@@ -362,6 +363,7 @@ _LETTER_OPT = {'s': '-s', 'd': '-d', 'p': '-p', 'i': '-i', 'j': '-j', 'm': '-m',
                'g': '-g'}
 _GENERIC_PRINT = {'s': '-s', 'd': '-d', 'i': '-i', 'o': '-o', 'p': '-p', 'f': '-f', 'm': '-m', 'j': '-j',
                   'g': '-g', 'c': '-c'}
+_VERDICTS = ('ACCEPT', 'DROP', 'RETURN', 'QUEUE')
 _NO_IN = ('OUTPUT', 'POSTROUTING')
 _NO_OUT = ('INPUT', 'PREROUTING')
 _COUNTERS_RE = re.compile(r'^\[\d+:\d+\]$')
@@ -419,6 +421,16 @@ def _opaque_tokens(toks, i, quoted):
         out.append((t, q))
         j += 1
     return out, j
+
+
+def _opaque_text(tok, was_quoted):
+    """Print a verbatim token so that it reads back the same; quoted tokens that would read
+    back as generic options (or '!') stay quoted."""
+    if was_quoted:
+        if tok in GENERIC or tok == '!':
+            return '"' + tok + '"'
+        return save_string(tok)
+    return quote_token(tok)
 
 
 class _Inst:
@@ -504,7 +516,7 @@ def _module_tokens(inst, ctx, kind):
         if value is None:
             v = slots.get(_slot_of(mod, field)) if field else None
             value = ' '.join(v[2]) if v else mod.name
-        raise _Fail(field or '%s %s' % (kind, mod.name), value, e.message)
+        raise _Fail(field or '%s %s' % (kind, mod.name), value, e.message) from None
 
 
 def _slot_of(mod, optname):
@@ -717,7 +729,7 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
                 else:
                     nets = [_net_text(val, family)]
             except BadValue as e:
-                raise _Fail(tok, val, e.message)
+                raise _Fail(tok, val, e.message) from None
             if g == 's':
                 src = (inv, nets)
             else:
@@ -731,7 +743,7 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
             try:
                 num = parse_proto(val)
             except BadValue as e:
-                raise _Fail(tok, val, e.message)
+                raise _Fail(tok, val, e.message) from None
             if num == 0:
                 if inv:
                     raise _Fail(tok, val, 'rule would never match protocol')
@@ -748,16 +760,9 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
                 raise _Fail('!', val, "'!' cannot negate %s" % _GENERIC_PRINT[g])
             target = val
             goto = g == 'g'
-            if val in chains:
-                jump = val
-                i += 2
-            elif val in BUILTIN_CHAINS[table]:
-                raise _Fail(tok, val, "cannot jump to the built-in chain '%s'" % val)
-            elif goto:
-                raise _Fail(tok, val, "-g needs a user-defined chain of table '%s'; '%s' is not declared"
-                            % (table, val))
-            elif val in TARGETS:
-                mod = TARGETS[val]
+            mod = None if goto else TARGETS.get(val)
+            if mod is not None:
+                # a target extension wins over a user chain of the same name, as in iptables
                 if mod.tables is not None and table not in mod.tables:
                     raise _Fail(tok, val, 'target %s is only valid in the %s table(s)'
                                 % (val, '/'.join(mod.tables)))
@@ -772,6 +777,14 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
                     owners = merged
                     latest[val] = tinst
                 i += 2
+            elif val in chains:
+                jump = val
+                i += 2
+            elif val in BUILTIN_CHAINS[table]:
+                raise _Fail(tok, val, "cannot jump to the built-in chain '%s'" % val)
+            elif goto:
+                raise _Fail(tok, val, "-g needs a user-defined chain of table '%s'; '%s' is not declared"
+                            % (table, val))
             elif val in OPAQUE_TARGETS:
                 opaque, j = _opaque_tokens(toks, i + 2, quoted)
                 tinst = _Inst(None, val, opaque)
@@ -838,7 +851,7 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
             key.append('-m')
             key.append(m.name)
             for t, q in m.opaque:
-                text.append(save_string(t) if q else quote_token(t))
+                text.append(_opaque_text(t, q))
                 key.append(t)
             continue
         req = mod.proto
@@ -866,7 +879,7 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
                 if key is None:
                     key = text[:]
                 for t, q in tinst.opaque:
-                    text.append(save_string(t) if q else quote_token(t))
+                    text.append(_opaque_text(t, q))
                     key.append(t)
             elif tinst.mod.opts:
                 t, k = _module_tokens(tinst, ctx, '-j')
@@ -916,8 +929,8 @@ def _check_chain_name(name):
         return 'chain name %r must be 1 to %d characters' % (name, MAX_CHAIN_NAME)
     if name[0] in '-!' or any(c in _WS or c in '"\'' for c in name):
         return 'invalid chain name %r' % name
-    if name in TARGETS or name in OPAQUE_TARGETS:
-        return 'chain name %r is the name of a target' % name
+    if name in _VERDICTS:
+        return 'chain name %r clashes with a standard target' % name
     return None
 
 
@@ -957,9 +970,11 @@ def parse(text, family='ipv4'):
     table = None
     tname = None
     theader = None
-    chains = None
-    user = None
-    declared = None
+    chains = {}
+    user = set()
+    declared = set()
+    if '\r' in text:
+        text = text.replace('\r\n', '\n')
     lines = text.split('\n')
     lineno = 0
     for raw in lines:
