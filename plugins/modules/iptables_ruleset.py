@@ -424,7 +424,6 @@ value:
 
 import datetime
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -440,6 +439,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     persistable,
     plan as make_plan,
     rule_line,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    HostError,
+    enable_services,
+    write_atomic,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     ParseError,
@@ -467,7 +471,6 @@ PERSIST_HEADER = (
 )
 
 # systemctl is-enabled states that need no "systemctl enable".
-_ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
 
 
 class ModuleFailure(Exception):
@@ -656,57 +659,16 @@ class RulesetModule:
             return text, None
 
     def write_persisted(self, path, content, mode):
-        directory = os.path.dirname(path) or '.'
-        creating = not os.path.exists(path)
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-            try:
-                with os.fdopen(fd, 'w') as handle:
-                    handle.write(content)
-                os.chmod(tmp, mode)
-            except Exception:
-                os.unlink(tmp)
-                raise
-        except (IOError, OSError) as exc:
-            raise ModuleFailure('cannot write the persisted ruleset %s: %s' % (path, to_native(exc)))
-        self.module.atomic_move(tmp, path)
-        if creating:
-            # atomic_move gives a new file the default mode (0666 & ~umask).
-            os.chmod(path, mode)
+            write_atomic(self.module, path, content, mode)
+        except HostError as exc:
+            raise ModuleFailure('cannot write the persisted ruleset: %s' % exc.msg)
 
     def enable_services(self, services, package):
-        systemctl = self.module.get_bin_path('systemctl')
-        enabled = []
-        if not systemctl:
-            return enabled
-        for service in services:
-            cmd = [systemctl, 'is-enabled', service]
-            rc, out, err = self.module.run_command(cmd, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-            state = (out or '').strip().splitlines()[0].strip() if (out or '').strip() else ''
-            if rc == 0 and state in _ENABLED_STATES:
-                continue
-            if state == 'not-found' or 'No such file' in (err or '') or 'not found' in (err or ''):
-                self.module.warn('the service %s that restores the persisted rules at boot is not installed: '
-                                 'install the package %s' % (service, package))
-                continue
-            if state == 'masked':
-                self.module.warn('the service %s that restores the persisted rules at boot is masked: '
-                                 'the rules will not be loaded at boot' % service)
-                continue
-            if not self.module.check_mode:
-                cmd = [systemctl, 'enable', service]
-                rc, out, err = self.module.run_command(cmd, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-                if rc != 0:
-                    if 'No such file' in (err or '') or 'not found' in (err or '') or 'does not exist' in (err or ''):
-                        self.module.warn('the service %s that restores the persisted rules at boot is not installed: '
-                                         'install the package %s' % (service, package))
-                        continue
-                    raise ModuleFailure('cannot enable %s: %s' % (service, (err or out).strip()),
-                                        cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
-            enabled.append(service)
-        return enabled
+        try:
+            return enable_services(self.module, services, package)
+        except HostError as exc:
+            raise ModuleFailure(exc.msg, **exc.extra)
 
     def persist(self, live, plan, target):
         """Write the managed form of the live ruleset (the predicted one in check mode) to the boot file.
