@@ -1,0 +1,665 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: sysctl_hardening
+short_description: Kernel network hardening settings (sysctl), in a sysctl.d file and live
+version_added: 0.1.0
+author: rampart.firewall developers (@rampart)
+description:
+  - Writes the kernel network hardening settings of a profile (plus your own O(settings)) to one file in
+    C(/etc/sysctl.d), which C(systemd-sysctl) applies at every boot, and sets the live values in C(/proc/sys)
+    that differ (see O(reload)).
+  - The file starts with a comment saying that it is managed by rampart.firewall, then has one C(key = value)
+    line per key, sorted, except that the forwarding keys come first. C(systemd-sysctl) and C(sysctl --system) write
+    the keys in file order, and the kernel resets C(net.ipv4.conf.all.accept_redirects) when C(net.ipv4.ip_forward)
+    changes, so it must be written after. The file is written only when its content differs, atomically (a temporary
+    file in the same directory, then a rename), with mode C(0644).
+  - Live values are read from C(/proc/sys) and compared value by value (whitespace-separated values compare as
+    lists, integers by value, so C(01) equals C(1)); only keys that differ are written.
+  - The module reports (or refuses, see O(on_override)) files read B(after) its own at boot that set one of its
+    keys to another value, because those win at the next boot.
+  - "Both profiles set (IPv6 has no C(rp_filter), C(secure_redirects), C(send_redirects) or C(log_martians);
+    C(tcp_syncookies) covers IPv6 as well):"
+  - "C(net.ipv4.conf.all.rp_filter=1), C(net.ipv4.conf.default.rp_filter=1): strict reverse path filter, drop packets
+    whose source address would not be routed back out of the interface they came in on (anti-spoofing)."
+  - "C(net.ipv4.tcp_syncookies=1): SYN cookies when the SYN backlog overflows (SYN flood)."
+  - "C(net.ipv4.conf.all.accept_redirects=0), C(net.ipv4.conf.default.accept_redirects=0),
+    C(net.ipv6.conf.all.accept_redirects=0), C(net.ipv6.conf.default.accept_redirects=0),
+    C(net.ipv4.conf.all.secure_redirects=0), C(net.ipv4.conf.default.secure_redirects=0): ignore ICMP redirects,
+    which rewrite the routing table."
+  - "C(net.ipv4.conf.all.send_redirects=0), C(net.ipv4.conf.default.send_redirects=0): never send ICMP redirects."
+  - "C(net.ipv4.conf.all.accept_source_route=0), C(net.ipv4.conf.default.accept_source_route=0),
+    C(net.ipv6.conf.all.accept_source_route=0), C(net.ipv6.conf.default.accept_source_route=0): refuse source-routed
+    packets."
+  - "C(net.ipv4.conf.all.log_martians=1), C(net.ipv4.conf.default.log_martians=1): log packets with impossible
+    source addresses."
+  - "C(net.ipv4.icmp_echo_ignore_broadcasts=1): do not answer broadcast pings (smurf amplification).
+    C(net.ipv4.icmp_ignore_bogus_error_responses=1): do not log bogus ICMP error responses."
+  - "Profile V(host) adds: C(net.ipv4.ip_forward=0), C(net.ipv6.conf.all.forwarding=0), the machine forwards nothing.
+    Do not use it on Docker, podman, libvirt or Kubernetes hosts: their containers and VMs need forwarding."
+  - "Profile V(router) adds: C(net.ipv4.ip_forward=1), C(net.ipv6.conf.all.forwarding=1), the machine forwards both
+    families."
+  - The router profile does B(not) set C(accept_ra). With IPv6 forwarding on, the kernel ignores router advertisements
+    on interfaces with C(accept_ra=1) (the default), so a router whose WAN address and default route come from SLAAC
+    loses them. C(net.ipv6.conf.all.accept_ra) does not reach existing interfaces, and C(accept_ra=2) on every
+    interface would let any host on a LAN announce itself as the router's default gateway. Set C(accept_ra=2) for the
+    WAN interface only, for example O(settings) C(net.ipv6.conf.eth0.accept_ra=2) (see the examples), or let the
+    network manager handle router advertisements (systemd-networkd does it in user space with C(IPv6AcceptRA=)).
+  - The profiles are data in the module_utils C(rampart.firewall.sysctl_profiles) (C(PROFILES)), for roles and
+    documentation that need the same list.
+extends_documentation_fragment:
+  - rampart.firewall._attributes
+  - rampart.firewall._attributes.platform
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Predicts the file change and the live values that would change, and changes nothing. It fails where the real
+        run would fail before changing anything (bad input, unknown keys, overrides with O(on_override=fail),
+        C(/proc/sys) not writable).
+  diff_mode:
+    support: full
+    details:
+      - The file before and after, and the live values that change (C(key = value) lines, before and after).
+  platform:
+    support: full
+    platforms: linux
+options:
+  profile:
+    description:
+      - The set of settings to start from, see the description for what each one sets.
+      - V(host) for a machine that forwards nothing, V(router) for one that forwards IPv4 and IPv6.
+      - There is no default on purpose, because the profiles differ in forwarding and the wrong one cuts off a router
+        or a container host.
+    type: str
+    required: true
+    choices: [host, router]
+  settings:
+    description:
+      - Keys to add to the profile or to override in it, as a dictionary of sysctl key to value.
+      - Keys are dotted names as in C(sysctl -a), like C(net.ipv4.conf.all.rp_filter). They must match
+        C(^[a-z0-9_]+(\.[a-zA-Z0-9_.-]+\)+$), without two dots in a row. Names with slashes (interface names with dots,
+        such as VLAN C(eth0.100)) are not supported.
+      - Values are strings or integers on one line (no newline). Whitespace-separated values
+        (C(net.ipv4.tcp_rmem="4096 131072 6291456")) are written with single spaces. Booleans are refused, write
+        V(0) or V(1).
+      - A value of V(null) removes the key from the profile. The module then neither writes nor changes it; its live
+        value stays what it is.
+      - Every key (of the profile and of O(settings)) must exist on the target as a file below C(/proc/sys), see
+        O(unknown_keys).
+    type: dict
+  path:
+    description:
+      - The file to write.
+      - It must be a C(*.conf) file in a directory that C(systemd-sysctl) reads (C(/etc/sysctl.d), C(/run/sysctl.d),
+        C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d), C(/lib/sysctl.d)) to be applied at boot. Otherwise the
+        module warns that it is not read at boot. It also warns when a file of the same name in a directory of higher
+        precedence masks it.
+      - The directory must exist.
+    type: path
+    default: /etc/sysctl.d/90-rampart-firewall.conf
+  reload:
+    description:
+      - Also set the live values, in C(/proc/sys), that differ from the effective settings.
+      - The module writes C(/proc/sys) directly (no C(sysctl) command is needed). It writes forwarding keys first, because the
+        kernel resets C(net.ipv4.conf.all.accept_redirects) when C(net.ipv4.ip_forward) changes, then the other keys,
+        read again, sorted. Afterwards it reads every key back and warns about values that the kernel did not keep.
+      - Before writing anything, the module checks that each key to change is writable. If one is not (C(/proc/sys)
+        mounted read-only, as in unprivileged containers; not root; a key of the host that the container's
+        namespaces do not own), it fails naming the key and changes nothing, neither the file nor any live value.
+      - If the kernel refuses a value while writing (for example V(abc) for a number), the module puts the live values
+        it already wrote back and restores the previous file (or removes it if it did not exist), then fails naming the
+        key. The message says what was restored.
+      - V(false) only writes the file, for example for a container whose C(/proc/sys) is read-only, or to apply the
+        settings at the next boot only. The result then has no live changes.
+    type: bool
+    default: true
+  on_override:
+    description:
+      - What to do when a file read after O(path) at boot sets one of the keys to another value (or removes it with a
+        C(-key) line), so that the next boot ends with the other value.
+      - "The boot order is that of C(systemd-sysctl): the C(*.conf) files of C(/etc/sysctl.d), C(/run/sysctl.d),
+        C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d) and C(/lib/sysctl.d), sorted by file name, a name present in
+        several directories being read from the first of them only (C(/etc) wins). C(/etc/sysctl.conf) counts as read
+        last, as by C(sysctl --system) of procps (Debian also links it as C(/etc/sysctl.d/99-sysctl.conf))."
+      - Glob assignments (C(net.ipv4.conf.*.rp_filter = 2)) are not overrides, because C(systemd-sysctl) never applies
+        a glob to a key set explicitly.
+      - V(warn) sets the values anyway, warns, and lists them in RV(overrides).
+      - V(fail) fails before changing anything, listing them in RV(overrides).
+      - V(ignore) sets the values anyway and lists them in RV(overrides), without a warning.
+    type: str
+    choices: [warn, fail, ignore]
+    default: warn
+  unknown_keys:
+    description:
+      - What to do with a key that has no file below C(/proc/sys) on the target, such as a typo, a key of a kernel
+        module that is not loaded (C(net.netfilter.*), C(net.bridge.*)), or an interface that does not exist.
+      - V(fail) fails naming the keys, before changing anything.
+      - V(warn) warns naming them, writes them to the file with a leading C(-) (C(-net.bridge.bridge-nf-call-iptables =
+        1)), so that C(systemd-sysctl) and C(sysctl --system) do not fail at boot where they are still missing, and does
+        not set them live. They are listed in RV(unknown). Once the key exists, the next run writes it without the
+        C(-) and sets it live.
+    type: str
+    choices: [fail, warn]
+    default: fail
+notes:
+  - The module needs root on the target (C(become)).
+  - C(net.*) keys belong to the network namespace. In a container they change the container only.
+  - Keys that leave the file (removed from O(settings), or after a change of O(profile)) keep their live value until the
+    next boot.
+  - The module does not run C(sysctl --system) or C(systemd-sysctl), so other files are not re-applied.
+seealso:
+  - name: sysctl.d(5)
+    description: The format of the file and the directories read at boot.
+    link: https://www.freedesktop.org/software/systemd/man/latest/sysctl.d.html
+  - name: IP sysctl
+    description: What each C(net.ipv4) and C(net.ipv6) key means.
+    link: https://docs.kernel.org/networking/ip-sysctl.html
+  - module: ansible.posix.sysctl
+    description: Set one sysctl key at a time.
+'''
+
+EXAMPLES = r'''
+- name: Harden a server that forwards nothing
+  rampart.firewall.sysctl_hardening:
+    profile: host
+
+- name: Harden a router whose WAN (eth0) gets its IPv6 address by SLAAC
+  rampart.firewall.sysctl_hardening:
+    profile: router
+    settings:
+      net.ipv6.conf.eth0.accept_ra: 2            # keep SLAAC on the WAN with forwarding on
+      net.ipv4.conf.all.rp_filter: 2             # loose reverse path filter (multi-homed, asymmetric routes)
+      net.ipv4.conf.default.rp_filter: 2
+      net.ipv4.tcp_rmem: "4096 131072 6291456"
+  register: hardening
+
+- name: Show the live values that changed
+  ansible.builtin.debug:
+    var: hardening.live_changed
+
+- name: A container host (Docker, podman) keeps forwarding, without log_martians
+  rampart.firewall.sysctl_hardening:
+    profile: router
+    settings:
+      net.ipv4.conf.all.log_martians: null
+      net.ipv4.conf.default.log_martians: null
+
+- name: Only write the file (a container whose /proc/sys is read-only); it is applied at boot
+  rampart.firewall.sysctl_hardening:
+    profile: host
+    reload: false
+
+- name: Refuse to run when another sysctl.d file would undo a setting at the next boot
+  rampart.firewall.sysctl_hardening:
+    profile: host
+    on_override: fail
+
+- name: A key of a kernel module that may not be loaded yet (br_netfilter)
+  rampart.firewall.sysctl_hardening:
+    profile: router
+    unknown_keys: warn
+    settings:
+      net.bridge.bridge-nf-call-iptables: 1
+'''
+
+RETURN = r'''
+changed:
+  description: Whether the file or a live value changed (or would change, in check mode).
+  returned: always
+  type: bool
+  sample: true
+path:
+  description: The file written.
+  returned: always
+  type: str
+  sample: /etc/sysctl.d/90-rampart-firewall.conf
+settings:
+  description: The effective settings, the profile with O(settings) applied, as key to value (strings).
+  returned: success
+  type: dict
+  sample:
+    net.ipv4.conf.all.accept_redirects: "0"
+    net.ipv4.conf.all.rp_filter: "2"
+    net.ipv4.ip_forward: "1"
+    net.ipv4.tcp_rmem: "4096 131072 6291456"
+    net.ipv6.conf.all.forwarding: "1"
+file_changed:
+  description: Whether the file was (or, in check mode, would be) written or its mode corrected.
+  returned: success
+  type: bool
+  sample: true
+live_changed:
+  description:
+    - The live values that were (or, in check mode, would be) changed, with the value before and after.
+    - Empty with O(reload=false).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The sysctl key.
+      type: str
+      sample: net.ipv4.ip_forward
+    before:
+      description: The live value before, as C(/proc/sys) showed it (whitespace made single spaces).
+      type: str
+      sample: "0"
+    after:
+      description: The value set.
+      type: str
+      sample: "1"
+  sample:
+    - key: net.ipv4.ip_forward
+      before: "0"
+      after: "1"
+    - key: net.ipv4.conf.all.rp_filter
+      before: "0"
+      after: "2"
+overrides:
+  description:
+    - The keys that a file read after RV(path) at boot sets to another value, see O(on_override).
+    - C(theirs) is V(null) when that file removes the key with a C(-key) line.
+  returned: success, and on failure with O(on_override=fail)
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The sysctl key.
+      type: str
+      sample: net.ipv4.conf.all.rp_filter
+    ours:
+      description: The value of the effective settings.
+      type: str
+      sample: "1"
+    theirs:
+      description: The value that file sets, which wins at boot.
+      type: str
+      sample: "0"
+    file:
+      description: The file.
+      type: str
+      sample: /etc/sysctl.d/99-zzz.conf
+  sample:
+    - key: net.ipv4.conf.all.rp_filter
+      ours: "1"
+      theirs: "0"
+      file: /etc/sysctl.d/99-zzz.conf
+unknown:
+  description: The keys that do not exist below C(/proc/sys) on the target, with O(unknown_keys=warn).
+  returned: success
+  type: list
+  elements: str
+  sample: [net.bridge.bridge-nf-call-iptables]
+'''
+
+import errno
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
+    PROFILES,
+    SYSCTL_CONF,
+    SYSCTL_DIRS,
+    SettingsError,
+    apply_order,
+    boot_position,
+    find_overrides,
+    merge_settings,
+    normalize_live,
+    readonly_mount,
+    render,
+    sysctl_path,
+    values_equal,
+)
+
+# Roots on the target. Unit tests point these at temporary trees.
+PROC_SYS = '/proc/sys'
+MOUNTINFO = '/proc/self/mountinfo'
+DIRS = SYSCTL_DIRS
+CONF = SYSCTL_CONF
+
+FILE_MODE = 0o644
+LIVE_HEADER = 'live values (/proc/sys)'
+
+
+class LiveWriteError(Exception):
+    def __init__(self, key, error):
+        Exception.__init__(self, key, error)
+        self.key = key
+        self.error = error
+
+
+def proc_file(key):
+    return os.path.join(PROC_SYS, sysctl_path(key))
+
+
+def read_proc(key):
+    """The live value of KEY (as shown, without the final newline), None when the key does not exist.
+    Raises OSError when it exists but cannot be read."""
+    path = proc_file(key)
+    if not os.path.lexists(path):
+        return None
+    if os.path.isdir(path):
+        raise OSError(errno.EISDIR, 'a directory of keys, not a key', path)
+    with open(path, 'rb') as handle:
+        text = to_text(handle.read(), errors='surrogate_or_strict')
+    return text[:-1] if text.endswith('\n') else text
+
+
+def write_proc(key, value):
+    """One write(2) of VALUE to the key's file: the kernel parses one write as the whole value."""
+    fd = os.open(proc_file(key), os.O_WRONLY)
+    try:
+        os.write(fd, to_bytes(value))
+    finally:
+        os.close(fd)
+
+
+def proc_writable(key):
+    return os.access(proc_file(key), os.W_OK)
+
+
+def read_mountinfo():
+    try:
+        with open(MOUNTINFO) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ''
+
+
+def apply_live(targets, written):
+    """Make the live values equal TARGETS (key -> value): forwarding keys first, then the
+    others, each read again just before (writing a forwarding key may reset others).
+    Appends the keys written to WRITTEN; raises LiveWriteError naming the key that failed."""
+    for key in apply_order(targets):
+        try:
+            current = read_proc(key)
+            if current is not None and values_equal(targets[key], current):
+                continue
+            write_proc(key, targets[key])
+        except (IOError, OSError) as e:
+            raise LiveWriteError(key, e)
+        written.append(key)
+
+
+def describe(theirs):
+    return '(removed by a -key line)' if theirs is None else theirs
+
+
+def error_text(error):
+    if getattr(error, 'strerror', None):
+        return error.strerror
+    return to_native(error)
+
+
+class SysctlHardening:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.path = os.path.normpath(self.params['path'])
+        self.result = {'changed': False, 'path': self.path}
+
+    def fail(self, msg, changed=False, **extra):
+        """Fail. Unless CHANGED says otherwise, nothing was changed (all checks run before any change)."""
+        self.result.update(extra)
+        self.result['changed'] = changed
+        self.module.fail_json(msg=msg, **self.result)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def effective(self):
+        try:
+            return merge_settings(self.params['profile'], self.params['settings'] or {})
+        except SettingsError as e:
+            self.fail(to_native(e))
+
+    def read_live(self, settings):
+        live, unknown = {}, []
+        for key in settings:
+            try:
+                value = read_proc(key)
+            except (IOError, OSError) as e:
+                self.fail('Cannot read %s (%s): %s. Nothing was changed.' % (key, proc_file(key), error_text(e)))
+            if value is None:
+                unknown.append(key)
+            else:
+                live[key] = value
+        return live, unknown
+
+    def read_file(self):
+        """(content as text or None, mode or None) of the managed file."""
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            self.fail('The directory %s of path does not exist. Nothing was changed.' % directory)
+        if not os.path.lexists(self.path):
+            return None, None
+        if os.path.isdir(self.path):
+            self.fail('path %s is a directory. Nothing was changed.' % self.path)
+        try:
+            with open(self.path, 'rb') as handle:
+                content = to_text(handle.read(), errors='surrogate_or_replace')
+            return content, os.stat(self.path).st_mode & 0o7777
+        except (IOError, OSError) as e:
+            self.fail('Cannot read %s: %s. Nothing was changed.' % (self.path, error_text(e)))
+
+    def boot_files(self):
+        entries = []
+        for directory in DIRS:
+            try:
+                names = os.listdir(directory)
+            except (IOError, OSError):
+                continue
+            for name in names:
+                if name.endswith('.conf') and not os.path.isdir(os.path.join(directory, name)):
+                    entries.append((directory, name))
+        if os.path.lexists(CONF):
+            entries.append((os.path.dirname(CONF), os.path.basename(CONF)))
+        return entries
+
+    def overrides(self, settings):
+        state, other, later = boot_position(self.path, self.boot_files(), DIRS, CONF)
+        if state == 'masked':
+            self.module.warn('%s is not read at boot: %s has the same name in a directory of higher precedence and is read '
+                             'instead.' % (self.path, other))
+        elif state == 'ignored':
+            self.module.warn('%s is not read at boot: systemd-sysctl reads *.conf files of %s only (and procps sysctl '
+                             '--system %s).' % (self.path, ', '.join(DIRS), CONF))
+        own = os.path.realpath(self.path)
+        seen = set()
+        files = []
+        for path in later:
+            real = os.path.realpath(path)
+            if real == own or real in seen:
+                continue
+            seen.add(real)
+            try:
+                with open(path, 'rb') as handle:
+                    files.append((path, to_text(handle.read(), errors='surrogate_or_replace')))
+            except (IOError, OSError) as e:
+                self.module.warn('Cannot read %s to look for overrides: %s' % (path, error_text(e)))
+        return find_overrides(settings, files)
+
+    # -- checks before changing anything ---------------------------------------------------
+
+    def check_writable(self, keys):
+        for key in keys:
+            if proc_writable(key):
+                continue
+            path = proc_file(key)
+            ro = readonly_mount(read_mountinfo(), path)
+            if ro:
+                why = '%s is mounted read-only (%s is read-only, as in an unprivileged container)' % (ro, PROC_SYS)
+            elif os.geteuid() != 0:
+                why = 'permission denied: the module runs as uid %d, not root (use become)' % os.geteuid()
+            else:
+                why = ('permission denied: the key is read-only, or it belongs to the host and the namespaces of this '
+                       'container do not own it')
+            self.fail('Cannot set %s live: %s is not writable, %s. Nothing was changed: %s was not written and no live '
+                      'value was set. Use reload=false to only write the file (applied at the next boot where %s is '
+                      'writable).' % (key, path, why, self.path, PROC_SYS),
+                      key=key)
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def write_file(self, data):
+        directory = os.path.dirname(self.path)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(self.path), suffix='.tmp')
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(to_bytes(data))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        self.module.atomic_move(tmp, self.path)
+
+    def restore_file(self, before, mode):
+        """Put the previous file back. Returns (sentence for the failure message, whether it worked)."""
+        try:
+            if before is None:
+                os.unlink(self.path)
+                return '%s was removed again (it did not exist before)' % self.path, True
+            self.write_file(before)
+            os.chmod(self.path, mode)
+            return '%s was restored to its previous content' % self.path, True
+        except (IOError, OSError) as e:
+            return 'restoring %s FAILED (%s): it holds the new settings' % (self.path, error_text(e)), False
+
+    def rollback_live(self, original, written):
+        """Write the original values back (all of them: a forwarding key may have reset others).
+        Returns (sentence for the failure message, whether it worked)."""
+        if not written:
+            return 'no live value had been changed', True
+        try:
+            apply_live(original, [])
+        except LiveWriteError as e:
+            return ('putting the live values back FAILED at %s (%s): the live values are half changed, check %s'
+                    % (e.key, error_text(e.error), ', '.join(written))), False
+        return 'the live value(s) already written were put back (%s)' % ', '.join(written), True
+
+    def run(self):
+        params = self.params
+        settings = self.effective()
+        live, unknown = self.read_live(settings)
+        if unknown and params['unknown_keys'] == 'fail':
+            self.fail('Unknown sysctl key(s): %s. There is no %s on the target (a typo, a kernel module that is not '
+                      'loaded, or an interface that does not exist). Nothing was changed. Fix or remove the key, or use '
+                      'unknown_keys=warn to write it to the file anyway.'
+                      % (', '.join(unknown), ', '.join(proc_file(k) for k in unknown)),
+                      unknown=unknown)
+        if unknown:
+            self.module.warn('Unknown sysctl key(s), written to %s with a leading "-" and not set live: %s'
+                             % (self.path, ', '.join(unknown)))
+
+        content = render(settings, params['profile'], optional=unknown)
+        before, mode = self.read_file()
+        content_changed = before != content
+        file_changed = content_changed or mode != FILE_MODE
+
+        live_changed = []
+        if params['reload']:
+            for key in apply_order(live):
+                if not values_equal(settings[key], live[key]):
+                    live_changed.append({'key': key, 'before': normalize_live(live[key]), 'after': settings[key]})
+
+        overrides = self.overrides(settings)
+        self.result.update(settings=settings, file_changed=file_changed, live_changed=live_changed,
+                           overrides=overrides, unknown=unknown)
+        if overrides:
+            lines = '; '.join('%s = %s in %s (ours: %s)' % (o['key'], describe(o['theirs']), o['file'], o['ours']) for o in overrides)
+            if params['on_override'] == 'fail':
+                self.fail('Files read after %s at boot set these keys to other values, which win at the next boot: %s. '
+                          'Nothing was changed (on_override=fail).' % (self.path, lines))
+            if params['on_override'] == 'warn':
+                self.module.warn('Files read after %s at boot set these keys to other values, which win at the next '
+                                 'boot: %s. The live values are set to ours now.' % (self.path, lines))
+
+        directory = os.path.dirname(self.path)
+        if content_changed and not os.access(directory, os.W_OK):
+            self.fail('Cannot write %s: the directory %s is not writable (%s). Nothing was changed.'
+                      % (self.path, directory, 'read-only file system' if readonly_mount(read_mountinfo(), directory) else 'permission denied'))
+        if live_changed:
+            self.check_writable([c['key'] for c in live_changed])
+
+        if self.module._diff:
+            diff = []
+            if file_changed:
+                diff.append({'before_header': self.path if before is not None else '%s (absent)' % self.path,
+                             'after_header': self.path,
+                             'before': before or '', 'after': content})
+            if live_changed:
+                diff.append({'before_header': LIVE_HEADER, 'after_header': LIVE_HEADER,
+                             'before': ''.join('%s = %s\n' % (c['key'], c['before']) for c in live_changed),
+                             'after': ''.join('%s = %s\n' % (c['key'], c['after']) for c in live_changed)})
+            self.result['diff'] = diff
+
+        self.result['changed'] = file_changed or bool(live_changed)
+        if self.module.check_mode:
+            self.module.exit_json(**self.result)
+
+        if content_changed:
+            try:
+                self.write_file(content)
+            except (IOError, OSError) as e:
+                self.fail('Cannot write %s: %s. Nothing was changed.' % (self.path, error_text(e)))
+        if file_changed:
+            try:
+                os.chmod(self.path, FILE_MODE)
+            except (IOError, OSError) as e:
+                self.fail('Cannot set the mode of %s to 0644: %s. %s; no live value was set.'
+                          % (self.path, error_text(e), 'The file was written' if content_changed else 'The file was not written'),
+                          changed=content_changed)
+
+        if live_changed:
+            written = []
+            try:
+                apply_live(dict((k, settings[k]) for k in live), written)
+            except LiveWriteError as e:
+                live_note, live_ok = self.rollback_live(live, written)
+                file_note, file_ok = self.restore_file(before, mode) if file_changed else ('%s was not changed' % self.path, True)
+                self.fail('Cannot set %s = %s live: %s. %s; %s.' % (e.key, settings[e.key], error_text(e.error), file_note, live_note),
+                          changed=not (live_ok and file_ok), key=e.key)
+            self.verify(settings, live)
+
+        self.module.exit_json(**self.result)
+
+    def verify(self, settings, keys):
+        for key in keys:
+            try:
+                value = read_proc(key)
+            except (IOError, OSError) as e:
+                self.module.warn('Cannot read %s back: %s' % (key, error_text(e)))
+                continue
+            if value is None or not values_equal(settings[key], value):
+                self.module.warn('%s was set to %s but the kernel reports %s.' % (key, settings[key], normalize_live(value or '')))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            profile=dict(type='str', required=True, choices=sorted(PROFILES)),
+            settings=dict(type='dict'),
+            path=dict(type='path', default='/etc/sysctl.d/90-rampart-firewall.conf'),
+            reload=dict(type='bool', default=True),
+            on_override=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
+            unknown_keys=dict(type='str', default='fail', choices=['fail', 'warn']),
+        ),
+        supports_check_mode=True,
+    )
+    SysctlHardening(module).run()
+
+
+if __name__ == '__main__':
+    main()

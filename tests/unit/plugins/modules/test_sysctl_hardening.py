@@ -1,0 +1,594 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the sysctl_hardening module against a fake target: a /proc/sys tree, the
+sysctl.d directories, /etc/sysctl.conf and /proc/self/mountinfo live in a temporary
+directory (the module's PROC_SYS, DIRS, CONF and MOUNTINFO are pointed there)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import PROFILES, render
+from ansible_collections.rampart.firewall.plugins.modules import sysctl_hardening
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    import contextlib
+    from unittest import mock
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
+            yield
+
+
+class AnsibleExitJson(Exception):
+    pass
+
+
+class AnsibleFailJson(Exception):
+    pass
+
+
+def exit_json(self, *args, **kwargs):
+    kwargs.setdefault('changed', False)
+    kwargs['warnings'] = list(self.test_warnings)
+    raise AnsibleExitJson(kwargs)
+
+
+def fail_json(self, *args, **kwargs):
+    kwargs['failed'] = True
+    kwargs['warnings'] = list(self.test_warnings)
+    raise AnsibleFailJson(kwargs)
+
+
+def warn(self, warning):
+    self.test_warnings.append(warning)
+
+
+# Live values of a fresh network namespace (tcp_rmem with tabs, as the kernel shows it).
+DEFAULTS = {
+    'net.ipv4.ip_forward': '0',
+    'net.ipv6.conf.all.forwarding': '0',
+    'net.ipv4.conf.all.rp_filter': '0',
+    'net.ipv4.conf.default.rp_filter': '0',
+    'net.ipv4.tcp_syncookies': '1',
+    'net.ipv4.conf.all.accept_redirects': '1',
+    'net.ipv4.conf.default.accept_redirects': '1',
+    'net.ipv6.conf.all.accept_redirects': '1',
+    'net.ipv6.conf.default.accept_redirects': '1',
+    'net.ipv4.conf.all.secure_redirects': '1',
+    'net.ipv4.conf.default.secure_redirects': '1',
+    'net.ipv4.conf.all.send_redirects': '1',
+    'net.ipv4.conf.default.send_redirects': '1',
+    'net.ipv4.conf.all.accept_source_route': '0',
+    'net.ipv4.conf.default.accept_source_route': '1',
+    'net.ipv6.conf.all.accept_source_route': '0',
+    'net.ipv6.conf.default.accept_source_route': '0',
+    'net.ipv4.conf.all.log_martians': '0',
+    'net.ipv4.conf.default.log_martians': '0',
+    'net.ipv4.icmp_echo_ignore_broadcasts': '1',
+    'net.ipv4.icmp_ignore_bogus_error_responses': '1',
+    'net.ipv4.tcp_rmem': '4096\t131072\t6291456',
+    'net.ipv6.conf.eth0.accept_ra': '1',
+    'kernel.panic': '0',
+}
+
+MOUNTINFO_RW = '76 75 0:43 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n'
+
+
+class Target:
+    """The fake target below a temporary directory."""
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.proc = os.path.join(self.root, 'proc', 'sys')
+        self.etc = os.path.join(self.root, 'etc', 'sysctl.d')
+        self.run = os.path.join(self.root, 'run', 'sysctl.d')
+        self.usr = os.path.join(self.root, 'usr', 'lib', 'sysctl.d')
+        self.conf = os.path.join(self.root, 'etc', 'sysctl.conf')
+        self.mountinfo = os.path.join(self.root, 'mountinfo')
+        self.path = os.path.join(self.etc, '90-rampart-firewall.conf')
+        for directory in (self.etc, self.run, self.usr):
+            os.makedirs(directory)
+        for key, value in DEFAULTS.items():
+            self.set_live(key, value)
+        self.set_mountinfo(MOUNTINFO_RW)
+        self.writes = []
+        self.unwritable = set()
+
+    def proc_path(self, key):
+        return os.path.join(self.proc, *key.split('.'))
+
+    def set_live(self, key, value):
+        path = self.proc_path(key)
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path))
+        with open(path, 'w') as handle:
+            handle.write(value + '\n')
+
+    def live(self, key):
+        with open(self.proc_path(key)) as handle:
+            return handle.read().strip()
+
+    def all_live(self):
+        return dict((k, self.live(k)) for k in DEFAULTS)
+
+    def set_mountinfo(self, text):
+        with open(self.mountinfo, 'w') as handle:
+            handle.write(text)
+
+    def write(self, directory, name, text):
+        path = os.path.join(directory, name)
+        with open(path, 'w') as handle:
+            handle.write(text)
+        return path
+
+    def file(self):
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path) as handle:
+            return handle.read()
+
+    def state(self):
+        return self.file(), self.all_live()
+
+
+@pytest.fixture
+def target(monkeypatch, tmp_path):
+    fake = Target(tmp_path)
+    monkeypatch.setattr(basic.AnsibleModule, 'test_warnings', [], raising=False)
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', warn)
+    monkeypatch.setattr(sysctl_hardening, 'PROC_SYS', fake.proc)
+    monkeypatch.setattr(sysctl_hardening, 'MOUNTINFO', fake.mountinfo)
+    monkeypatch.setattr(sysctl_hardening, 'DIRS', (fake.etc, fake.run, os.path.join(fake.root, 'usr', 'local', 'lib', 'sysctl.d'), fake.usr))
+    monkeypatch.setattr(sysctl_hardening, 'CONF', fake.conf)
+
+    real_write = sysctl_hardening.write_proc
+
+    def write_proc(key, value):
+        fake.writes.append((key, value))
+        real_write(key, value)
+
+    monkeypatch.setattr(sysctl_hardening, 'write_proc', write_proc)
+    monkeypatch.setattr(sysctl_hardening, 'proc_writable', lambda key: key not in fake.unwritable)
+    return fake
+
+
+def run(target, args, check_mode=False, diff=False):
+    args = dict(args)
+    args.setdefault('path', target.path)
+    if check_mode:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+    basic.AnsibleModule.test_warnings = []
+    with patch_module_args(args):
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
+            sysctl_hardening.main()
+    return info.value.args[0]
+
+
+ROUTER = {'profile': 'router', 'settings': {'net.ipv4.conf.all.rp_filter': 2, 'net.ipv4.tcp_rmem': '4096 131072 6291456',
+                                            'net.ipv6.conf.eth0.accept_ra': '2'}}
+
+
+def expected_router():
+    settings = dict(PROFILES['router'])
+    settings.update({'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.tcp_rmem': '4096 131072 6291456',
+                     'net.ipv6.conf.eth0.accept_ra': '2'})
+    return dict(sorted(settings.items()))
+
+
+# ---- apply and idempotence ------------------------------------------------------------------------
+
+def test_first_run_writes_file_and_live_values_second_run_changes_nothing(target):
+    result = run(target, ROUTER)
+    assert result['changed'] is True
+    assert result['file_changed'] is True
+    assert result['path'] == target.path
+    assert result['settings'] == expected_router()
+    assert result['overrides'] == [] and result['unknown'] == []
+    content = target.file()
+    assert content == render(expected_router(), 'router')
+    assert content.startswith('# Managed by rampart.firewall')
+    body = [line for line in content.splitlines() if not line.startswith('#')]
+    assert body[:2] == ['net.ipv4.ip_forward = 1', 'net.ipv6.conf.all.forwarding = 1']
+    assert body[2:] == sorted(body[2:])
+    assert sorted(body) == ['%s = %s' % kv for kv in sorted(expected_router().items())]
+    assert stat.S_IMODE(os.stat(target.path).st_mode) == 0o644
+    for key, value in expected_router().items():
+        assert ' '.join(target.live(key).split()) == value, key
+    changed = dict((c['key'], (c['before'], c['after'])) for c in result['live_changed'])
+    assert changed['net.ipv4.ip_forward'] == ('0', '1')
+    assert changed['net.ipv4.conf.all.rp_filter'] == ('0', '2')
+    assert changed['net.ipv6.conf.eth0.accept_ra'] == ('1', '2')
+    assert 'net.ipv4.tcp_rmem' not in changed          # tabs vs spaces: equal
+    assert 'net.ipv4.tcp_syncookies' not in changed    # already 1
+    assert target.live('kernel.panic') == '0'          # not managed
+    assert not result['warnings']
+    # forwarding keys are written first
+    assert [write[0] for write in target.writes[:2]] == ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']
+
+    target.writes[:] = []
+    again = run(target, ROUTER)
+    assert again['changed'] is False
+    assert again['file_changed'] is False
+    assert again['live_changed'] == []
+    assert target.writes == []
+
+
+def test_host_profile(target):
+    target.set_live('net.ipv4.ip_forward', '1')
+    result = run(target, {'profile': 'host'})
+    assert result['changed'] is True
+    assert target.live('net.ipv4.ip_forward') == '0'
+    assert 'net.ipv4.ip_forward = 0\n' in target.file()
+    assert 'profile host' in target.file()
+
+
+def test_integer_values_compare_by_value(target):
+    target.set_live('kernel.panic', '010')
+    run(target, {'profile': 'host', 'settings': {'kernel.panic': 10}})
+    target.writes[:] = []
+    target.set_live('kernel.panic', '010')
+    result = run(target, {'profile': 'host', 'settings': {'kernel.panic': '10'}})
+    assert result['changed'] is False
+    assert target.writes == []
+
+
+def test_null_removes_a_profile_key(target):
+    result = run(target, {'profile': 'host', 'settings': {'net.ipv4.conf.all.log_martians': None}})
+    assert 'net.ipv4.conf.all.log_martians' not in result['settings']
+    assert 'log_martians = 1' in target.file()           # the default.* key stays
+    assert 'net.ipv4.conf.all.log_martians' not in target.file()
+    assert target.live('net.ipv4.conf.all.log_martians') == '0'
+
+
+def test_reload_false_writes_only_the_file(target):
+    before = target.all_live()
+    result = run(target, dict(ROUTER, reload=False))
+    assert result['changed'] is True and result['file_changed'] is True
+    assert result['live_changed'] == []
+    assert target.all_live() == before
+    assert target.writes == []
+
+
+def test_kernel_reset_by_ip_forward_is_written_after_it(target, monkeypatch):
+    """Writing net.ipv4.ip_forward makes the kernel set all.accept_redirects to its opposite."""
+    target.set_live('net.ipv4.ip_forward', '1')
+    target.set_live('net.ipv4.conf.all.accept_redirects', '0')   # already what the profile wants
+    real = sysctl_hardening.write_proc
+
+    def kernel(key, value):
+        real(key, value)
+        if key == 'net.ipv4.ip_forward':
+            target.set_live('net.ipv4.conf.all.accept_redirects', '0' if value == '1' else '1')
+
+    monkeypatch.setattr(sysctl_hardening, 'write_proc', kernel)
+    predicted = run(target, {'profile': 'host'}, check_mode=True)
+    result = run(target, {'profile': 'host'})
+    assert target.live('net.ipv4.conf.all.accept_redirects') == '0'
+    assert target.live('net.ipv4.ip_forward') == '0'
+    assert result['live_changed'] == predicted['live_changed']
+    assert 'net.ipv4.conf.all.accept_redirects' not in [c['key'] for c in result['live_changed']]
+    assert not result['warnings']
+    assert run(target, {'profile': 'host'})['changed'] is False
+
+
+def test_value_the_kernel_does_not_keep_is_a_warning(target, monkeypatch):
+    real = sysctl_hardening.write_proc
+
+    def clamping(key, value):
+        real(key, '1' if key == 'net.ipv4.conf.all.rp_filter' else value)
+
+    monkeypatch.setattr(sysctl_hardening, 'write_proc', clamping)
+    result = run(target, ROUTER)
+    assert any('net.ipv4.conf.all.rp_filter was set to 2 but the kernel reports 1' in w for w in result['warnings'])
+
+
+def test_existing_file_with_other_mode_is_corrected(target):
+    run(target, ROUTER)
+    os.chmod(target.path, 0o600)
+    predicted = run(target, ROUTER, check_mode=True)
+    assert predicted['changed'] is True and predicted['file_changed'] is True
+    assert stat.S_IMODE(os.stat(target.path).st_mode) == 0o600
+    result = run(target, ROUTER)
+    assert result['file_changed'] is True and result['live_changed'] == []
+    assert stat.S_IMODE(os.stat(target.path).st_mode) == 0o644
+
+
+def test_hand_edited_file_is_rewritten(target):
+    run(target, ROUTER)
+    with open(target.path, 'a') as handle:
+        handle.write('kernel.panic = 5\n')
+    result = run(target, ROUTER)
+    assert result['file_changed'] is True and result['live_changed'] == []
+    assert 'kernel.panic' not in target.file()
+
+
+def test_no_temporary_files_are_left(target):
+    run(target, ROUTER)
+    run(target, dict(ROUTER, profile='host'))
+    assert sorted(os.listdir(target.etc)) == ['90-rampart-firewall.conf']
+
+
+# ---- check and diff mode ----------------------------------------------------------------------------
+
+def test_check_mode_predicts_exactly_and_changes_nothing(target):
+    before = target.state()
+    predicted = run(target, ROUTER, check_mode=True, diff=True)
+    assert target.state() == before
+    assert target.writes == []
+    assert predicted['changed'] is True and predicted['file_changed'] is True
+    result = run(target, ROUTER, diff=True)
+    for key in ('changed', 'file_changed', 'live_changed', 'settings', 'overrides', 'diff'):
+        assert predicted[key] == result[key], key
+    assert run(target, ROUTER, check_mode=True)['changed'] is False
+
+
+def test_diff_mode(target):
+    result = run(target, ROUTER, check_mode=True, diff=True)
+    file_diff, live_diff = result['diff']
+    assert file_diff['before_header'] == target.path + ' (absent)'
+    assert file_diff['after_header'] == target.path
+    assert file_diff['before'] == ''
+    assert file_diff['after'] == render(expected_router(), 'router')
+    assert live_diff['before_header'] == live_diff['after_header'] == 'live values (/proc/sys)'
+    assert 'net.ipv4.ip_forward = 0\n' in live_diff['before']
+    assert 'net.ipv4.ip_forward = 1\n' in live_diff['after']
+    assert 'tcp_rmem' not in live_diff['after']
+    run(target, ROUTER)
+    target.set_live('net.ipv4.conf.all.rp_filter', '0')
+    result = run(target, ROUTER, diff=True)
+    assert result['diff'] == [{'before_header': 'live values (/proc/sys)', 'after_header': 'live values (/proc/sys)',
+                               'before': 'net.ipv4.conf.all.rp_filter = 0\n', 'after': 'net.ipv4.conf.all.rp_filter = 2\n'}]
+    assert run(target, ROUTER, diff=True)['diff'] == []
+
+
+def test_diff_of_a_changed_file(target):
+    run(target, ROUTER)
+    old = target.file()
+    result = run(target, {'profile': 'host'}, diff=True, check_mode=True)
+    assert result['diff'][0]['before_header'] == target.path
+    assert result['diff'][0]['before'] == old
+    assert 'net.ipv4.ip_forward = 0' in result['diff'][0]['after']
+
+
+# ---- bad input changes nothing --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('args,words', [
+    ({'profile': 'laptop'}, ['profile', 'laptop']),
+    ({'profile': 'host', 'settings': {'net.ipv4.ip_forward': '1\nkernel.panic = 1'}}, ['net.ipv4.ip_forward', 'newline']),
+    ({'profile': 'host', 'settings': {'net.ipv4.no_such_key': 1}}, ['net.ipv4.no_such_key', 'Unknown', 'unknown_keys=warn']),
+    ({'profile': 'host', 'settings': {'net.ipv4.conf': 1}}, ['net.ipv4.conf', 'directory']),
+    ({'profile': 'host', 'settings': {'Net.ipv4.ip_forward': 1}}, ['Net.ipv4.ip_forward', 'not a sysctl key']),
+    ({'profile': 'host', 'settings': {'net.ipv4.ip_forward': True}}, ['net.ipv4.ip_forward', '0 or 1']),
+    ({'profile': 'host', 'settings': {'net.ipv4.ip_forward': ''}}, ['net.ipv4.ip_forward', 'empty']),
+    ({'profile': 'host', 'on_override': 'maybe'}, ['on_override', 'maybe']),
+    ({'profile': 'host', 'settings': 'net.ipv4.ip_forward'}, ['settings']),
+])
+def test_bad_input_fails_and_changes_nothing(target, args, words):
+    run(target, ROUTER)
+    target.set_live('net.ipv4.conf.all.rp_filter', '0')
+    before = target.state()
+    result = run(target, args)
+    assert result['failed'] is True
+    for word in words:
+        assert word in result['msg']
+    assert not result.get('changed')      # argument spec failures have no changed key
+    assert target.state() == before
+
+
+def test_missing_directory(target):
+    result = run(target, dict(ROUTER, path=os.path.join(target.root, 'nope', 'x.conf')))
+    assert result['failed'] and 'does not exist' in result['msg'] and 'Nothing was changed' in result['msg']
+    assert result['changed'] is False
+
+
+def test_unknown_keys_warn(target):
+    args = {'profile': 'router', 'unknown_keys': 'warn', 'settings': {'net.netfilter.nf_conntrack_max': 262144}}
+    result = run(target, args)
+    assert result['unknown'] == ['net.netfilter.nf_conntrack_max']
+    assert '-net.netfilter.nf_conntrack_max = 262144\n' in target.file()
+    assert 'net.netfilter.nf_conntrack_max' not in [c['key'] for c in result['live_changed']]
+    assert any('net.netfilter.nf_conntrack_max' in w for w in result['warnings'])
+    assert run(target, args)['changed'] is False
+    # the module gets loaded: the key is written plainly and set live
+    target.set_live('net.netfilter.nf_conntrack_max', '65536')
+    result = run(target, args)
+    assert result['unknown'] == []
+    assert '\nnet.netfilter.nf_conntrack_max = 262144\n' in target.file()
+    assert target.live('net.netfilter.nf_conntrack_max') == '262144'
+
+
+def test_unknown_profile_key_fails_naming_it(target):
+    os.remove(target.proc_path('net.ipv6.conf.all.forwarding'))    # IPv6 disabled
+    result = run(target, {'profile': 'router'})
+    assert result['failed'] and 'net.ipv6.conf.all.forwarding' in result['msg']
+    assert result['changed'] is False
+    assert result['unknown'] == ['net.ipv6.conf.all.forwarding']
+    assert target.file() is None and target.writes == []
+
+
+# ---- /proc/sys not writable ---------------------------------------------------------------------------------
+
+def test_read_only_proc_sys_fails_before_changing_anything(target):
+    target.set_mountinfo(MOUNTINFO_RW + '53 76 0:43 /sys %s ro,nosuid,nodev,noexec,relatime - proc proc rw\n' % target.proc)
+    target.unwritable.update(DEFAULTS)
+    before = target.state()
+    for check_mode in (True, False):
+        result = run(target, ROUTER, check_mode=check_mode)
+        assert result['failed'] is True
+        msg = result['msg']
+        assert 'net.ipv4.ip_forward' in msg                    # the first key to change
+        assert 'read-only' in msg and 'unprivileged container' in msg
+        assert 'Nothing was changed' in msg and 'was not written' in msg and target.path in msg
+        assert 'reload=false' in msg
+        assert result['key'] == 'net.ipv4.ip_forward'
+        assert result['changed'] is False
+        assert target.state() == before and target.writes == []
+    # reload=false only writes the file
+    result = run(target, dict(ROUTER, reload=False))
+    assert result['changed'] is True and result['live_changed'] == []
+    assert target.file() == render(expected_router(), 'router')
+    assert target.all_live() == before[1]
+
+
+def test_read_only_proc_sys_is_fine_when_nothing_needs_changing(target):
+    run(target, ROUTER)
+    target.unwritable.update(DEFAULTS)
+    assert run(target, ROUTER)['changed'] is False
+
+
+def test_unwritable_key_without_read_only_mount(target, monkeypatch):
+    target.unwritable.add('net.ipv4.conf.all.rp_filter')
+    monkeypatch.setattr(sysctl_hardening.os, 'geteuid', lambda: 0)
+    result = run(target, ROUTER)
+    assert result['failed'] and 'net.ipv4.conf.all.rp_filter' in result['msg'] and 'permission denied' in result['msg']
+    assert result['changed'] is False
+    assert 'namespaces' in result['msg']
+    assert target.file() is None
+    monkeypatch.setattr(sysctl_hardening.os, 'geteuid', lambda: 1000)
+    result = run(target, ROUTER)
+    assert 'not root' in result['msg'] and 'become' in result['msg']
+
+
+@pytest.mark.parametrize('existing', [False, True])
+def test_kernel_rejecting_a_value_puts_everything_back(target, monkeypatch, existing):
+    if existing:
+        run(target, {'profile': 'host'})
+    before = target.state()
+    real = sysctl_hardening.write_proc
+
+    def kernel(key, value):
+        if key == 'net.ipv4.tcp_rmem' and value == 'abc':
+            raise OSError(errno.EINVAL, 'Invalid argument')
+        real(key, value)
+
+    monkeypatch.setattr(sysctl_hardening, 'write_proc', kernel)
+    result = run(target, dict(ROUTER, settings={'net.ipv4.tcp_rmem': 'abc'}))
+    assert result['failed'] is True
+    msg = result['msg']
+    assert 'net.ipv4.tcp_rmem = abc' in msg and 'Invalid argument' in msg
+    assert ('restored to its previous content' if existing else 'removed again') in msg
+    assert 'put back' in msg and 'net.ipv4.ip_forward' in msg
+    assert result['changed'] is False
+    assert target.state() == before
+
+
+def test_failed_rollback_is_said(target, monkeypatch):
+    real = sysctl_hardening.write_proc
+    calls = []
+
+    def kernel(key, value):
+        calls.append(key)
+        if key == 'net.ipv4.tcp_rmem' or (key == 'net.ipv4.ip_forward' and value == '0'):
+            raise OSError(errno.EINVAL, 'Invalid argument')
+        real(key, value)
+
+    monkeypatch.setattr(sysctl_hardening, 'write_proc', kernel)
+    result = run(target, dict(ROUTER, settings={'net.ipv4.tcp_rmem': 'abc'}))
+    assert result['failed'] and 'FAILED' in result['msg'] and 'half changed' in result['msg']
+    assert result['changed'] is True
+
+
+# ---- overrides -------------------------------------------------------------------------------------------------
+
+def test_later_file_is_reported_and_earlier_ones_are_not(target):
+    target.write(target.etc, '10-early.conf', 'net.ipv4.ip_forward = 0\n')
+    target.write(target.usr, '99-zzz.conf', 'net.ipv4.ip_forward = 0\n')          # masked by /etc's 99-zzz.conf
+    target.write(target.etc, '99-zzz.conf', '# local\nnet.ipv4.conf.all.log_martians = 0\nnet.ipv4.conf.all.rp_filter=2\n')
+    target.write(target.run, '95-run.conf', 'net.ipv4.conf.*.rp_filter = 0\n-net.ipv4.conf.default.rp_filter\n')
+    result = run(target, ROUTER)
+    assert result['overrides'] == [
+        {'key': 'net.ipv4.conf.all.log_martians', 'ours': '1', 'theirs': '0', 'file': os.path.join(target.etc, '99-zzz.conf')},
+        {'key': 'net.ipv4.conf.default.rp_filter', 'ours': '1', 'theirs': None, 'file': os.path.join(target.run, '95-run.conf')},
+    ]
+    warning = [w for w in result['warnings'] if 'win at the next boot' in w]
+    assert len(warning) == 1 and '99-zzz.conf' in warning[0] and 'net.ipv4.conf.all.log_martians' in warning[0]
+    assert result['changed'] is True
+    assert target.live('net.ipv4.conf.all.log_martians') == '1'          # ours live
+
+
+def test_sysctl_conf_and_its_symlink_are_reported_once(target):
+    target.write(os.path.dirname(target.conf), 'sysctl.conf', 'net.ipv4.ip_forward=0\n')
+    os.symlink('../sysctl.conf', os.path.join(target.etc, '99-sysctl.conf'))
+    result = run(target, ROUTER)
+    assert result['overrides'] == [{'key': 'net.ipv4.ip_forward', 'ours': '1', 'theirs': '0',
+                                    'file': os.path.join(target.etc, '99-sysctl.conf')}]
+    os.remove(os.path.join(target.etc, '99-sysctl.conf'))
+    result = run(target, ROUTER)
+    assert result['overrides'][0]['file'] == target.conf
+
+
+def test_on_override_fail_changes_nothing(target):
+    target.write(target.etc, '99-zzz.conf', 'net.ipv4.conf.all.log_martians = 0\n')
+    before = target.state()
+    for check_mode in (True, False):
+        result = run(target, dict(ROUTER, on_override='fail'), check_mode=check_mode)
+        assert result['failed'] is True
+        assert 'net.ipv4.conf.all.log_martians' in result['msg'] and '99-zzz.conf' in result['msg']
+        assert 'Nothing was changed' in result['msg']
+        assert result['overrides'][0]['theirs'] == '0'
+        assert result['changed'] is False
+        assert target.state() == before
+
+
+def test_on_override_ignore(target):
+    target.write(target.etc, '99-zzz.conf', 'net.ipv4.conf.all.log_martians = 0\n')
+    result = run(target, dict(ROUTER, on_override='ignore'))
+    assert len(result['overrides']) == 1
+    assert not result['warnings']
+
+
+def test_same_value_later_is_no_override(target):
+    target.write(target.etc, '99-zzz.conf', 'net.ipv4.conf.all.rp_filter = 2\nnet.ipv4.tcp_rmem = 4096  131072 6291456\n')
+    assert run(target, ROUTER)['overrides'] == []
+
+
+def test_masked_path_warns_and_all_files_count(target):
+    target.write(target.etc, '90-x.conf', 'net.ipv4.ip_forward = 0\n')
+    result = run(target, dict(ROUTER, path=os.path.join(target.run, '90-x.conf')))
+    assert any('not read at boot' in w and os.path.join(target.etc, '90-x.conf') in w for w in result['warnings'])
+    assert [o['key'] for o in result['overrides']] == ['net.ipv4.ip_forward']
+
+
+def test_path_not_read_at_boot_warns(target):
+    result = run(target, dict(ROUTER, path=os.path.join(target.etc, 'hardening.txt')))
+    assert any('not read at boot' in w for w in result['warnings'])
+    assert result['changed'] is True
+
+
+def test_argument_spec_matches_documentation():
+    import yaml
+    doc = yaml.safe_load(sysctl_hardening.DOCUMENTATION)
+    assert doc['options']['path']['default'] == '/etc/sysctl.d/90-rampart-firewall.conf'
+    assert doc['options']['profile']['required'] is True
+    yaml.safe_load(sysctl_hardening.EXAMPLES)
+    yaml.safe_load(sysctl_hardening.RETURN)
+
+
+def test_read_only_etc_fails_before_changing_anything(target, monkeypatch):
+    target.set_mountinfo(MOUNTINFO_RW + '60 1 0:50 / %s ro,relatime - overlay overlay rw\n' % target.root)
+    real_access = os.access
+    monkeypatch.setattr(sysctl_hardening.os, 'access', lambda path, mode: False if path == target.etc else real_access(path, mode))
+    before = target.state()
+    result = run(target, ROUTER)
+    assert result['failed'] and 'not writable' in result['msg'] and 'read-only file system' in result['msg']
+    assert 'Nothing was changed' in result['msg'] and result['changed'] is False
+    assert target.state() == before and target.writes == []
