@@ -22,6 +22,12 @@ Exactly one of the two deciders wins, because each starts with ``os.rename`` of
 * the timer, at the deadline, renames it to ``T.reverting``, restores ``T.rules`` with
   ``iptables-restore`` and renames ``T.reverting`` to ``T.reverted`` (or ``T.failed``).
 
+The apply itself happens in the timer process too, ``delay`` seconds after the module has
+returned (``run_window``): a ruleset that cuts the connection must not cut it before the
+module's own answer has reached the controller. The timer records ``T.applied`` (or
+renames ``T.pending`` to ``T.apply-failed``: iptables-restore is atomic, so nothing
+changed); the confirmer waits for that record first (``wait_applied``).
+
 A confirmation that finds no ``T.pending`` reports what happened instead: ``reverted``
 (the timer won), ``confirmed`` (a repeated confirmation) or ``unknown`` (no trace: the
 host rebooted during the window, which also restores the previous ruleset from the
@@ -88,7 +94,7 @@ def pending(state_dir, family=None, now=None):
     return sorted(found, key=lambda item: item[1]['deadline'])
 
 
-def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None):
+def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None, extra=None):
     """Record the previous ruleset and open the window. Returns the token.
 
     Raises RollbackBusy when an apply of the same family is already pending."""
@@ -104,6 +110,7 @@ def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None)
     _write(_path(state_dir, token, 'rules'), previous)
     meta = {'family': family, 'deadline': now + timeout, 'timeout': timeout,
             'restore': list(restore_argv), 'tables': list(tables), 'armed': now}
+    meta.update(extra or {})
     _write(_path(state_dir, token, 'json'), json.dumps(meta))
     _write(_path(state_dir, token, 'pending'), '')
     return token
@@ -120,7 +127,7 @@ def disarm(state_dir, token):
 
 def outcome(state_dir, token):
     """What became of TOKEN: pending, confirmed, reverting, reverted, failed or unknown."""
-    for state in ('pending', 'confirmed', 'reverting', 'reverted', 'failed'):
+    for state in ('pending', 'confirmed', 'reverting', 'reverted', 'failed', 'apply-failed'):
         if os.path.exists(_path(state_dir, token, state)):
             return state
     return 'unknown'
@@ -131,10 +138,10 @@ def confirm(state_dir, token):
     otherwise what happened instead (see outcome())."""
     try:
         os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'confirmed'))
-    except OSError:
+    except OSError:  # somebody else decided
         state = outcome(state_dir, token)
         detail = ''
-        if state in ('reverted', 'failed'):
+        if state in ('reverted', 'failed', 'apply-failed'):
             with open(_path(state_dir, token, state)) as handle:
                 detail = handle.read()
         return state, detail
@@ -192,10 +199,76 @@ def watch(state_dir, token, sleep=time.sleep, now=time.time, run=None):
     return expire(state_dir, token, run=run)
 
 
-def spawn_timer(state_dir, token):  # pragma: no cover - exercised in molecule/safety
-    """Start watch() in a detached grandchild that outlives the module, the connection
+class ApplyError(Exception):
+    """The deferred apply failed. applied: True when the live ruleset was changed anyway
+    (for example the read-back did not match), which makes the timer revert at once."""
+
+    def __init__(self, msg, applied=False, **details):
+        super().__init__(msg)
+        self.msg = msg
+        self.applied = applied
+        self.details = details
+
+
+def meta(state_dir, token):
+    """The json record of TOKEN (None when it is gone)."""
+    try:
+        with open(_path(state_dir, token, 'json')) as handle:
+            return json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def applied(state_dir, token):
+    """The record the timer wrote after applying (None while the apply has not happened)."""
+    try:
+        with open(_path(state_dir, token, 'applied')) as handle:
+            return json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def run_window(state_dir, token, apply, delay=1.0, sleep=time.sleep, now=time.time, run=None):
+    """Body of the timer process: wait DELAY, apply, then watch() until confirmed or expired.
+
+    apply() returns a dict recorded in T.applied, or raises ApplyError."""
+    sleep(delay)
+    try:
+        record = apply() or {}
+    except ApplyError as exc:
+        report = {'msg': exc.msg, 'applied': exc.applied, 'details': exc.details, 'at': now()}
+        if exc.applied:
+            _write(_path(state_dir, token, 'applied'), json.dumps(report))
+            return expire(state_dir, token, run=run)
+        _write(_path(state_dir, token, 'apply-failed.tmp2'), json.dumps(report))
+        try:
+            os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'apply-failed'))
+        except OSError:
+            return outcome(state_dir, token)
+        os.rename(_path(state_dir, token, 'apply-failed.tmp2'), _path(state_dir, token, 'apply-failed'))
+        return 'apply-failed'
+    record['at'] = now()
+    _write(_path(state_dir, token, 'applied'), json.dumps(record))
+    return watch(state_dir, token, sleep=sleep, now=now, run=run)
+
+
+def wait_applied(state_dir, token, timeout, sleep=time.sleep, now=time.time):
+    """Wait until the timer has applied (or failed to). Returns the outcome: 'pending' with
+    an applied record, or any final state; 'waiting' if TIMEOUT passed first."""
+    end = now() + timeout
+    while True:
+        state = outcome(state_dir, token)
+        if state != 'pending' or applied(state_dir, token) is not None:
+            return state
+        if now() >= end:
+            return 'waiting'
+        sleep(0.1)
+
+
+def spawn(body):  # pragma: no cover - exercised in molecule/safety
+    """Run BODY() in a detached grandchild that outlives the module, the connection
     (setsid: no SIGHUP when SSH dies) and Ansible's temporary files (the code is already
-    in memory). Returns the timer's pid."""
+    in memory). Returns the grandchild's pid."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -211,16 +284,11 @@ def spawn_timer(state_dir, token):  # pragma: no cover - exercised in molecule/s
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
             os.chdir('/')
-            watch(state_dir, token)
+            body()
         finally:
             os._exit(0)
     os.close(write_fd)
     os.waitpid(pid, 0)
     with os.fdopen(read_fd) as handle:
         value = handle.read()
-    timer_pid = int(value) if value else 0
-    with open(_path(state_dir, token, 'json')) as handle:
-        meta = json.load(handle)
-    meta['timer_pid'] = timer_pid
-    _write(_path(state_dir, token, 'json'), json.dumps(meta))
-    return timer_pid
+    return int(value) if value else 0

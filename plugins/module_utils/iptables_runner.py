@@ -121,6 +121,10 @@ class IptablesRunner:
             cmd.append('--test')
         return cmd
 
+    def restore_argv(self):
+        """The iptables-restore command line (stdin: the payload), for the revert timer."""
+        return self._restore_cmd()
+
     def save(self):
         """Return the text of iptables-save (all tables, no counters)."""
         # iptables-save takes no -w: it does not take the xtables lock.

@@ -154,6 +154,52 @@ options:
       - Nothing is saved when the live ruleset does not change, or in check mode.
     type: bool
     default: false
+  rollback_timeout:
+    description:
+      - Confirm-or-revert. When the live ruleset changes, the target arms a revert timer of this many seconds
+        and applies the new ruleset one second after the module has answered (so a ruleset that cuts the
+        connection cannot swallow the answer). The controller must then reach the host again over a B(new)
+        connection and confirm (the action plugin of this module does it, with M(rampart.firewall.iptables_confirm)).
+        Without a confirmation in time, the host restores the previous ruleset of the touched tables by itself,
+        and the task fails saying so.
+      - The persisted file (O(persist)) is written only after the confirmation, so a reverted ruleset never
+        comes back at the next boot. A reboot during the window forgets the new ruleset too (the window lives in
+        C(/run/rampart-firewall), a tmpfs) and the boot loads the previously persisted one.
+      - While one apply of a family waits for its confirmation, a second apply of the same family fails with a
+        message saying when the first one's timer fires.
+      - Over SSH this is the real protection. Over C(local) and container connections (C(podman), C(docker)) a
+        new connection does not cross the firewall, so the confirmation always arrives; the timer then only
+        protects against a controller that dies between the apply and the confirmation.
+      - V(0) turns it off; the module applies synchronously and persists at once (no timer, no action-plugin
+        round trip). Check mode never arms a timer.
+    type: int
+    default: 30
+  lockout_check:
+    description:
+      - Before applying, evaluate the resulting C(filter) table for the packets that keep the running SSH session
+        alive (see O(ssh_connection)), that is a NEW TCP connection from the controller's address to the SSH port it uses,
+        and the session's established traffic in both directions. Chains, jumps, gotos, C(RETURN), policies and
+        the matches the model understands (addresses, interfaces, protocol, ports, multiport, conntrack/state,
+        TCP flags, addrtype, comment) are evaluated.
+      - If the verdict is C(DROP) or C(REJECT) the module refuses to apply, names the chain and rule (and its line)
+        that would cut the session, and changes nothing.
+      - Where a rule on the path uses a match that cannot be decided without runtime state (C(recent),
+        C(hashlimit), C(connlimit), ipset, ...), the result says so in RV(lockout) with a warning, and the
+        module relies on O(rollback_timeout); it never guesses "safe".
+      - Skipped (RV(lockout.status=skipped)) when there is no SSH session (local or container connections) or
+        when the ruleset does not name the C(filter) table.
+    type: bool
+    default: true
+  ssh_connection:
+    description:
+      - The SSH session the lockout check protects, as the C(SSH_CONNECTION) variable writes it
+        (C(CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT)).
+      - By default the action plugin reads C(SSH_CONNECTION) on the target over the task's connection, without
+        privilege escalation (C(sudo) would reset it), when the connection is C(ssh) or C(paramiko); it is empty
+        otherwise.
+      - Set it to protect another path explicitly, for example C(198.51.100.7 0 203.0.113.10 22) for a management
+        host when the play itself runs locally.
+    type: str
 notes:
   - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
   - With the nf_tables backend one C(iptables-restore) call is one transaction for all tables in it. With the
@@ -268,6 +314,37 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+lockout:
+  description:
+    - The lockout preflight's report (see O(lockout_check)).
+    - C(status) is V(safe), V(undecided) (a rule on the path needs runtime state; the revert timer is the
+      protection), V(unsafe) (the task failed), V(skipped) (with C(reason)), V(disabled), or V(unchanged) when
+      nothing was to be applied.
+    - When evaluated it also holds C(verdicts) (one per session packet, with the deciding C(chain), C(rule) and
+      C(lineno)), C(undecidable) (the rules whose matches could not be decided) and C(message).
+  returned: state=present
+  type: dict
+  sample: {status: safe, safe: true, message: "the SSH session 198.51.100.7 -> 22 stays open",
+           verdicts: [{packet: new SSH connection, verdict: ACCEPT, chain: TCP, rule: "-A TCP -p tcp -m tcp --dport 22 -j ACCEPT", lineno: 17}],
+           undecidable: []}
+rollback:
+  description:
+    - The revert window armed for this apply (see O(rollback_timeout)); absent when no timer was armed.
+    - The action plugin confirms it and then reports RV(confirmed) and the final persistence keys.
+  returned: when the live ruleset changed and rollback_timeout > 0
+  type: dict
+  sample: {token: ipv4-1795000000-1a2b3c4d, timeout: 30, deadline: 1795000030.5, state_dir: /run/rampart-firewall,
+           timer_pid: 4242, apply_delay: 1.0}
+confirmed:
+  description: What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success).
+  returned: when a revert window was armed
+  type: str
+  sample: confirmed
+persist_pending:
+  description: True in the module's own answer while persistence waits for the confirmation.
+  returned: when a revert window was armed and persist is true
+  type: bool
+  sample: true
 changed:
   description: Whether the live ruleset, the persisted file or the boot service changed (or would change in check mode).
   returned: always
@@ -423,6 +500,7 @@ value:
 '''
 
 import datetime
+import ipaddress
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -445,6 +523,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     enable_services,
     write_atomic,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight as lockout_preflight
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     ParseError,
     TABLES,
@@ -463,6 +543,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
 )
 
 BACKUP_DIR = '/var/backups/rampart-firewall'
+# Seconds between the module's answer and the timer's iptables-restore (see apply_with_rollback).
+APPLY_DELAY = 1.0
 
 PERSIST_HEADER = (
     '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
@@ -670,11 +752,9 @@ class RulesetModule:
         except HostError as exc:
             raise ModuleFailure(exc.msg, **exc.extra)
 
-    def persist(self, live, plan, target):
-        """Write the managed form of the live ruleset (the predicted one in check mode) to the boot file.
-
-        target: (path, services, package, mode) from persist_target().
-        """
+    def plan_persist(self, live, plan, target):
+        """What persisting the managed form of LIVE means: a dict with path, content, same (no write
+        needed), mode, services, package and the diff entry. Changes nothing."""
         path, services, package, mode = target
         old_text, old = self.read_persisted(path)
         owned = {}
@@ -684,20 +764,106 @@ class RulesetModule:
         owned.update(plan.owned)
         wanted, names = persistable(live, self.preserve, owned)
         content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
-        same = old is not None and old == wanted
-        self.result['persisted'] = path
-        self.result['persist_changed'] = not same
-        if not same:
+        return {
+            'path': path, 'content': content, 'same': old is not None and old == wanted, 'mode': mode,
+            'services': list(services), 'package': package,
+            'diff': {'before_header': '%s (persisted)' % path, 'after_header': '%s (persisted)' % path,
+                     'before': old_text or '', 'after': content},
+        }
+
+    def persist(self, live, plan, target):
+        """Write the managed form of the live ruleset (the predicted one in check mode) to the boot file.
+
+        target: (path, services, package, mode) from persist_target().
+        """
+        todo = self.plan_persist(live, plan, target)
+        self.result['persisted'] = todo['path']
+        self.result['persist_changed'] = not todo['same']
+        if not todo['same']:
             if self.module._diff:
-                self.diffs.append({
-                    'before_header': '%s (persisted)' % path,
-                    'after_header': '%s (persisted)' % path,
-                    'before': old_text or '',
-                    'after': content,
-                })
+                self.diffs.append(todo['diff'])
             if not self.module.check_mode:
-                self.write_persisted(path, content, mode)
-        self.result['services_enabled'] = self.enable_services(services, package)
+                self.write_persisted(todo['path'], todo['content'], todo['mode'])
+        self.result['services_enabled'] = self.enable_services(todo['services'], todo['package'])
+
+    # ---- safety: lockout preflight and confirm-or-revert ---------------------------------
+    def lockout(self, plan):
+        """Evaluate the resulting filter table for the SSH session that runs this task.
+
+        Fails (before anything changed) when the session's packets would be dropped or rejected."""
+        ssh = (self.params['ssh_connection'] or '').strip()
+        if not self.params['lockout_check']:
+            return {'status': 'disabled'}
+        if not ssh:
+            return {'status': 'skipped', 'reason': 'no SSH session to protect (local or container connection, '
+                                                   'or ssh_connection empty)'}
+        if 'filter' not in plan.tables:
+            return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
+        try:
+            client = ipaddress.ip_address(ssh.split()[0])
+        except (ValueError, IndexError):
+            raise ModuleFailure('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
+                                '(the SSH_CONNECTION variable), not %r' % ssh)
+        mapped = getattr(client, 'ipv4_mapped', None)
+        version = 4 if (client.version == 4 or mapped is not None) else 6
+        if version != (4 if self.family == 'ipv4' else 6):
+            return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this ruleset is %s' % (version, self.family)}
+        try:
+            report = lockout_preflight(plan.result, ssh)
+        except ValueError as exc:
+            raise ModuleFailure('lockout check: %s' % to_native(exc))
+        report = dict(report)
+        if report.get('safe') is False:
+            report['status'] = 'unsafe'
+            raise ModuleFailure(
+                'refusing to apply: %s. Nothing was changed. Fix the ruleset, or set lockout_check: false '
+                '(rollback_timeout still reverts a ruleset that cuts the connection).' % report.get('message'),
+                lockout=report)
+        if report.get('safe') is None:
+            report['status'] = 'undecided'
+            self.module.warn('lockout check undecided: %s; relying on the revert timer (rollback_timeout=%s)'
+                             % (report.get('message'), self.params['rollback_timeout']))
+        else:
+            report['status'] = 'safe'
+        return report
+
+    def apply_with_rollback(self, plan, desired, target, predicted):
+        """Arm the revert timer, and let it apply the payload a moment after this module has answered.
+
+        The persisted file is not written here: iptables_confirm writes it once the controller has
+        confirmed over a new connection (the action plugin does that)."""
+        state_dir = rollback.STATE_DIR
+        todo = self.plan_persist(predicted, plan, target) if target is not None else None
+        timeout = self.params['rollback_timeout']
+        try:
+            token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
+                                 tables=plan.tables, extra={'persist': todo and dict(todo, diff=None)})
+        except rollback.RollbackBusy as exc:
+            raise ModuleFailure(to_native(exc))
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
+
+        def apply():
+            try:
+                self.apply(plan, desired)
+            except ModuleFailure as exc:
+                raise rollback.ApplyError(exc.msg, applied=self.applied, **exc.extra)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
+            return {'verified': True}
+
+        pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, delay=APPLY_DELAY))
+        meta = rollback.meta(state_dir, token) or {}
+        self.result['rollback'] = {
+            'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
+            'timer_pid': pid, 'apply_delay': APPLY_DELAY,
+        }
+        if todo is not None:
+            self.result['persisted'] = todo['path']
+            self.result['persist_changed'] = not todo['same']
+            self.result['persist_pending'] = True
+            if not todo['same'] and self.module._diff:
+                self.diffs.append(todo['diff'])
 
     def present(self):
         desired = self.load_desired()
@@ -727,13 +893,21 @@ class RulesetModule:
                     'before': render(plan.current, tables=[name]),
                     'after': render(plan.result, tables=[name]),
                 })
+        self.result['lockout'] = {'status': 'unchanged'}
         if plan.changed:
             self.check(plan, desired)
+            self.result['lockout'] = self.lockout(plan)
             if self.module.check_mode:
                 live = apply_result(live, plan.result)
             else:
                 if self.params['backup']:
                     self.result['backup_file'] = self.backup(live_text)
+                if self.params['rollback_timeout'] > 0:
+                    self.apply_with_rollback(plan, desired, target, apply_result(live, plan.result))
+                    self.result['changed'] = True
+                    if self.module._diff:
+                        self.result['diff'] = self.diffs
+                    return self.result
                 live = self.apply(plan, desired)
         if target is not None:
             self.persist(live, plan, target)
@@ -762,6 +936,9 @@ def argument_spec():
         persist=dict(type='bool', default=True),
         persist_path=dict(type='path'),
         backup=dict(type='bool', default=False),
+        rollback_timeout=dict(type='int', default=30),
+        lockout_check=dict(type='bool', default=True),
+        ssh_connection=dict(type='str'),
     )
 
 
@@ -774,6 +951,8 @@ def main():
     )
     if module.params['wait'] < 0:
         module.fail_json(msg='wait must be 0 or more seconds, not %d' % module.params['wait'])
+    if module.params['rollback_timeout'] < 0:
+        module.fail_json(msg='rollback_timeout must be 0 (off) or more seconds, not %d' % module.params['rollback_timeout'])
     worker = RulesetModule(module)
     try:
         result = worker.run()

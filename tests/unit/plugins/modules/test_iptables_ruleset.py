@@ -255,6 +255,8 @@ def kernel(monkeypatch, tmp_path):
 
 def run(args, check_mode=False, diff=False):
     args = dict(args)
+    # The synchronous path; the confirm-or-revert path has its own tests (rollback_timeout > 0).
+    args.setdefault('rollback_timeout', 0)
     if check_mode:
         args['_ansible_check_mode'] = True
     if diff:
@@ -772,3 +774,163 @@ def test_dropped_jump_warns(kernel, persisted):
     assert result['changed'] is True
     assert kernel.warnings == ['dropped -A MINE -j f2b-sshd: its chain is not in the desired ruleset']
     assert [k['chain'] for k in result['kept_chains']] == ['f2b-sshd']
+
+
+# ---- confirm-or-revert and the lockout preflight -------------------------------------------
+
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback  # noqa: E402
+from ansible_collections.rampart.firewall.plugins.modules import iptables_confirm  # noqa: E402
+
+SSH = '198.51.100.7 50000 192.0.2.10 22'
+CUT_OFF = '''*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp --dport 80 -j ACCEPT
+COMMIT
+'''
+
+
+@pytest.fixture
+def window(monkeypatch, tmp_path, kernel):
+    """The revert window in a temporary state dir; the timer's body is captured instead of forked."""
+    state = str(tmp_path / 'run')
+    monkeypatch.setattr(rollback, 'STATE_DIR', state)
+    bodies = []
+    monkeypatch.setattr(rollback, 'spawn', lambda body: bodies.append(body) or 4242)
+    monkeypatch.setattr(iptables_ruleset, 'APPLY_DELAY', 0)
+    # the timer's own iptables-restore goes to the fake kernel too
+    monkeypatch.setattr(rollback, '_run', lambda argv, data: kernel.run_command(
+        argv, data=data, environ_update=ENV_C, binary_data=True))
+    return state, bodies
+
+
+def timer_applies(bodies, monkeypatch):
+    """Run the captured timer body up to the apply (watch() would sleep until the deadline)."""
+    monkeypatch.setattr(rollback, 'watch', lambda *args, **kwargs: 'pending')
+    bodies.pop(0)()
+
+
+def confirm(args):
+    with patch_module_args(args):
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
+            iptables_confirm.main()
+    return info.value.args[0]
+
+
+def test_rollback_defers_the_apply_and_the_persistence_until_confirmed(kernel, persisted, window, monkeypatch):
+    state, bodies = window
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    assert result['changed'] is True
+    token = result['rollback']['token']
+    assert result['rollback']['timeout'] == 30
+    assert result['persist_pending'] is True
+    assert kernel.tested == [WEB_PAYLOAD]
+    assert kernel.restored == [], 'the timer applies, after the module has answered'
+    assert not os.path.exists(persisted)
+
+    timer_applies(bodies, monkeypatch)
+    assert kernel.restored == [WEB_PAYLOAD]
+    assert rollback.outcome(state, token) == 'pending'
+    assert not os.path.exists(persisted), 'nothing is persisted before the confirmation'
+
+    done = confirm({'token': token})
+    assert done['confirmed'] == 'confirmed'
+    assert done['persist_changed'] is True
+    with open(persisted) as handle:
+        assert parse(handle.read()) == parse(WEB)
+    again = confirm({'token': token})
+    assert again['confirmed'] == 'already'
+
+
+def test_unconfirmed_apply_is_reverted_and_never_persisted(kernel, persisted, window, monkeypatch):
+    state, bodies = window
+    before = kernel.live['ipv4']
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    token = result['rollback']['token']
+    timer_applies(bodies, monkeypatch)
+    assert parse(kernel.live['ipv4']) == parse(WEB)
+    # the deadline passes without a confirmation
+    assert rollback.expire(state, token) == 'reverted'
+    assert parse(kernel.live['ipv4']) == parse(before)
+    late = confirm({'token': token})
+    assert late['failed'] is True
+    assert late['outcome'] == 'reverted'
+    assert 'restored the previous ruleset' in late['msg']
+    assert late['revert']['tables'] == ['filter']
+    assert not os.path.exists(persisted)
+
+
+def test_apply_failure_in_the_timer_changes_nothing_and_is_reported(kernel, persisted, window, monkeypatch):
+    state, bodies = window
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    kernel.restore_result = (2, '', 'iptables-restore: line 5 failed\n')
+    timer_applies(bodies, monkeypatch)
+    res = confirm({'token': result['rollback']['token']})
+    assert res['failed'] is True
+    assert res['outcome'] == 'apply-failed'
+    assert 'line 5' in res['msg']
+    assert not os.path.exists(persisted)
+
+
+def test_second_apply_during_the_window_is_refused(kernel, persisted, window, monkeypatch):
+    run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    second = run({'content': CUT_OFF, 'persist_path': persisted, 'rollback_timeout': 30, 'lockout_check': False})
+    assert second['failed'] is True
+    assert 'still waiting for its confirmation' in second['msg']
+
+
+def test_check_mode_arms_no_timer(kernel, persisted, window):
+    state, bodies = window
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30}, check_mode=True)
+    assert result['changed'] is True
+    assert 'rollback' not in result
+    assert bodies == []
+    assert rollback.pending(state) == []
+
+
+def test_unchanged_ruleset_arms_no_timer(kernel, persisted, window):
+    state, bodies = window
+    kernel.live['ipv4'] = WEB
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    assert 'rollback' not in result
+    assert bodies == []
+    assert result['persist_changed'] is True, 'persisting an unchanged live ruleset needs no window'
+
+
+def test_lockout_preflight_refuses_a_ruleset_that_cuts_the_session(kernel, persisted, window):
+    state, bodies = window
+    result = run({'content': CUT_OFF, 'persist_path': persisted, 'rollback_timeout': 30, 'ssh_connection': SSH})
+    assert result['failed'] is True
+    assert 'refusing to apply' in result['msg']
+    assert 'INPUT' in result['msg']
+    assert result['lockout']['safe'] is False
+    assert kernel.restored == [] and bodies == [] and not os.path.exists(persisted)
+
+
+def test_lockout_check_false_applies_anyway_under_the_timer(kernel, persisted, window):
+    state, bodies = window
+    result = run({'content': CUT_OFF, 'persist_path': persisted, 'rollback_timeout': 30, 'ssh_connection': SSH,
+                  'lockout_check': False})
+    assert result['changed'] is True
+    assert result['lockout'] == {'status': 'disabled'}
+    assert len(bodies) == 1
+
+
+def test_lockout_is_skipped_without_an_ssh_session(kernel, persisted):
+    result = run({'content': CUT_OFF, 'persist_path': persisted})
+    assert result['changed'] is True
+    assert result['lockout']['status'] == 'skipped'
+
+
+def test_lockout_safe_ruleset(kernel, persisted):
+    result = run({'content': WEB, 'persist_path': persisted, 'ssh_connection': SSH})
+    assert result['lockout']['status'] == 'safe'
+
+
+def test_malformed_ssh_connection_is_a_clear_error(kernel, persisted):
+    result = run({'content': WEB, 'persist_path': persisted, 'ssh_connection': 'nonsense'})
+    assert result['failed'] is True
+    assert 'ssh_connection' in result['msg']
+    assert kernel.restored == []

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Controller side of rampart.firewall.iptables_ruleset: confirm-or-revert.
+
+1. Unless the task sets it, read SSH_CONNECTION on the target (without become: sudo resets
+   the environment) for the module's lockout check; only over ssh/paramiko connections.
+2. Run the module. When it armed a revert window (the ruleset changed and
+   rollback_timeout > 0), the target applies the ruleset a second after answering.
+3. Drop the connection (for ssh: stop the ControlMaster, so the next command needs a NEW
+   TCP connection through the new firewall) and call rampart.firewall.iptables_confirm until
+   it answers or the window is over. Confirmed: the module persists and we report success.
+   Not reachable in time: the host restores the previous ruleset by itself; we wait for
+   that, ask once more what happened, and fail with the answer.
+No hidden module parameters: everything passed to the modules is documented.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+MODULE = 'rampart.firewall.iptables_ruleset'
+CONFIRM = 'rampart.firewall.iptables_confirm'
+# After the deadline, how long to keep trying to learn what the timer did.
+GRACE = 45
+_SSH_TRANSPORTS = ('ssh', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh')
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+
+    def _ssh_connection(self):
+        transport = getattr(self._connection, 'transport', '') or ''
+        if transport not in _SSH_TRANSPORTS and getattr(self._connection, '_load_name', '') not in _SSH_TRANSPORTS:
+            return ''
+        try:
+            res = self._low_level_execute_command('printf "%s" "$SSH_CONNECTION"', sudoable=False)
+        except AnsibleError as exc:
+            display.warning('lockout check: could not read SSH_CONNECTION on the target: %s' % to_text(exc))
+            return ''
+        return to_text(res.get('stdout', '')).strip() if res.get('rc') == 0 else ''
+
+    def _reset(self):
+        try:
+            self._connection.reset()
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            display.vvv('iptables_ruleset: connection reset failed: %s' % to_text(exc))
+
+    def _try_confirm(self, token, task_vars):
+        try:
+            res = self._execute_module(module_name=CONFIRM, module_args={'token': token}, task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            return {'unreachable': True, 'msg': to_text(exc)}
+        return res
+
+    def _confirm(self, window, task_vars, started):
+        token = window['token']
+        deadline = started + float(window['timeout'])
+        attempts = 0
+        while True:
+            self._reset()
+            attempts += 1
+            res = self._try_confirm(token, task_vars)
+            if not res.get('unreachable'):
+                res['attempts'] = attempts
+                return res
+            now = time.time()
+            if now > deadline + GRACE:
+                return {'failed': True, 'unreachable': True, 'attempts': attempts, 'outcome': 'unreachable',
+                        'msg': 'the host has not been reachable over a new connection since the ruleset was applied '
+                               '(%d attempts, last error: %s). Its revert timer was due %.0f s ago: it should have '
+                               'restored the previous ruleset by itself, yet it is still unreachable.'
+                               % (attempts, res.get('msg'), now - deadline)}
+            display.vv('iptables_ruleset: no new connection yet (%s); %.0f s left in the window'
+                       % (res.get('msg', '').splitlines()[0] if res.get('msg') else 'unreachable', deadline - now))
+            time.sleep(1)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        state = args.get('state', 'present')
+        if state == 'present' and boolean(args.get('lockout_check', True), strict=False) and args.get('ssh_connection') is None:
+            args['ssh_connection'] = self._ssh_connection()
+
+        started = time.time()
+        res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        result.update(res)
+        window = res.get('rollback')
+        if res.get('failed') or res.get('unreachable') or not window:
+            return result
+
+        confirm = self._confirm(window, task_vars, started)
+        result['confirmed'] = confirm.get('confirmed') or confirm.get('outcome') or 'unknown'
+        result['confirm_attempts'] = confirm.get('attempts')
+        result['confirm_seconds'] = round(time.time() - started, 1)
+        if confirm.get('failed'):
+            result['failed'] = True
+            result['changed'] = bool(confirm.get('changed', True))
+            result['revert'] = confirm.get('revert')
+            outcome = confirm.get('outcome')
+            if outcome == 'reverted':
+                result['msg'] = ('the new %s ruleset cut the controller off: no new connection could confirm it within %s s, '
+                                 'so the host restored the previous ruleset of table(s) %s by itself, and the persisted '
+                                 'file was left as it was. %s'
+                                 % (res.get('family', args.get('family', 'ipv4')), window['timeout'],
+                                    ', '.join(res.get('tables', [])), confirm.get('msg', '')))
+            else:
+                result['msg'] = confirm.get('msg')
+            return result
+        for key in ('persisted', 'persist_changed', 'services_enabled'):
+            if key in confirm:
+                result[key] = confirm[key]
+        result.pop('persist_pending', None)
+        result['changed'] = True
+        return result
