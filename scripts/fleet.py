@@ -11,6 +11,9 @@ A platform: {"name": "web", "image": "localhost/rampart-test:bookworm",
 Networks are created --internal (no route out of the sandbox), with the /24 (and /64)
 around the given addresses. The host's bridge takes .1 of every network: never use it.
 Containers run systemd as PID 1, privileged (writing sysctls needs it).
+A platform with "ssh": true gets the public key PUBKEY (`fleet.py up SPEC PUBKEY`) in
+/root/.ssh/authorized_keys and is waited for until sshd is active, for scenarios that
+reach it over ssh.
 Podman settings come from CONTAINERS_CONF (tests/containers.conf) when it is not set.
 """
 import ipaddress
@@ -47,7 +50,7 @@ def networks_of(platforms):
     return nets
 
 
-def up(platforms):
+def up(platforms, pubkey=None):
     for image in sorted({p['image'] for p in platforms}):
         if podman('image', 'exists', image, check=False).returncode != 0:
             sys.exit('image %s is missing: run images/build.sh (make images)' % image)
@@ -78,6 +81,18 @@ def up(platforms):
             if time.time() > deadline:
                 sys.exit('%s: systemd did not finish booting (state %r)' % (plat['name'], state))
             time.sleep(0.5)
+    for plat in platforms:
+        if plat.get('ssh'):
+            if not pubkey or not os.path.exists(pubkey):
+                sys.exit('%s: ssh: true needs a public key (fleet.py up SPEC PUBKEY)' % plat['name'])
+            with open(pubkey) as key:
+                pub = key.read().strip()
+            podman('exec', plat['name'], 'sh', '-c',
+                   'install -d -m 0700 /root/.ssh && printf "%s\\n" "$0" > /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys', pub)
+            while podman('exec', plat['name'], 'systemctl', 'is-active', 'ssh', check=False).stdout.strip() != 'active':
+                if time.time() > deadline:
+                    sys.exit('%s: sshd is not active' % plat['name'])
+                time.sleep(0.5)
     print(json.dumps([p['name'] for p in platforms]))
 
 
@@ -90,11 +105,14 @@ def down(platforms):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ('up', 'down'):
+    if len(argv) not in (3, 4) or argv[1] not in ('up', 'down'):
         sys.exit(__doc__)
     with open(argv[2]) as spec:
         platforms = json.load(spec)
-    (up if argv[1] == 'up' else down)(platforms)
+    if argv[1] == 'up':
+        up(platforms, argv[3] if len(argv) == 4 else None)
+    else:
+        down(platforms)
 
 
 if __name__ == '__main__':
