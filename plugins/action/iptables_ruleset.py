@@ -9,9 +9,10 @@
    the environment) for the module's lockout check; only over ssh/paramiko connections.
 2. Run the module. When it armed a revert window (the ruleset changed and
    rollback_timeout > 0), the target applies the ruleset a second after answering.
-3. Drop the connection (for ssh: stop the ControlMaster, so the next command needs a NEW
-   TCP connection through the new firewall) and call rampart.firewall.iptables_confirm until
-   it answers or the window is over. Confirmed: the module persists and we report success.
+3. Call rampart.firewall.iptables_confirm with confirm=false until it says the ruleset is
+   live (or the window is over); then drop the connection (for ssh: stop the ControlMaster,
+   so the next command needs a NEW TCP connection, opened after the apply, through the new
+   firewall) and call it again with confirm=true until it answers or the window is over. Confirmed: the module persists and we report success.
    Not reachable in time: the host restores the previous ruleset by itself; we wait for
    that, ask once more what happened, and fail with the answer.
 No hidden module parameters: everything passed to the modules is documented.
@@ -57,9 +58,10 @@ class ActionModule(ActionBase):
         except Exception as exc:  # pylint: disable=broad-exception-caught
             display.vvv('iptables_ruleset: connection reset failed: %s' % to_text(exc))
 
-    def _try_confirm(self, token, task_vars):
+    def _try_confirm(self, token, task_vars, confirm):
         try:
-            res = self._execute_module(module_name=CONFIRM, module_args={'token': token}, task_vars=task_vars)
+            res = self._execute_module(module_name=CONFIRM, module_args={'token': token, 'confirm': confirm},
+                                       task_vars=task_vars)
         except AnsibleConnectionFailure as exc:
             return {'unreachable': True, 'msg': to_text(exc)}
         return res
@@ -68,11 +70,15 @@ class ActionModule(ActionBase):
         token = window['token']
         deadline = started + float(window['timeout'])
         attempts = 0
+        confirm = False
         while True:
             self._reset()
             attempts += 1
-            res = self._try_confirm(token, task_vars)
+            res = self._try_confirm(token, task_vars, confirm)
             if not res.get('unreachable'):
+                if not confirm and res.get('outcome') == 'applied':
+                    confirm = True   # live now: confirm over a connection opened from now on
+                    continue
                 res['attempts'] = attempts
                 return res
             now = time.time()

@@ -46,6 +46,14 @@ options:
         M(rampart.firewall.iptables_ruleset) answered).
     type: int
     default: 20
+  confirm:
+    description:
+      - V(false) only waits for the apply and reports RV(outcome) without confirming.
+      - The action plugin calls the module twice, first with V(false), then, after dropping the connection, with
+        V(true). So the confirming connection is opened after the new ruleset is live and has crossed it; a
+        connection opened just before the apply could confirm a ruleset that then cuts it.
+    type: bool
+    default: true
 notes:
   - Needs root on the target, like M(rampart.firewall.iptables_ruleset).
 seealso:
@@ -71,17 +79,19 @@ EXAMPLES = r'''
 RETURN = r'''
 confirmed:
   description:
-    - V(confirmed) when this call stopped the timer, V(already) when the window had been confirmed before.
+    - V(confirmed) when this call stopped the timer, V(already) when the window had been confirmed before,
+      V(not yet) with O(confirm=false).
   returned: success
   type: str
   sample: confirmed
 outcome:
   description:
+    - V(applied) with O(confirm=false) when the ruleset is live and waits for the confirmation.
     - On failure, what became of the window instead. V(reverted) (the timer restored the previous ruleset),
       V(failed) (the timer tried to and iptables-restore failed), V(apply-failed) (the timer could not apply the new
       ruleset, nothing changed), V(unknown) (no trace, the host rebooted during the window, or the token is wrong),
       V(waiting) (the timer has not applied yet).
-  returned: failure
+  returned: failure, and with confirm=false
   type: str
   sample: reverted
 revert:
@@ -129,7 +139,8 @@ _EXPLAIN = {
 def main():
     module = AnsibleModule(
         argument_spec=dict(token=dict(type='str', required=True, no_log=False),
-                           wait_apply=dict(type='int', default=20)),
+                           wait_apply=dict(type='int', default=20),
+                           confirm=dict(type='bool', default=True)),
         supports_check_mode=False,
     )
     token = module.params['token']
@@ -138,6 +149,9 @@ def main():
     state = rollback.wait_applied(state_dir, token, max(module.params['wait_apply'], 0))
     if state == 'confirmed':
         module.exit_json(changed=False, confirmed='already', persisted=None, persist_changed=False, services_enabled=[])
+    if state == 'pending' and not module.params['confirm']:
+        module.exit_json(changed=False, confirmed='not yet', outcome='applied', persisted=None, persist_changed=False,
+                         services_enabled=[])
     if state == 'pending':
         state, detail = rollback.confirm(state_dir, token)
     else:

@@ -835,6 +835,9 @@ def test_rollback_defers_the_apply_and_the_persistence_until_confirmed(kernel, p
     assert rollback.outcome(state, token) == 'pending'
     assert not os.path.exists(persisted), 'nothing is persisted before the confirmation'
 
+    looked = confirm({'token': token, 'confirm': False})
+    assert looked['outcome'] == 'applied' and looked['confirmed'] == 'not yet'
+    assert rollback.outcome(state, token) == 'pending', 'confirm=false only looks'
     done = confirm({'token': token})
     assert done['confirmed'] == 'confirmed'
     assert done['persist_changed'] is True
