@@ -111,7 +111,10 @@ class ActionModule(ActionBase):
         result['confirmed'] = confirm.get('confirmed') or confirm.get('outcome') or 'unknown'
         result['confirm_attempts'] = confirm.get('attempts')
         result['confirm_seconds'] = round(time.time() - started, 1)
+        result.pop('persist_pending', None)
         if confirm.get('failed'):
+            # nothing was persisted: the module's answer only predicted it
+            result.update(persisted=None, persist_changed=False, services_enabled=[])
             result['failed'] = True
             result['changed'] = bool(confirm.get('changed', True))
             result['revert'] = confirm.get('revert')
@@ -128,6 +131,5 @@ class ActionModule(ActionBase):
         for key in ('persisted', 'persist_changed', 'services_enabled'):
             if key in confirm:
                 result[key] = confirm[key]
-        result.pop('persist_pending', None)
         result['changed'] = True
         return result
