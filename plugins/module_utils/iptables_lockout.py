@@ -78,7 +78,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
 
 __metaclass__ = type
 
-__all__ = ['Packet', 'Verdict', 'evaluate', 'session_packets', 'preflight', 'MAX_PATHS', 'VERDICTS']
+__all__ = ['Packet', 'Verdict', 'evaluate', 'parse_ssh_connection', 'session_packets', 'preflight', 'MAX_PATHS',
+           'VERDICTS', 'SESSION_PACKETS']
 
 MAX_PATHS = 64
 MAX_DEPTH = 64
@@ -111,6 +112,7 @@ UNDECIDED_TARGETS = {
 # targets and matches whose effect changes what later stateful matches see
 _SIDE_EFFECT_TARGETS = frozenset(('MARK', 'CONNMARK', 'SET'))
 _STATEFUL_MATCHES = frozenset(('recent', 'hashlimit', 'mark', 'connmark', 'set', 'quota', 'connlimit', 'statistic'))
+_SIDE_EFFECT_MATCHES = frozenset(('hashlimit', 'quota', 'statistic'))
 
 _REASONS = {
     'recent': 'depends on runtime state (the recent address list)',
@@ -154,7 +156,7 @@ class Packet:
     """One packet to evaluate.
 
     chain: 'INPUT', 'OUTPUT' (or 'FORWARD'); src, dst: IP address strings; proto: 'tcp' (or
-    'udp'); sport, dport: ints; ctstate: 'NEW', 'ESTABLISHED', 'RELATED', 'INVALID' or
+    'udp'); sport, dport: ints (None when unknown); ctstate: 'NEW', 'ESTABLISHED', 'RELATED', 'INVALID' or
     'UNTRACKED'; tcp_flags: the flag names set ({'SYN'}, {'ACK'}, ...; default {'SYN'} for NEW,
     {'ACK'} otherwise); in_iface, out_iface: interface names, None when unknown; direction:
     'ORIGINAL' or 'REPLY' (the conntrack direction; default ORIGINAL for NEW, else unknown).
@@ -172,8 +174,8 @@ class Packet:
         if ctstate not in CT_STATES:
             raise ValueError('packet ctstate must be one of %s, not %r' % (', '.join(CT_STATES), ctstate))
         for port in (sport, dport):
-            if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-                raise ValueError('packet ports must be integers 0-65535, not %r' % (port,))
+            if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535):
+                raise ValueError('packet ports must be integers 0-65535 (or None: unknown), not %r' % (port,))
         if tcp_flags is None:
             tcp_flags = () if proto != 'tcp' else (('SYN',) if ctstate == 'NEW' else ('ACK',))
         if isinstance(tcp_flags, str):
@@ -201,8 +203,9 @@ class Packet:
         self.direction = direction
 
     def __repr__(self):
-        return 'Packet(%s %s %s:%d -> %s:%d %s %s)' % (self.chain, self.proto, self.src, self.sport, self.dst,
-                                                      self.dport, self.ctstate, ','.join(sorted(self.tcp_flags)))
+        return 'Packet(%s %s %s:%s -> %s:%s %s %s)' % (
+            self.chain, self.proto, self.src, self.sport, self.dst, self.dport, self.ctstate,
+            ','.join(sorted(self.tcp_flags)))
 
 
 class Verdict:
@@ -446,7 +449,7 @@ def _compile_match(name, opts, family, comps, notes):
             reason = '-m recent %s depends on runtime state (the address list %r)' % (
                 cmd[0][0].names[0] if cmd else '', listname[0] if listname else 'DEFAULT')
             comps.append(('unknown', neg, _Unknown(key, reason, True)))
-            return True
+            return bool(cmd) and cmd[0][0].names[0] in ('--update', '--remove')
         if name == 'hashlimit' and parsed is not None:
             neg = any(n for o, n, _a in parsed if o.slot == 'rate')
             key = ('m', name, tuple((o.names[0], tuple(a)) for o, _n, a in parsed))
@@ -459,7 +462,7 @@ def _compile_match(name, opts, family, comps, notes):
         reason = _REASONS.get(name)
         reason = '-m %s %s' % (name, reason) if reason else '%s is not evaluated by the preflight' % label
         comps.append(('unknown', False, _Unknown(('m', label), reason, stateful)))
-        return stateful
+        return name in _SIDE_EFFECT_MATCHES
     if name in ('tcp', 'udp', 'sctp'):
         comps.append(('l4', False, {'tcp': 6, 'udp': 17, 'sctp': 132}[name]))
     for opt, neg, args in parsed:
@@ -605,6 +608,10 @@ def _addrtype_local(types, family):
     return True
 
 
+def _port_unknown(kind, data):
+    return _Unknown(('port?', kind, data), "the controller's port is unknown (0 in SSH_CONNECTION)")
+
+
 def _check(kind, data, c):
     """True/False, or an _Unknown, for one component (without its negation)."""
     if kind == 'src':
@@ -615,10 +622,11 @@ def _check(kind, data, c):
         return c.proto == data
     if kind == 'l4':
         return c.proto == data
-    if kind == 'sport':
-        return data[0] <= c.sport <= data[1]
-    if kind == 'dport':
-        return data[0] <= c.dport <= data[1]
+    if kind == 'sport' or kind == 'dport':
+        port = c.sport if kind == 'sport' else c.dport
+        if port is None:
+            return _port_unknown(kind, data)
+        return data[0] <= port <= data[1]
     if kind == 'flags':
         return (c.flags & data[0]) == data[1]
     if kind == 'state':
@@ -647,7 +655,11 @@ def _check(kind, data, c):
     if kind == 'mports':
         which, ranges = data
         ports = (c.sport,) if which == 'src' else (c.dport,) if which == 'dst' else (c.sport, c.dport)
-        return any(lo <= p <= hi for p in ports for lo, hi in ranges)
+        if any(lo <= p <= hi for p in ports if p is not None for lo, hi in ranges):
+            return True
+        if None in ports:
+            return _port_unknown('multiport', data)
+        return False
     if kind == 'unknown':
         return data
     if kind in ('ctaddr', 'ctport', 'ctdir'):
@@ -664,6 +676,8 @@ def _check(kind, data, c):
         if kind == 'ctaddr':
             return _in_net(tuples[data[0]][0], data[1])
         port = tuples[data[0]][1]
+        if port is None:
+            return _port_unknown(kind, data)
         return data[1][0] <= port <= data[1][1]
     if kind == 'ctproto':
         return c.proto == data
@@ -954,7 +968,8 @@ _DESCRIPTIONS = dict(SESSION_PACKETS)
 def parse_ssh_connection(ssh_connection):
     """'client_ip client_port server_ip server_port' -> (client, cport, server, sport, scope iface).
 
-    Addresses come back as strings, IPv4-mapped IPv6 addresses as IPv4. Raises ValueError.
+    Addresses come back as strings, IPv4-mapped IPv6 addresses as IPv4. A client port of 0
+    means unknown (matches on it are then undecidable). Raises ValueError.
     """
     if not isinstance(ssh_connection, str):
         raise ValueError('SSH_CONNECTION must be a string "client_ip client_port server_ip server_port", not %r'
@@ -966,9 +981,9 @@ def parse_ssh_connection(ssh_connection):
     client = _ip(parts[0], 'client address in SSH_CONNECTION')
     server = _ip(parts[2], 'server address in SSH_CONNECTION')
     ports = []
-    for what, p in (('client port', parts[1]), ('server port', parts[3])):
-        if not p.isdigit() or not 1 <= int(p) <= 65535:
-            raise ValueError('invalid %s %r in SSH_CONNECTION %r (1-65535)' % (what, p, ssh_connection))
+    for what, p, low in (('client port', parts[1], 0), ('server port', parts[3], 1)):
+        if not p.isdigit() or not low <= int(p) <= 65535:
+            raise ValueError('invalid %s %r in SSH_CONNECTION %r (%d-65535)' % (what, p, ssh_connection, low))
         ports.append(int(p))
     if client.version != server.version:
         raise ValueError('SSH_CONNECTION %r mixes IPv4 and IPv6 addresses' % (ssh_connection,))
@@ -987,6 +1002,7 @@ def session_packets(ssh_connection, family='ipv4', in_iface=None, out_iface=None
         raise ValueError('family must be ipv4 or ipv6, not %r' % (family,))
     client, cport, server, sport, scope = parse_ssh_connection(ssh_connection)
     fam = 'ipv6' if ':' in client else 'ipv4'
+    cport = cport or None
     if fam != family:
         return []
     if scope:
@@ -1067,8 +1083,8 @@ def preflight(ruleset, ssh_connection, in_iface=None, out_iface=None, max_paths=
         for n in v.notes:
             notes.setdefault(n, []).append(label)
         if v.verdict in BLOCKING:
-            blocked.append('%s is %s by %s in chain %s' % (_DESCRIPTIONS[label], 'DROPPED' if v.verdict == 'DROP'
-                                                            else 'REJECTED', _where(v), v.chain))
+            how = 'DROPPED' if v.verdict == 'DROP' else 'REJECTED'
+            blocked.append('%s is %s by %s in chain %s' % (_DESCRIPTIONS[label], how, _where(v), v.chain))
         elif v.verdict == 'UNDECIDED' and v.blocked:
             ways = sorted(set('%s by %s' % (p['verdict'], "'%s' (line %s)" % (p['rule'], p['lineno']))
                               for p in v.paths))
@@ -1077,8 +1093,9 @@ def preflight(ruleset, ssh_connection, in_iface=None, out_iface=None, max_paths=
         elif v.verdict == 'UNDECIDED':
             why = '; '.join("'%s'%s: %s" % (u['rule'], ' (line %d)' % u['lineno'] if u['lineno'] else '', u['reason'])
                             if u['rule'] else u['reason'] for u in v.undecidable)
-            uncertain.append('%s may be %s, depending on: %s' % (_DESCRIPTIONS[label], ' or '.join(v.possible),
-                                                                 why or 'the undecidable matches'))
+            fates = ' or '.join('a verdict the preflight cannot tell' if p == 'UNDECIDED' else p for p in v.possible)
+            uncertain.append('%s may get %s, depending on: %s' % (_DESCRIPTIONS[label], fates,
+                                                                  why or 'the undecidable matches'))
     out['notes'] = ['%s (%s)' % (n, ', '.join(labels)) for n, labels in notes.items()]
     if blocked:
         out['safe'] = False
