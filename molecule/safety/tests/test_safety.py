@@ -52,7 +52,7 @@ def test_1_preflight_refuses_a_ruleset_without_ssh(baseline):
 
 
 def test_2_lockout_check_false_cuts_the_connection_and_the_host_reverts(baseline):
-    results, took = apply('cutoff.v4', lockout_check=False, timeout=10)
+    results, took = apply('cutoff.v4', lockout_check=False, window=10)
     for name, res in results.items():
         assert res.get('failed') is True, res
         assert res['confirmed'] == 'reverted', res
@@ -84,7 +84,7 @@ def test_3_good_ruleset_is_confirmed_and_persisted(baseline):
 
 def test_4_undecidable_block_is_reverted_by_the_timer():
     before = {name: (live(name), persisted(name)) for name in NAMES}
-    results, took = apply('recent.v4', timeout=10)
+    results, took = apply('recent.v4', window=10)
     for name, res in results.items():
         assert res['lockout']['status'] == 'undecided', res['lockout']
         assert any('recent' in u.get('rule', '') + u.get('reason', '') for u in res['lockout']['undecidable'])
