@@ -106,6 +106,7 @@ def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None,
         expire(state_dir, token)
     if not os.path.isdir(state_dir):
         os.makedirs(state_dir, 0o700)
+    prune(state_dir, now)
     token = '%s-%d-%s' % (family, int(now), uuid.uuid4().hex[:8])
     _write(_path(state_dir, token, 'rules'), previous)
     meta = {'family': family, 'deadline': now + timeout, 'timeout': timeout,
@@ -114,6 +115,27 @@ def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None,
     _write(_path(state_dir, token, 'json'), json.dumps(meta))
     _write(_path(state_dir, token, 'pending'), '')
     return token
+
+
+FINAL = ('confirmed', 'reverted', 'failed', 'apply-failed')
+
+
+def prune(state_dir, now, age=3600):
+    """Forget windows decided more than AGE seconds ago (their files only serve late confirmations)."""
+    for name in os.listdir(state_dir):
+        token, dot, state = name.partition('.')
+        if state not in FINAL:
+            continue
+        try:
+            if now - os.stat(os.path.join(state_dir, name)).st_mtime < age:
+                continue
+        except OSError:
+            continue
+        for suffix in FINAL + ('applied', 'json', 'rules'):
+            try:
+                os.unlink(_path(state_dir, token, suffix))
+            except OSError:
+                pass
 
 
 def disarm(state_dir, token):

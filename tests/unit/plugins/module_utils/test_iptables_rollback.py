@@ -130,3 +130,14 @@ def test_disarm_removes_everything(state):
     rb.disarm(state, token)
     assert rb.outcome(state, token) == 'unknown'
     assert rb.pending(state) == []
+
+
+def test_old_decided_windows_are_pruned_at_the_next_arm(state):
+    import time as _time
+    old = rb.arm(state, 'ipv4', PREVIOUS, RESTORE, 30)
+    rb.confirm(state, old)
+    stamp = _time.time() - 7200
+    for name in os.listdir(state):
+        os.utime(os.path.join(state, name), (stamp, stamp))
+    rb.arm(state, 'ipv6', PREVIOUS, RESTORE, 30)
+    assert not [name for name in os.listdir(state) if name.startswith(old)]
