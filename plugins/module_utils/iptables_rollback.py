@@ -123,7 +123,7 @@ FINAL = ('confirmed', 'reverted', 'failed', 'apply-failed')
 def prune(state_dir, now, age=3600):
     """Forget windows decided more than AGE seconds ago (their files only serve late confirmations)."""
     for name in os.listdir(state_dir):
-        token, dot, state = name.partition('.')
+        token, _sep, state = name.partition('.')
         if state not in FINAL:
             continue
         try:
