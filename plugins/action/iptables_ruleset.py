@@ -41,9 +41,12 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
 
-    def _ssh_connection(self):
+    def _is_ssh(self):
         transport = getattr(self._connection, 'transport', '') or ''
-        if transport not in _SSH_TRANSPORTS and getattr(self._connection, '_load_name', '') not in _SSH_TRANSPORTS:
+        return transport in _SSH_TRANSPORTS or getattr(self._connection, '_load_name', '') in _SSH_TRANSPORTS
+
+    def _ssh_connection(self):
+        if not self._is_ssh():
             return ''
         try:
             res = self._low_level_execute_command('printf "%s" "$SSH_CONNECTION"', sudoable=False)
@@ -53,6 +56,10 @@ class ActionModule(ActionBase):
         return to_text(res.get('stdout', '')).strip() if res.get('rc') == 0 else ''
 
     def _reset(self):
+        """Drop a persistent SSH connection so that the next command opens a new one.
+        Other connections (local, podman, docker) open a new session for every command anyway."""
+        if not self._is_ssh():
+            return
         try:
             self._connection.reset()
         except Exception as exc:  # pylint: disable=broad-exception-caught
