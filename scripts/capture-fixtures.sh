@@ -41,11 +41,7 @@ STEPS="$*"
 FAILED=0
 TMP=$(mktemp -d)
 
-cleanup() {
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap 'ip netns del "$NS" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 if [ "$(id -u)" != 0 ]; then
     echo "capture-fixtures.sh: must run as root (it creates network namespaces)" >&2
@@ -82,7 +78,8 @@ do_capture() {
         for b in $BACKENDS; do
             out="$FIX/saved/$b/$name"
             fresh_ns
-            if ! ip netns exec "$NS" "$(cmd "$f" "$b" restore)" < "$f"; then
+            restore_bin=$(cmd "$f" "$b" restore)
+            if ! ip netns exec "$NS" "$restore_bin" < "$f"; then
                 echo "FAIL capture $b $name: restore rejected the input" >&2
                 FAILED=1
                 continue
@@ -142,13 +139,13 @@ do_verify() {
                 live="$TMP/live"
                 # compare only the tables the render contains
                 : > "$live"
-                for t in $(sed -n 's/^\*//p' "$rendered"); do
+                while read -r t; do
                     ip netns exec "$NS" "$(cmd "$f" "$b" save)" -t "$t" | strip_save >> "$live"
-                done
+                done < <(sed -n 's/^\*//p' "$rendered")
                 : > "$TMP/want"
-                for t in $(sed -n 's/^\*//p' "$rendered"); do
+                while read -r t; do
                     strip_save < "$saved" | awk -v t="*$t" '$0 == t {on=1} on {print} on && $0 == "COMMIT" {on=0}' >> "$TMP/want"
-                done
+                done < <(sed -n 's/^\*//p' "$rendered")
                 if ! diff -u "$TMP/want" "$live" > "$TMP/d"; then
                     echo "FAIL verify $b $name: applying the render of the $kind does not give the capture:" >&2
                     cat "$TMP/d" >&2
@@ -163,7 +160,7 @@ do_verify() {
 }
 
 do_bad() {
-    local line cmdname rest chain b bin file n=0
+    local line cmdname rest b bin file n=0
     while IFS= read -r line; do
         case "$line" in ''|'#'*) continue ;; esac
         cmdname=${line%% *}

@@ -186,7 +186,7 @@ options:
       - Where a rule on the path uses a match that cannot be decided without runtime state (C(recent),
         C(hashlimit), C(connlimit), ipset, ...), the result says so in RV(lockout) with a warning, and the
         module relies on O(rollback_timeout); it never guesses "safe".
-      - Skipped (RV(lockout.status=skipped)) when there is no SSH session (local or container connections) or
+      - Skipped (C(status=skipped) in RV(lockout)) when there is no SSH session (local or container connections) or
         when the ruleset does not name the C(filter) table.
     type: bool
     default: true
