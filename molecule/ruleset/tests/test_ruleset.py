@@ -100,15 +100,16 @@ def managed(text):
     nothing re-creates them in the container after a restart (on a real host, Docker and
     fail2ban start after netfilter-persistent and re-create theirs)."""
     lines = [line for line in text.splitlines() if not FOREIGN.search(line)]
-    # a table left with nothing but ACCEPT policies is the same as no table (it is not persisted)
-    out, block = [], []
+    # by table (the legacy backend prints tables in its own order); a table left with nothing
+    # but ACCEPT policies is the same as no table (it is not persisted)
+    tables, block = {}, []
     for line in lines:
         block.append(line)
         if line == 'COMMIT':
             if any(not (entry.startswith(('*', ':')) and entry.endswith('ACCEPT ')) for entry in block[1:-1]):
-                out.extend(block)
+                tables[block[0]] = '\n'.join(block)
             block = []
-    return '\n'.join(out + block)
+    return '\n'.join(tables[name] for name in sorted(tables))
 
 
 def test_rules_are_back_after_restart(name):
