@@ -30,13 +30,14 @@ Ownership rules (the module's documentation repeats them):
 
 from __future__ import annotations
 
-import copy
 from fnmatch import fnmatchcase
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     BUILTIN_CHAINS,
     TABLES,
+    Chain,
     Ruleset,
+    Table,
     diff as model_diff,
     new_table,
     parse,
@@ -139,9 +140,19 @@ class Plan:
         return self.current.tables[name] != self.result.tables[name]
 
 
+def _copy_chain(chain):
+    """A new Chain with its own rule list; Rule objects are never modified, so they are shared
+    (a deepcopy of 10,000 rules costs more than parsing them)."""
+    return Chain(chain.name, chain.policy, list(chain.rules), chain.lineno)
+
+
+def _copy_table(table):
+    return Table(table.name, dict((name, _copy_chain(chain)) for name, chain in table.chains.items()), table.lineno)
+
+
 def _merge_table(name, want, have, preserve):
     """Return (result table, kept entries, owned chain names, dropped lines) for one table."""
-    table = copy.deepcopy(want)
+    table = _copy_table(want)
     owned = [chain for chain in want.chains if is_preserved(chain, preserve, name)]
     foreign = [chain for chain in have.chains
                if is_preserved(chain, preserve, name) and chain not in want.chains]
@@ -170,12 +181,12 @@ def _merge_table(name, want, have, preserve):
         present = set(target.rules)
         for rule in jumps[chain_name]:
             kept_jumps.setdefault(rule.jumps, []).append(rule_line(rule))
-        new_rules = [copy.deepcopy(rule) for rule in jumps[chain_name] if rule not in present]
+        new_rules = [rule for rule in jumps[chain_name] if rule not in present]
         target.rules[0:0] = new_rules
 
     kept = []
     for chain_name in foreign:
-        table.chains[chain_name] = copy.deepcopy(have.chains[chain_name])
+        table.chains[chain_name] = _copy_chain(have.chains[chain_name])
         kept.append({
             'table': name,
             'chain': chain_name,
@@ -263,7 +274,7 @@ def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None):
         mine = set(owned.get(name, ()))
         foreign = set(chain for chain in table.chains
                       if chain not in mine and is_preserved(chain, preserve, name))
-        clean = copy.deepcopy(table)
+        clean = _copy_table(table)
         for chain in foreign:
             del clean.chains[chain]
         for chain in clean.chains.values():
@@ -291,6 +302,24 @@ def owned_in(ruleset, preserve=DEFAULT_PRESERVE):
         if chains:
             owned[name] = chains
     return owned
+
+
+def declared_chains(text, preserve=DEFAULT_PRESERVE):
+    """{table: [chains]} of the user chains declared in restore TEXT that match a preserve pattern.
+
+    Reads only the '*table' and ':CHAIN' lines (no rule parsing), so it is cheap on big files;
+    the same answer as owned_in(parse(text)) for text that parses."""
+    preserve = tuple(preserve or ())
+    found = {}
+    table = None
+    for line in text.splitlines():
+        if line.startswith('*'):
+            table = line[1:].strip()
+        elif line.startswith(':') and table:
+            name = line[1:].split(None, 1)[0] if line[1:].strip() else ''
+            if name and is_preserved(name, preserve, table):
+                found.setdefault(table, []).append(name)
+    return found
 
 
 def describe(ruleset, preserve=DEFAULT_PRESERVE):

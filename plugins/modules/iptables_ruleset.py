@@ -512,7 +512,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     apply_result,
     describe,
     empty_table,
-    owned_in,
+    declared_chains,
     parse_or_empty,
     persistable,
     plan as make_plan,
@@ -727,18 +727,21 @@ class RulesetModule:
         return chosen, (), target.package, target.mode
 
     def read_persisted(self, path):
-        """Return (text or None, Ruleset or None) of the existing persisted file."""
+        """Return the text of the existing persisted file, or None."""
         if not os.path.exists(path):
-            return None, None
+            return None
         try:
             with open(path, 'rb') as handle:
-                text = handle.read().decode('utf-8', 'replace')
+                return handle.read().decode('utf-8', 'replace')
         except (IOError, OSError) as exc:
             raise ModuleFailure('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
+
+    def parse_persisted(self, text):
+        """The persisted text as a Ruleset, or None when it does not parse (it is then rewritten)."""
         try:
-            return text, parse_or_empty(text, family=self.family)
+            return parse_or_empty(text, family=self.family)
         except ParseError:
-            return text, None
+            return None
 
     def write_persisted(self, path, content, mode):
         try:
@@ -756,16 +759,19 @@ class RulesetModule:
         """What persisting the managed form of LIVE means: a dict with path, content, same (no write
         needed), mode, services, package and the diff entry. Changes nothing."""
         path, services, package, mode = target
-        old_text, old = self.read_persisted(path)
+        old_text = self.read_persisted(path)
         owned = {}
-        if old is not None:
-            owned.update((name, chains) for name, chains in owned_in(old, self.preserve).items()
+        if old_text is not None:
+            # chains matching preserve_chains that the user declared in an earlier run stay the user's
+            owned.update((name, chains) for name, chains in declared_chains(old_text, self.preserve).items()
                          if name not in plan.tables)
         owned.update(plan.owned)
         wanted, names = persistable(live, self.preserve, owned)
         content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
+        # the file we write is canonical text: a re-run finds it identical without parsing it
+        same = old_text is not None and (old_text == content or self.parse_persisted(old_text) == wanted)
         return {
-            'path': path, 'content': content, 'same': old is not None and old == wanted, 'mode': mode,
+            'path': path, 'content': content, 'same': same, 'mode': mode,
             'services': list(services), 'package': package,
             'diff': {'before_header': '%s (persisted)' % path, 'after_header': '%s (persisted)' % path,
                      'before': old_text or '', 'after': content},

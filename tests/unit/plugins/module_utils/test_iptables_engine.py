@@ -338,3 +338,17 @@ def test_describe():
     assert data['filter']['INPUT'] == {'policy': 'ACCEPT', 'rules': [], 'foreign': False}
     assert data['filter']['FORWARD']['rules'] == ['-m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
     assert data['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'foreign': True}
+
+
+def test_declared_chains_reads_declarations_like_owned_in():
+    import glob
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import declared_chains, owned_in
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import parse as _parse
+    paths = glob.glob(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'saved', '*', '*'))
+    assert paths
+    for path in paths:
+        with open(path) as handle:
+            text = handle.read()
+        family = 'ipv6' if path.endswith('.v6') else 'ipv4'
+        for preserve in (DEFAULT_PRESERVE, ('*',), ('TCP', 'f*')):
+            assert declared_chains(text, preserve) == owned_in(_parse(text, family), preserve), path
