@@ -57,7 +57,7 @@ lint: setup-user collection-link
 build: setup-user
 	@rm -rf .build && mkdir -p .build/install
 	ansible-galaxy collection build --force --output-path .build .
-	ansible-galaxy collection install --offline -p .build/install .build/rampart-firewall-*.tar.gz
+	ansible-galaxy collection install --offline --force -p .build/install .build/rampart-firewall-*.tar.gz
 	test -f .build/install/ansible_collections/rampart/firewall/MANIFEST.json
 	ANSIBLE_COLLECTIONS_PATH=.build/install ansible-doc -l rampart.firewall
 
@@ -72,3 +72,13 @@ clean:
 
 bench: images collection-link
 	@python benchmarks/ruleset_bench.py $(BENCH_ARGS)
+
+# ---- the demo: a small local fleet firewalled by playbooks/site.yml (demo/run.sh) ----
+.PHONY: demo demo-clean
+demo: images collection-link
+	@demo/run.sh
+
+demo-clean:
+	@python3 scripts/fleet.py down demo/fleet.json
+	@rm -rf .cache/demo
+	@echo "demo fleet removed"
