@@ -1,0 +1,83 @@
+"""Write the demo's Ansible inventory from its fleet spec (demo/fleet.json).
+
+    python3 demo/inventory.py demo/fleet.json OUT.yml
+
+Groups: single_hosts, routers, bastions (by the "role" of each platform, as playbooks/site.yml
+expects), and others. Ansible reaches the containers with the containers.podman.podman
+connection. The role variables use the addresses of the spec:
+  - demo-web: a web VPS, SSH (brute-force protected), HTTP and HTTPS open;
+  - demo-router: NAT for the LAN, port 8080 of its WAN address forwarded to demo-lanclient:80;
+    the demo's "internet" is a private network, so it is exempted from the anti-spoofing;
+  - demo-bastion: SSH from demo-wanhost only, SSH out to the internal network.
+The output is JSON, which is YAML too.
+"""
+import json
+import sys
+
+
+def net(platform, name):
+    for entry in platform['networks']:
+        if entry['name'] == name:
+            return entry
+    raise KeyError('%s is not on %s' % (platform['name'], name))
+
+
+def subnets(entry):
+    return [entry['ipv4_address'].rsplit('.', 1)[0] + '.0/24', entry['ipv6_address'].rsplit(':', 1)[0] + ':/64']
+
+
+def interfaces(address, last):
+    """A Jinja expression, evaluated with the host's facts: the interface(s) holding ADDRESS.
+    (podman names the interfaces of a container eth0, eth1... in an order of its own.)"""
+    return ("{{ ansible_facts.interfaces | map('extract', ansible_facts) | selectattr('ipv4', 'defined')"
+            " | selectattr('ipv4.address', 'equalto', '%s') | map(attribute='device') | %s }}" % (address, last))
+
+
+def main(spec_path, out_path):
+    with open(spec_path) as handle:
+        fleet = {p['name']: p for p in json.load(handle)}
+    router, bastion = fleet['demo-router'], fleet['demo-bastion']
+    wan, lan = net(router, 'rampart-demo-net'), net(router, 'rampart-demo-lan')
+    client = net(fleet['demo-lanclient'], 'rampart-demo-lan')
+    admin = net(fleet['demo-wanhost'], 'rampart-demo-net')
+    internal = net(bastion, 'rampart-demo-internal')
+    groups = {'single_hosts': {}, 'routers': {}, 'bastions': {}, 'others': {}}
+    for name, plat in fleet.items():
+        group = {'single_host': 'single_hosts', 'masquerading_router': 'routers', 'bastion': 'bastions'}.get(plat.get('role'), 'others')
+        groups[group][name] = {}
+    inventory = {'all': {
+        'vars': {
+            'ansible_connection': 'containers.podman.podman',
+            'ansible_python_interpreter': '/usr/bin/python3',
+            'ansible_become': False,
+        },
+        'children': {
+            'single_hosts': {'hosts': groups['single_hosts'], 'vars': {
+                'single_host_tcp_ports': [22, 80, 443],
+                'single_host_ssh_bruteforce': 'recent',
+            }},
+            'routers': {'hosts': groups['routers'], 'vars': {
+                'masquerading_router_wan_interface': interfaces(wan['ipv4_address'], 'first'),
+                'masquerading_router_lan_interfaces': interfaces(lan['ipv4_address'], 'list'),
+                'masquerading_router_lan_networks': subnets(lan),
+                'masquerading_router_port_forwards': [
+                    {'port': 8080, 'to': client['ipv4_address'], 'to_port': 80, 'comment': 'web server on the LAN'},
+                    {'port': 8080, 'to': client['ipv6_address'], 'to_port': 80, 'comment': 'web server on the LAN'}],
+                'masquerading_router_antispoof_allow': subnets(wan),
+            }},
+            'bastions': {'hosts': groups['bastions'], 'vars': {
+                'bastion_allowed_networks': [admin['ipv4_address'] + '/32', admin['ipv6_address'] + '/128'],
+                'bastion_internal_networks': subnets(internal),
+            }},
+            'others': {'hosts': groups['others']},
+        },
+    }}
+    with open(out_path, 'w') as handle:
+        json.dump(inventory, handle, indent=2)
+        handle.write('\n')
+
+
+if __name__ == '__main__':
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,122 @@
+"""rampart.firewall.masquerading_router, checked with packets: LAN clients behind two routers
+(Debian 12 with MASQUERADE, Debian 13 with SNAT for IPv4), a server on the WAN."""
+import subprocess
+
+import pytest
+
+import probe
+import rampart_fleet as fleet
+
+PLATFORMS = {p['name']: p for p in fleet.platforms()}
+LAN_NET, WAN_NET = 'rampart-masquerading_router-lan', 'rampart-masquerading_router-wan'
+WAN = 'masquerading_router-wan'
+# (router, the LAN client behind it)
+PAIRS = [('masquerading_router-bookworm', 'masquerading_router-lan1'),
+         ('masquerading_router-trixie', 'masquerading_router-lan2')]
+ROUTERS = [r for r, c in PAIRS]
+FAMILIES = pytest.mark.parametrize('family', [4, 6])
+PAIR = pytest.mark.parametrize('router,client', PAIRS, ids=ROUTERS)
+
+
+def addr(name, family, network=None):
+    return fleet.address(PLATFORMS[name], network, family)
+
+
+def sh(name, cmd, check=True):
+    return subprocess.run(['podman', 'exec', name, 'sh', '-c', cmd], capture_output=True, text=True, check=check)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def servers():
+    probe.serve(WAN, 8080)
+    for router, client in PAIRS:
+        probe.serve(client, 80)
+        probe.serve(router, 53)       # stands in for a DNS server offered to the LAN
+
+
+@PAIR
+@FAMILIES
+def test_lan_client_reaches_the_wan_server_seen_as_the_router(router, client, family):
+    result = probe.probe(client, addr(WAN, family), 8080)
+    assert result.outcome == 'open'
+    assert result.peer == addr(router, family, WAN_NET), 'the server must see the router, not %s' % result.peer
+
+
+@PAIR
+@FAMILIES
+def test_port_forward_from_the_wan_reaches_the_lan_server(router, client, family):
+    result = probe.probe(WAN, addr(router, family, WAN_NET), 8080)
+    assert result.outcome == 'open'
+    # DNAT only: the LAN server sees the real client, and answered through the router
+    assert result.peer == addr(WAN, family)
+    # other ports of the WAN address are closed (tail REJECT of INPUT)
+    assert probe.probe(WAN, addr(router, family, WAN_NET), 8081).outcome == 'refused'
+
+
+@PAIR
+@FAMILIES
+def test_new_connection_from_the_wan_to_the_lan_is_refused(router, client, family):
+    ip = 'ip -%d' % family
+    lan = '10.89.55.0/24' if family == 4 else 'fd89:55::/64'
+    sh(WAN, '%s route replace %s via %s' % (ip, lan, addr(router, family, WAN_NET)))
+    try:
+        assert probe.probe(WAN, addr(client, family), 80).outcome == 'refused'       # FORWARD: tcp-reset
+        # icmp-admin-prohibited reads as EHOSTUNREACH on IPv4, icmp6-adm-prohibited as EACCES
+        assert probe.probe(WAN, addr(client, family), 80, 'udp').outcome == ('unreachable' if family == 4 else 'prohibited')
+        # the same connection from the LAN side is allowed (trusted LAN interface)
+        assert probe.probe(client, addr(WAN, family), 8080).outcome == 'open'
+    finally:
+        sh(WAN, '%s route del %s' % (ip, lan), check=False)
+
+
+@PAIR
+@FAMILIES
+def test_spoofed_private_source_on_the_wan_is_dropped(router, client, family):
+    spoof, net = ('192.168.77.5', '192.168.77.0/24') if family == 4 else ('fd00:77::5', 'fd00:77::/64')
+    ip = 'ip -%d' % family
+    save = 'iptables' if family == 4 else 'ip6tables'
+    wan_if = sh(WAN, "ip -o addr show to %s | awk '{print $2}'" % addr(WAN, family)).stdout.strip()
+    sh(WAN, '%s addr add %s dev %s %s' % (ip, spoof, wan_if, 'nodad' if family == 6 else ''))
+    # the router could answer it (no reverse-path drop): only the firewall stands in the way
+    sh(router, '%s route replace %s via %s' % (ip, net, addr(WAN, family)))
+    try:
+        before = sh(router, '%s -t raw -L antispoof -n -v -x' % save).stdout
+        assert probe.probe(WAN, addr(router, family, WAN_NET), 8080, source=spoof).outcome == 'timeout'
+        assert probe.probe(WAN, addr(router, family, WAN_NET), 8080).outcome == 'open'
+        after = sh(router, '%s -t raw -L antispoof -n -v -x' % save).stdout
+        dropped = [line for line in after.splitlines() if 'DROP' in line and ('192.168.0.0/16' in line or 'fc00::/7' in line)]
+        assert dropped and int(dropped[0].split()[0]) > 0, after
+        assert after != before
+    finally:
+        sh(router, '%s route del %s' % (ip, net), check=False)
+        sh(WAN, '%s addr del %s dev %s' % (ip, spoof, wan_if), check=False)
+
+
+@PAIR
+@FAMILIES
+def test_services_offered_to_the_lan_only(router, client, family):
+    lan_ip, wan_ip = addr(router, family, LAN_NET), addr(router, family, WAN_NET)
+    ssh = probe.probe(client, lan_ip, 22)
+    assert ssh.outcome == 'open' and ssh.data.startswith('SSH-2.0-')
+    assert probe.probe(client, lan_ip, 53, 'udp').outcome == 'open'
+    assert probe.probe(client, lan_ip, 53).outcome == 'open'
+    assert probe.probe(WAN, wan_ip, 22).outcome == 'refused'
+    assert probe.probe(WAN, wan_ip, 53, 'udp').outcome == 'refused'
+    assert probe.probe(client, lan_ip, proto='icmp').outcome == 'reply'
+    assert probe.probe(WAN, wan_ip, proto='icmp').outcome == 'reply'
+
+
+@pytest.mark.parametrize('router', ROUTERS)
+def test_router_settings(router):
+    host = fleet.host(router)
+    assert host.check_output('cat /proc/sys/net/ipv4/ip_forward') == '1'
+    assert host.check_output('cat /proc/sys/net/ipv6/conf/all/forwarding') == '1'
+    nat = host.check_output('iptables-save -t nat')
+    if 'trixie' in router:
+        assert '-j SNAT --to-source 10.89.56.12' in nat
+    else:
+        assert '-j MASQUERADE' in nat
+    assert 'NETAVARK-HOSTPORT-DNAT' in nat, 'foreign chains must survive'
+    assert host.service('netfilter-persistent').is_enabled
+    assert '-A fw-open' in host.file('/etc/iptables/rules.v4').content_string
+    assert '-A fw-open' in host.file('/etc/iptables/rules.v6').content_string

@@ -1,0 +1,242 @@
+"""rampart.firewall.single_host, checked with packets from two client containers.
+
+single_host-bookworm: ports 22 (recent SSH guard), 8080 (TCP and UDP), 9090 only from
+single_host-client, logging. single_host-trixie: the same ports, OUTPUT DROP with an egress
+list, limited pings, hashlimit SSH guard, port-scan trap. single_host-legacy: the same ports on
+the iptables-legacy backend. Hook rules: 7070 (group_vars), 7071 (single_host_extra_rules),
+7072/udp (another role's variable), 7073 open on IPv6 only.
+"""
+import json
+import os
+import re
+import tempfile
+
+import pytest
+
+import probe
+import rampart_fleet as fleet
+
+PLATFORMS = {p['name']: p for p in fleet.platforms()}
+HOSTS = sorted(n for n, p in PLATFORMS.items() if 'single_hosts' in p.get('groups', []))
+CLIENT, CLIENT2 = 'single_host-client', 'single_host-client2'
+COUNTERS = re.compile(r'\[\d+:\d+\]')
+FOREIGN = re.compile(r'NETAVARK|DOCKER|f2b-')
+FOREIGN_LINES = [':NETAVARK_FORWARD', '-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
+                 ':DOCKER-USER', '-A FORWARD -j DOCKER-USER', ':f2b-sshd', '-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd']
+SITE = os.path.join('..', '..', 'playbooks', 'site.yml')
+AUDIT = os.path.join('..', '..', 'playbooks', 'audit.yml')
+
+
+def addr(name, family):
+    return fleet.address(PLATFORMS[name], family=family)
+
+
+def live(name, save='iptables-save'):
+    out = fleet.host(name).check_output(save)
+    return '\n'.join(COUNTERS.sub('', line) for line in out.splitlines() if not line.startswith('#'))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def servers():
+    for name in HOSTS + [CLIENT]:
+        probe.serve(name, 8080)
+    for name in HOSTS:
+        for port in (9090, 7070, 7071, 7072, 7073):
+            probe.serve(name, port)
+
+
+@pytest.fixture(params=HOSTS)
+def name(request):
+    return request.param
+
+
+FAMILIES = pytest.mark.parametrize('family', [4, 6])
+
+
+def test_backend(name):
+    version = fleet.host(name).check_output('iptables --version')
+    assert ('legacy' if 'legacy' in name else 'nf_tables') in version
+
+
+@FAMILIES
+def test_open_ports_answer(name, family):
+    target = addr(name, family)
+    tcp = probe.probe(CLIENT, target, 8080, 'tcp')
+    assert tcp.outcome == 'open' and tcp.peer == addr(CLIENT, family)
+    assert probe.probe(CLIENT, target, 8080, 'udp').outcome == 'open'
+    banner = probe.probe(CLIENT, target, 22, 'tcp')
+    assert banner.outcome == 'open' and banner.data.startswith('SSH-2.0-'), banner
+
+
+@FAMILIES
+def test_closed_tcp_port_answers_rst(name, family):
+    assert probe.probe(CLIENT, addr(name, family), 2222, 'tcp').outcome == 'refused'
+
+
+@FAMILIES
+def test_closed_udp_port_answers_port_unreachable(name, family):
+    assert probe.probe(CLIENT, addr(name, family), 2222, 'udp').outcome == 'refused'
+
+
+@FAMILIES
+def test_unknown_protocol_is_rejected_like_linux(name, family):
+    # IPv4: icmp-proto-unreachable, as Linux answers; IPv6 has no such REJECT: adm-prohibited
+    expected = 'proto-unreachable' if family == 4 else 'prohibited'
+    assert probe.probe(CLIENT, addr(name, family), proto='proto').outcome == expected
+
+
+@FAMILIES
+def test_ping_works(name, family):
+    assert probe.probe(CLIENT, addr(name, family), proto='icmp').outcome == 'reply'
+
+
+@FAMILIES
+def test_source_restricted_port(name, family):
+    target = addr(name, family)
+    assert probe.probe(CLIENT, target, 9090).outcome == 'open'
+    assert probe.probe(CLIENT2, target, 9090).outcome == 'refused'
+
+
+@FAMILIES
+def test_extra_rules_from_the_hook(name, family):
+    target = addr(name, family)
+    assert probe.probe(CLIENT, target, 7070).outcome == 'open'            # rampart_firewall_extra_rules
+    assert probe.probe(CLIENT, target, 7071).outcome == 'open'            # single_host_extra_rules
+    assert probe.probe(CLIENT, target, 7072, 'udp').outcome == 'open'     # webapp_rampart_firewall_extra_rules
+    # family: ipv6 only, in INPUT at order 300 (before the jumps to the TCP and UDP chains)
+    assert probe.probe(CLIENT, target, 7073).outcome == ('open' if family == 6 else 'refused')
+    text = live(name, 'ip6tables-save' if family == 6 else 'iptables-save')
+    assert ('--dport 7073' in text) == (family == 6)
+    # order 450 puts the group_vars rule before the role's ports (order 500) in chain TCP
+    tcp = [line for line in text.splitlines() if line.startswith('-A TCP ')]
+    assert '7070' in tcp[0 if 'trixie' not in name else 1]
+
+
+@FAMILIES
+def test_egress_list_with_output_drop(family):
+    name = 'single_host-trixie'
+    client = addr(CLIENT, family)
+    assert probe.probe(name, client, 8080).outcome in ('timeout', 'denied')   # not in the egress list
+    assert probe.probe(name, client, 53, 'udp').outcome == 'refused'           # allowed: the port unreachable comes back
+    assert probe.probe(name, addr(CLIENT2, family), 53, 'udp').outcome == 'denied'   # DNS only to the listed server
+    assert probe.probe(name, client, proto='icmp').outcome == 'reply'
+    assert probe.probe('single_host-bookworm', client, 8080).outcome == 'open'  # OUTPUT ACCEPT there
+
+
+@FAMILIES
+def test_port_scan_trap(family):
+    target = addr('single_host-trixie', family)
+    assert probe.probe(CLIENT2, target, 8080).outcome == 'open'
+    assert probe.probe(CLIENT2, target, 2223).outcome == 'refused'      # the scan: a closed port...
+    assert probe.probe(CLIENT2, target, 8080).outcome == 'refused'      # ...then even the open port is refused
+    assert probe.probe(CLIENT, target, 8080).outcome == 'open'          # for that source only
+
+
+def test_foreign_chains_survive(name):
+    for save in ('iptables-save', 'ip6tables-save'):
+        text = live(name, save)
+        missing = [line for line in FOREIGN_LINES if line not in text]
+        assert not missing, '%s: foreign chains or jumps lost: %s' % (save, missing)
+
+
+@pytest.mark.parametrize('ext', ['v4', 'v6'])
+def test_rendered_and_persisted_files(name, ext):
+    host = fleet.host(name)
+    rendered = host.file('/etc/rampart-firewall/rules.' + ext)
+    assert rendered.mode == 0o600
+    assert rendered.content_string.startswith('#\n# Ansible managed')
+    persisted = host.file('/etc/iptables/rules.' + ext).content_string
+    assert '-A TCP' in persisted and not FOREIGN.search(persisted)
+    assert host.service('netfilter-persistent').is_enabled
+
+
+def test_sysctl_profile_host(name):
+    host = fleet.host(name)
+    assert host.file('/etc/sysctl.d/90-rampart-firewall.conf').exists
+    assert host.check_output('cat /proc/sys/net/ipv4/ip_forward') == '0'
+    assert host.check_output('cat /proc/sys/net/ipv4/conf/all/rp_filter') == '1'
+
+
+def test_hook_from_another_role_in_the_play():
+    target = addr('single_host-bookworm', 4)
+    probe.serve('single_host-bookworm', 9100)
+    assert probe.probe(CLIENT, target, 9100).outcome == 'refused'
+    proc = fleet.playbook('hook.yml')
+    assert probe.probe(CLIENT, target, 9100).outcome == 'open', proc.stdout[-3000:]
+    fleet.playbook('converge.yml')                                       # back to the scenario's rules
+    assert probe.probe(CLIENT, target, 9100).outcome == 'refused'
+
+
+def recap_changes(stdout):
+    """{host: changed count} from the PLAY RECAP."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', stdout, re.M)}
+
+
+def audit():
+    with tempfile.NamedTemporaryFile(suffix='.json') as report:
+        proc = fleet.playbook(AUDIT, extra_vars={'audit_report_file': report.name})
+        with open(report.name) as handle:
+            return json.load(handle), proc
+
+
+def test_audit_reports_drift_and_changes_nothing():
+    report, proc = audit()
+    for name in HOSTS:
+        assert report[name]['role'] == 'single_host'
+        assert not report[name]['drift'], report[name]
+    assert report[CLIENT]['role'] == ''
+    assert all(recap_changes(proc.stdout)[name] == 0 for name in HOSTS)
+    # drift: a rule added by hand on the legacy host, a persisted file edited on trixie
+    fleet.host('single_host-legacy').check_output('iptables -I TCP -p tcp --dport 6000 -j ACCEPT')
+    fleet.host('single_host-trixie').check_output("sed -i '/--dport 8080/d' /etc/iptables/rules.v6")
+    report, proc = audit()
+    legacy = report['single_host-legacy']
+    assert legacy['drift']
+    assert legacy['families']['ipv4']['live_vs_desired'] == 'drift'
+    assert legacy['families']['ipv4']['live_vs_persisted'] == 'drift'
+    assert legacy['families']['ipv4']['persisted_vs_desired'] == 'same'
+    assert any('6000' in line for line in legacy['families']['ipv4']['unexpected_live'])
+    assert legacy['families']['ipv6']['live_vs_desired'] == 'same'
+    trixie = report['single_host-trixie']
+    assert trixie['drift'] and trixie['families']['ipv6']['persisted_vs_desired'] == 'drift'
+    assert trixie['families']['ipv6']['live_vs_desired'] == 'same'
+    assert not report['single_host-bookworm']['drift']
+    assert all(recap_changes(proc.stdout)[name] == 0 for name in HOSTS)
+    # nothing was changed by the audit
+    assert '--dport 6000' in live('single_host-legacy')
+    # converge repairs both
+    fleet.playbook('converge.yml')
+    report, dummy = audit()
+    assert not any(report[name]['drift'] for name in HOSTS), report
+
+
+# Last: after a restart the foreign chains are gone from the containers (nothing recreates them).
+def managed(text):
+    """The ruleset without the foreign chains and jumps, as {table: (policies, rules per chain)}:
+    chain order is not compared (iptables-save lists chains in its own order), tables with
+    nothing but empty ACCEPT built-in chains are left out (the legacy backend lists them once
+    loaded)."""
+    tables, table = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#') or line == 'COMMIT' or FOREIGN.search(line):
+            continue
+        if line.startswith('*'):
+            table = tables.setdefault(line[1:], ({}, {}))
+        elif line.startswith(':'):
+            chain, policy = line[1:].split()[:2]
+            table[0][chain] = policy
+        else:
+            chain = line.split()[1]
+            table[1].setdefault(chain, []).append(line)
+    return {name: t for name, t in tables.items() if t[1] or set(t[0].values()) - {'ACCEPT'}}
+
+
+def test_rules_are_back_after_restart(name):
+    before = managed(live(name)), managed(live(name, 'ip6tables-save'))
+    fleet.host(name).check_output('iptables -F TCP && ip6tables -F TCP')
+    assert '-A TCP' not in live(name)
+    fleet.restart(name)
+    after = managed(live(name)), managed(live(name, 'ip6tables-save'))
+    assert after == before
+    assert 'filter' in after[0] and 'filter' in after[1]
