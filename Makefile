@@ -61,8 +61,11 @@ build: setup-user
 	test -f .build/install/ansible_collections/rampart/firewall/MANIFEST.json
 	ANSIBLE_COLLECTIONS_PATH=.build/install ansible-doc -l rampart.firewall
 
+# Every scenario runs even when one fails; the failures are listed at the end.
 molecule: images collection-link
-	@for s in $(SCENARIOS); do molecule test -s $$s; done
+	@failed=""; for s in $(SCENARIOS); do molecule test -s $$s || failed="$$failed $$s"; done; \
+	if [ -n "$$failed" ]; then echo "molecule scenarios that failed:$$failed"; exit 1; fi; \
+	echo "molecule: all scenarios passed ($(SCENARIOS))"
 
 molecule-%: images collection-link
 	@molecule test -s $*

@@ -13,8 +13,10 @@ live in iptables_engine/iptables_persist (pure).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+import time
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -93,3 +95,41 @@ def enable_services(module, services, package):
                                 cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
         enabled.append(service)
     return enabled
+
+
+LOCK_PATH = '/run/rampart-firewall.lock'
+
+
+class ApplyLock:
+    """An exclusive lock around read-plan-apply-verify, so that two applies on one host
+    (two playbooks, or two tasks with async) run one after the other instead of each
+    reading a ruleset the other is about to replace. fcntl.flock: released by the kernel
+    when the process dies."""
+
+    def __init__(self, timeout, path=None):
+        self.timeout = max(int(timeout), 0)
+        self.path = path or LOCK_PATH
+        self.handle = None
+
+    def __enter__(self):
+        try:
+            self.handle = open(self.path, 'a')
+        except (IOError, OSError):
+            return self   # no place for a lock file (read-only /run): go on unlocked
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except (IOError, OSError):
+                if time.time() >= deadline:
+                    self.handle.close()
+                    self.handle = None
+                    raise HostError('another rampart.firewall apply on this host still holds %s after %d s (option wait)'
+                                    % (self.path, self.timeout))
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.close()   # closing releases the flock
+        return False

@@ -110,6 +110,9 @@ options:
   wait:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
+      - Also the seconds an apply waits for another apply of this module on the same host to finish
+        (a lock on C(/run/rampart-firewall.lock) around reading, planning, applying and verifying), so that
+        two applies at once run one after the other and the last one wins.
       - V(0) means do not wait. The nf_tables backend has no such lock and ignores it.
     type: int
     default: 10
@@ -519,6 +522,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     rule_line,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    ApplyLock,
     HostError,
     enable_services,
     write_atomic,
@@ -926,7 +930,11 @@ class RulesetModule:
         try:
             if self.params['state'] == 'gathered':
                 return self.gathered()
-            return self.present()
+            try:
+                with ApplyLock(self.params['wait']):
+                    return self.present()
+            except HostError as exc:
+                raise ModuleFailure(exc.msg, **exc.extra)
         except IptablesCommandError as exc:
             raise self.command_failure(exc, before=self.result.get('before'))
 

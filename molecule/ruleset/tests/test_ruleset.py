@@ -82,16 +82,18 @@ def test_two_applies_at_once_end_in_one_of_them():
     rulesets = {k: '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
                    + ''.join('-A INPUT -p tcp --dport %d -m comment --comment "%s" -j ACCEPT\n' % (1000 + i, k) for i in range(300))
                    + 'COMMIT\n' for k in ('run-a', 'run-b')}
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda content: fleet.playbook('apply_content.yml', limit=name, extra_vars={'content': content}),
-                              rulesets.values()))
-    assert all(p.returncode == 0 for p in procs)
-    state = live(name)
-    assert ('run-a' in state) != ('run-b' in state), 'the final state must be exactly one of the two rulesets'
-    winner = 'run-a' if 'run-a' in state else 'run-b'
-    assert state.count('"%s"' % winner) == 300 or state.count(winner) == 300
-    assert_foreign_chains_kept(state)
-    fleet.playbook('converge.yml')   # back to the converged (and persisted) state for the restart test
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            procs = list(pool.map(lambda content: fleet.playbook('apply_content.yml', limit=name, extra_vars={'content': content}),
+                                  rulesets.values()))
+        assert all(p.returncode == 0 for p in procs), 'both applies finish (one waits for the other)'
+        state = live(name)
+        assert ('run-a' in state) != ('run-b' in state), 'the final state must be exactly one of the two rulesets'
+        winner = 'run-a' if 'run-a' in state else 'run-b'
+        assert state.count('"%s"' % winner) == 300 or state.count(winner) == 300
+        assert_foreign_chains_kept(state)
+    finally:
+        fleet.playbook('converge.yml')   # back to the converged (and persisted) state for the restart test
 
 
 # Last: after a restart the foreign chains are gone from the containers (see managed()).

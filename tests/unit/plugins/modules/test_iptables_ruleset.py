@@ -28,6 +28,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
     payload_line,
 )
 from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_host
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -250,6 +251,7 @@ def kernel(monkeypatch, tmp_path):
     os_release.write_text(DEBIAN_OS_RELEASE)
     monkeypatch.setattr(iptables_ruleset, 'OS_RELEASE_PATHS', (str(os_release),))
     monkeypatch.setattr(iptables_ruleset, 'BACKUP_DIR', str(tmp_path / 'backups'))
+    monkeypatch.setattr(iptables_host, 'LOCK_PATH', str(tmp_path / 'apply.lock'))
     return fake
 
 
@@ -936,4 +938,23 @@ def test_malformed_ssh_connection_is_a_clear_error(kernel, persisted):
     result = run({'content': WEB, 'persist_path': persisted, 'ssh_connection': 'nonsense'})
     assert result['failed'] is True
     assert 'ssh_connection' in result['msg']
+    assert kernel.restored == []
+
+
+def test_apply_lock_serialises_applies(tmp_path):
+    path = str(tmp_path / 'apply.lock')
+    with iptables_host.ApplyLock(5, path):
+        with pytest.raises(iptables_host.HostError) as err:
+            with iptables_host.ApplyLock(0, path):
+                pass
+        assert 'still holds' in str(err.value)
+    with iptables_host.ApplyLock(0, path):
+        pass
+
+
+def test_a_held_lock_fails_the_apply_and_changes_nothing(kernel, persisted, tmp_path):
+    with iptables_host.ApplyLock(5, iptables_host.LOCK_PATH):
+        result = run({'content': WEB, 'persist_path': persisted, 'wait': 0})
+    assert result['failed'] is True
+    assert 'still holds' in result['msg']
     assert kernel.restored == []
