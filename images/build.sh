@@ -11,6 +11,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/../tests/containers.conf}"
 
+# The harness needs podman's netavark network backend (tests/containers.conf pins it,
+# scripts/setup.sh installs it): with CNI, the controller cannot reach containers on
+# --internal networks (scripts/fleet.py explains). Say so now, not in a scenario's timeout.
+backend=$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || true)
+if [ "$backend" != netavark ]; then
+  echo "podman's network backend is '$backend' (CONTAINERS_CONF=$CONTAINERS_CONF); the tests need netavark." >&2
+  echo "Fix: scripts/setup.sh installs netavark and aardvark-dns; tests/containers.conf sets network_backend = \"netavark\"." >&2
+  exit 1
+fi
+
 PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,python3,python3-apt,iproute2,procps,netcat-openbsd,openssh-server,iputils-ping,kmod
 recipe=$(sha256sum "$here/build.sh" | cut -c1-16)
 

@@ -15,13 +15,28 @@ A platform with "ssh": true gets the public key PUBKEY (`fleet.py up SPEC PUBKEY
 /root/.ssh/authorized_keys and is waited for until sshd is active, for scenarios that
 reach it over ssh.
 Podman settings come from CONTAINERS_CONF (tests/containers.conf) when it is not set.
+
+The harness needs podman's netavark network backend (pinned in tests/containers.conf,
+installed by scripts/setup.sh): with it the host's bridge takes the .1 address of every
+network, --internal ones too, so the controller reaches the containers over real SSH.
+With CNI an --internal network gives the host no address and SSH times out. `up` checks
+the backend first, removes a leftover network of the same name that the other backend
+(CNI) made in an earlier run, recreates one whose subnets differ from the spec, and,
+once the containers run, makes one TCP connection from the controller to a container on
+each network, failing with the cause and the fix instead of a timeout in a scenario.
 """
+import errno
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+
+BACKEND = 'netavark'
+FIX = ('scripts/setup.sh installs netavark and aardvark-dns, and tests/containers.conf '
+       '(CONTAINERS_CONF) sets [network] network_backend = "netavark"')
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault('CONTAINERS_CONF', os.path.join(HERE, '..', 'tests', 'containers.conf'))
@@ -50,13 +65,82 @@ def networks_of(platforms):
     return nets
 
 
+def check_backend():
+    """The harness's network backend must be netavark (see the module docstring)."""
+    backend = podman('info', '--format', '{{.Host.NetworkBackend}}').stdout.strip()
+    if backend != BACKEND:
+        sys.exit('podman uses the %r network backend (CONTAINERS_CONF=%s); the harness needs %r, because with '
+                 'CNI the controller cannot reach containers on --internal networks. Fix: %s'
+                 % (backend, os.environ.get('CONTAINERS_CONF'), BACKEND, FIX))
+
+
+def remove_other_backend_network(name):
+    """Remove a network NAME left by the CNI backend (an earlier run before netavark was pinned),
+    with the containers still attached to it, so that it is never confused with ours."""
+    if not os.path.exists('/etc/cni/net.d/%s.conflist' % name):
+        return
+    cni = ['--network-backend', 'cni']
+    users = podman(*(cni + ['ps', '-a', '-q', '--filter', 'network=%s' % name]), check=False).stdout.split()
+    if users:
+        podman(*(cni + ['rm', '-f', '-t', '0'] + users), check=False)
+    podman(*(cni + ['network', 'rm', '-f', name]), check=False)
+    if os.path.exists('/etc/cni/net.d/%s.conflist' % name):
+        sys.exit('network %s: a CNI network of that name is left from an earlier run and could not be removed: '
+                 'remove /etc/cni/net.d/%s.conflist and its containers' % (name, name))
+    print('removed the leftover CNI network %s' % name, file=sys.stderr)
+
+
+def network_subnets(name):
+    """The subnets of an existing network, as a set of strings (empty set if it does not exist)."""
+    proc = podman('network', 'inspect', name, check=False)
+    if proc.returncode != 0:
+        return None
+    info = json.loads(proc.stdout or '[]')
+    return {str(ipaddress.ip_network(sub['subnet'])) for sub in (info[0].get('subnets') or [])} if info else set()
+
+
+def check_reachable(platforms, timeout=20):
+    """One TCP connection from the controller to port 22 of one container on each network.
+    An answer of any kind (accepted, or refused by the container's kernel) proves the route;
+    a timeout or an unreachable route means the host has no address on the bridge."""
+    seen = set()
+    for plat in platforms:
+        for net in plat.get('networks', []):
+            if net['name'] in seen:
+                continue
+            seen.add(net['name'])
+            address, deadline, why = net['ipv4_address'], time.time() + timeout, None
+            while True:
+                try:
+                    with socket.create_connection((address, 22), timeout=3):
+                        break
+                except ConnectionRefusedError:
+                    break
+                except OSError as exc:
+                    why = errno.errorcode.get(exc.errno, str(exc)) if exc.errno else 'timeout'
+                if time.time() > deadline:
+                    route = subprocess.run(['ip', 'route', 'get', address], capture_output=True, text=True,
+                                           check=False).stdout.strip()
+                    sys.exit('the controller cannot reach %s (%s on network %s): %s. Route: %s. The host needs an '
+                             'address on the network\'s bridge, which podman gives only with the netavark backend. '
+                             'Fix: %s' % (address, plat['name'], net['name'], why, route or '?', FIX))
+                time.sleep(0.5)
+
+
 def up(platforms, pubkey=None):
+    check_backend()
     for image in sorted({p['image'] for p in platforms}):
         if podman('image', 'exists', image, check=False).returncode != 0:
             sys.exit('image %s is missing: run images/build.sh (make images)' % image)
     for name, net in networks_of(platforms).items():
-        if podman('network', 'exists', name, check=False).returncode == 0:
+        remove_other_backend_network(name)
+        want = {str(net['v4'])} | ({str(net['v6'])} if net['v6'] else set())
+        have = network_subnets(name)
+        if have == want:
             continue
+        if have is not None:
+            print('network %s has subnets %s, want %s: recreating it' % (name, sorted(have), sorted(want)), file=sys.stderr)
+            podman('network', 'rm', '-f', name)
         args = ['network', 'create', '--internal', '--label', 'rampart.test=1', '--subnet', str(net['v4'])]
         if net['v6']:
             args += ['--ipv6', '--subnet', str(net['v6'])]
@@ -93,6 +177,7 @@ def up(platforms, pubkey=None):
                 if time.time() > deadline:
                     sys.exit('%s: sshd is not active' % plat['name'])
                 time.sleep(0.5)
+    check_reachable(platforms)
     print(json.dumps([p['name'] for p in platforms]))
 
 

@@ -19,6 +19,13 @@ if [ $system = 1 ]; then
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
   done
+  # The harness pins podman's netavark network backend (tests/containers.conf): with it the
+  # host's bridge takes the .1 of every --internal network, so the controller reaches the
+  # containers over real SSH (molecule/safety). Debian's podman without recommends brings
+  # the CNI backend only, whose internal networks give the host no address.
+  for pkg in netavark aardvark-dns; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+  done
   # python3 -m venv needs python3-venv on Debian's own Python
   python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
   if [ ${#need[@]} -gt 0 ]; then
