@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 import time
 
+import hashlib
+
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 
 ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
 _C = {'LANG': 'C', 'LC_ALL': 'C'}
@@ -97,39 +103,168 @@ def enable_services(module, services, package):
     return enabled
 
 
-LOCK_PATH = '/run/rampart-firewall.lock'
+LOCK_NAME = 'apply.lock'
 
 
 class ApplyLock:
     """An exclusive lock around read-plan-apply-verify, so that two applies on one host
     (two playbooks, or two tasks with async) run one after the other instead of each
     reading a ruleset the other is about to replace. fcntl.flock: released by the kernel
-    when the process dies."""
+    when the process dies.
 
-    def __init__(self, timeout, path=None):
+    The lock file is ``apply.lock`` in the rollback state directory (/run/rampart-firewall),
+    which must be root's and 0700 (iptables_rollback.secure_dir): no other user can open,
+    and so hold, the lock. It is opened with O_NOFOLLOW and must be a regular file owned by
+    this process's user. A read-only /run (no place for the directory) means going on
+    unlocked; an untrusted directory or file is an error."""
+
+    def __init__(self, timeout, state_dir=None):
         self.timeout = max(int(timeout), 0)
-        self.path = path or LOCK_PATH
-        self.handle = None
+        self.state_dir = state_dir or rollback.STATE_DIR
+        self.path = os.path.join(self.state_dir, LOCK_NAME)
+        self.fd = None
+
+    def _open(self):
+        try:
+            rollback.secure_dir(self.state_dir)
+        except rollback.StateDirError as exc:
+            if os.path.exists(self.state_dir) or not _read_only(os.path.dirname(self.state_dir)):
+                raise HostError(str(exc))
+            return None   # read-only /run: go on unlocked
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise HostError('cannot open the apply lock %s: %s' % (self.path, exc.strerror or to_native(exc)))
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise HostError('refusing to use the apply lock %s: not a regular file owned by uid %d' % (self.path, os.geteuid()))
+        return fd
 
     def __enter__(self):
-        try:
-            self.handle = open(self.path, 'a')
-        except (IOError, OSError):
-            return self   # no place for a lock file (read-only /run): go on unlocked
+        self.fd = self._open()
+        if self.fd is None:
+            return self
         deadline = time.time() + self.timeout
         while True:
             try:
-                fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return self
             except (IOError, OSError):
                 if time.time() >= deadline:
-                    self.handle.close()
-                    self.handle = None
+                    os.close(self.fd)
+                    self.fd = None
                     raise HostError('another rampart.firewall apply on this host still holds %s after %d s (option wait)'
                                     % (self.path, self.timeout))
                 time.sleep(0.1)
 
     def __exit__(self, *exc):
-        if self.handle is not None:
-            self.handle.close()   # closing releases the flock
+        if self.fd is not None:
+            os.close(self.fd)   # closing releases the flock
+            self.fd = None
         return False
+
+
+def _read_only(path):
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def excerpt(text, limit=80):
+    """A short, printable form of TEXT for messages: control and non-ASCII characters escaped
+    (as Python's repr does), at most LIMIT characters, '...' when cut."""
+    shown = repr(str(text))[1:-1]
+    return shown if len(shown) <= limit else shown[:limit] + '...'
+
+
+def check_file_path(option, path, kinds='a regular file'):
+    """Validate a path the module will write, before anything is touched. Returns an error message
+    naming OPTION and the (escaped) value, or None: absolute, no control characters, no '.' or '..'
+    components, and, when it exists, a regular file (not a symlink, directory, device or FIFO)
+    inside an existing directory."""
+    shown = excerpt(path, 200)
+    if not isinstance(path, str) or not path:
+        return '%s must be an absolute file path, not %r' % (option, path)
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        return '%s must not contain control characters: %s' % (option, shown)
+    if not os.path.isabs(path):
+        return '%s must be an absolute path: %s' % (option, shown)
+    parts = path.split('/')
+    if any(part in ('.', '..') for part in parts) or path.endswith('/'):
+        return '%s must be a normalised file path (no ".", ".." or trailing "/"): %s' % (option, shown)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        what = ('a symlink' if stat.S_ISLNK(info.st_mode) else 'a directory' if stat.S_ISDIR(info.st_mode)
+                else 'a device' if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else 'not a regular file')
+        return '%s must be %s, but %s is %s' % (option, kinds, shown, what)
+    parent = os.path.dirname(path)
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        return '%s: the parent %s is not a directory' % (option, excerpt(parent, 200))
+    return None
+
+
+# Inputs bigger than this are refused (a 10,000-rule ruleset is about 1 MiB).
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
+def read_regular_file(option, path, limit=MAX_INPUT_BYTES):
+    """The bytes of PATH, which must be a regular file of at most LIMIT bytes. Opened without
+    blocking (a FIFO cannot hang the module) and checked on the open descriptor. Raises
+    HostError naming OPTION."""
+    shown = excerpt(path, 200)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:
+        raise HostError('cannot read %s %s: %s' % (option, shown, getattr(exc, 'strerror', None) or to_native(exc)))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise HostError('%s must be a regular file: %s is not' % (option, shown))
+        if info.st_size > limit:
+            raise HostError('%s %s is %d bytes, more than the limit of %d' % (option, shown, info.st_size, limit))
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise HostError('%s %s is more than the limit of %d bytes' % (option, shown, limit))
+            chunks.append(chunk)
+        return b''.join(chunks)
+    except OSError as exc:
+        raise HostError('cannot read %s %s: %s' % (option, shown, exc.strerror or to_native(exc)))
+    finally:
+        os.close(fd)
+
+
+# Parameter values longer than this are logged as a digest (see DigestLoggingModule).
+LOG_VALUE_LIMIT = 256
+
+
+def digest(value):
+    """How a long parameter value is logged: its size and sha256, never its text."""
+    data = to_native(value).encode('utf-8', 'surrogateescape')
+    return '<%d bytes, sha256:%s>' % (len(data), hashlib.sha256(data).hexdigest()[:16])
+
+
+class DigestLoggingModule(AnsibleModule):
+    """AnsibleModule that writes a digest, not the text, of long parameter values (a whole
+    ruleset in ``content``) to the target's syslog/journal when it logs its invocation.
+    Everything else is AnsibleModule's."""
+
+    def _log_invocation(self):
+        real = self.params
+        self.params = dict((key, digest(value) if isinstance(value, str) and len(value) > LOG_VALUE_LIMIT else value)
+                           for key, value in real.items())
+        try:
+            super()._log_invocation()
+        finally:
+            self.params = real

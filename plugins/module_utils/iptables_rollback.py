@@ -12,8 +12,15 @@ persisted file, written only after confirmation, still holds the previous rulese
 For one armed apply with token T:
 
 * ``T.rules``   the previous live ruleset of the tables the apply touched (restore text)
-* ``T.json``    {family, deadline, restore (argv), tables}
+* ``T.json``    {family, deadline, tables, ...}: data only, never a command
 * ``T.pending`` exists while nobody has decided yet
+
+Trust: the state directory must be a real directory (not a symlink) owned by the user
+running the module (root) with no group or other permissions (``secure_dir``), checked
+before anything in it is read or written; it is created 0700. A token is accepted only in
+the exact shape ``arm`` makes (``FAMILY-SECONDS-8HEX``, ``valid_token``), so no path is
+ever built from input. The timer restores with the argv its own module process computed
+(passed in memory to ``expire``/``watch``/``run_window``), never one read from a file.
 
 Exactly one of the two deciders wins, because each starts with ``os.rename`` of
 ``T.pending``, which is atomic:
@@ -41,11 +48,51 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import subprocess
 import time
 import uuid
 
 STATE_DIR = '/run/rampart-firewall'
+# The exact shape arm() makes: family, whole seconds, 8 hex digits (ASCII only).
+TOKEN_RE = re.compile(r'\A(?:ipv4|ipv6)-[0-9]{1,12}-[0-9a-f]{8}\Z')
+
+
+class StateDirError(Exception):
+    """The state directory cannot be trusted (wrong owner, mode, or not a directory)."""
+
+
+def valid_token(token):
+    """True when TOKEN has exactly the shape arm() generates."""
+    return isinstance(token, str) and TOKEN_RE.match(token) is not None
+
+
+def secure_dir(state_dir):
+    """Create STATE_DIR (mode 0700) or check that the existing one can be trusted: a directory,
+    not a symlink, owned by this process's user, no group/other permissions. Raises StateDirError."""
+    try:
+        os.mkdir(state_dir, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StateDirError('cannot create the state directory %s: %s' % (state_dir, exc.strerror or exc))
+    try:
+        info = os.lstat(state_dir)
+    except OSError as exc:
+        raise StateDirError('cannot inspect the state directory %s: %s' % (state_dir, exc.strerror or exc))
+    problems = []
+    if not stat.S_ISDIR(info.st_mode):
+        problems.append('it is not a directory (a symlink or a file)')
+    else:
+        if info.st_uid != os.geteuid():
+            problems.append('it is owned by uid %d, not %d' % (info.st_uid, os.geteuid()))
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            problems.append('its mode is %04o (group or others have access)' % stat.S_IMODE(info.st_mode))
+    if problems:
+        raise StateDirError('refusing to use the state directory %s: %s. Remove it; it is recreated with mode 0700'
+                            % (state_dir, '; '.join(problems)))
+    return state_dir
 
 
 class RollbackBusy(Exception):
@@ -62,12 +109,18 @@ class RollbackBusy(Exception):
 
 
 def _path(state_dir, token, suffix):
+    if not valid_token(token):   # never a path from input: callers validate, this is the last guard
+        raise ValueError('not a rollback token: %r' % (token,))
     return os.path.join(state_dir, '%s.%s' % (token, suffix))
 
 
 def _write(path, text):
     tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, 'w') as handle:
         handle.write(text)
     os.rename(tmp, path)
@@ -83,6 +136,8 @@ def pending(state_dir, family=None, now=None):
         if not name.endswith('.pending'):
             continue
         token = name[:-len('.pending')]
+        if not valid_token(token):
+            continue
         try:
             with open(_path(state_dir, token, 'json')) as handle:
                 meta = json.load(handle)
@@ -97,20 +152,23 @@ def pending(state_dir, family=None, now=None):
 def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None, extra=None):
     """Record the previous ruleset and open the window. Returns the token.
 
-    Raises RollbackBusy when an apply of the same family is already pending."""
+    restore_argv is the iptables-restore command of FAMILY; it is used to expire a stale window
+    of the same family now, and is not stored. Raises RollbackBusy when an apply of the same
+    family is already pending, StateDirError when the state directory cannot be trusted."""
+    if family not in ('ipv4', 'ipv6'):
+        raise ValueError('family must be ipv4 or ipv6, not %r' % (family,))
     now = time.time() if now is None else now
+    secure_dir(state_dir)
     for token, meta in pending(state_dir, family, now):
         if meta['remaining'] > 0:
             raise RollbackBusy(token, family, meta['remaining'])
         # Its deadline passed and its timer is gone (killed): keep the promise now.
-        expire(state_dir, token)
-    if not os.path.isdir(state_dir):
-        os.makedirs(state_dir, 0o700)
+        expire(state_dir, token, restore_argv)
     prune(state_dir, now)
     token = '%s-%d-%s' % (family, int(now), uuid.uuid4().hex[:8])
     _write(_path(state_dir, token, 'rules'), previous)
     meta = {'family': family, 'deadline': now + timeout, 'timeout': timeout,
-            'restore': list(restore_argv), 'tables': list(tables), 'armed': now}
+            'tables': list(tables), 'armed': now}
     meta.update(extra or {})
     _write(_path(state_dir, token, 'json'), json.dumps(meta))
     _write(_path(state_dir, token, 'pending'), '')
@@ -124,7 +182,7 @@ def prune(state_dir, now, age=3600):
     """Forget windows decided more than AGE seconds ago (their files only serve late confirmations)."""
     for name in os.listdir(state_dir):
         token, _sep, state = name.partition('.')
-        if state not in FINAL:
+        if state not in FINAL or not valid_token(token):
             continue
         try:
             if now - os.stat(os.path.join(state_dir, name)).st_mtime < age:
@@ -171,8 +229,11 @@ def confirm(state_dir, token):
     return 'confirmed', ''
 
 
-def expire(state_dir, token, run=None):
-    """The timer's move at the deadline: revert unless confirmed. Returns the final state."""
+def expire(state_dir, token, restore_argv, run=None):
+    """The timer's move at the deadline: revert unless confirmed. Returns the final state.
+
+    restore_argv comes from the caller (the module process that armed the window, or the
+    next apply of the same family), never from the state directory."""
     try:
         os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'reverting'))
     except OSError:
@@ -182,7 +243,7 @@ def expire(state_dir, token, run=None):
         meta = json.load(handle)
     with open(_path(state_dir, token, 'rules')) as handle:
         previous = handle.read()
-    rc, out, err = run(meta['restore'], previous)
+    rc, out, err = run(list(restore_argv), previous)
     state = 'reverted' if rc == 0 else 'failed'
     report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous, 'tables': meta.get('tables', []),
               'at': time.time(), 'family': meta['family']}
@@ -207,7 +268,7 @@ def _cleanup(state_dir, token, keep=()):
                 pass
 
 
-def watch(state_dir, token, sleep=time.sleep, now=time.time, run=None):
+def watch(state_dir, token, restore_argv, sleep=time.sleep, now=time.time, run=None):
     """Body of the timer process: sleep until the deadline, then expire()."""
     with open(_path(state_dir, token, 'json')) as handle:
         deadline = json.load(handle)['deadline']
@@ -218,7 +279,7 @@ def watch(state_dir, token, sleep=time.sleep, now=time.time, run=None):
         if not os.path.exists(_path(state_dir, token, 'pending')):
             return outcome(state_dir, token)
         sleep(min(left, 0.5))
-    return expire(state_dir, token, run=run)
+    return expire(state_dir, token, restore_argv, run=run)
 
 
 class ApplyError(Exception):
@@ -250,7 +311,7 @@ def applied(state_dir, token):
         return None
 
 
-def run_window(state_dir, token, apply, delay=1.0, sleep=time.sleep, now=time.time, run=None):
+def run_window(state_dir, token, apply, restore_argv, delay=1.0, sleep=time.sleep, now=time.time, run=None):
     """Body of the timer process: wait DELAY, apply, then watch() until confirmed or expired.
 
     apply() returns a dict recorded in T.applied, or raises ApplyError."""
@@ -261,7 +322,7 @@ def run_window(state_dir, token, apply, delay=1.0, sleep=time.sleep, now=time.ti
         report = {'msg': exc.msg, 'applied': exc.applied, 'details': exc.details, 'at': now()}
         if exc.applied:
             _write(_path(state_dir, token, 'applied'), json.dumps(report))
-            return expire(state_dir, token, run=run)
+            return expire(state_dir, token, restore_argv, run=run)
         _write(_path(state_dir, token, 'apply-failed.tmp2'), json.dumps(report))
         try:
             os.rename(_path(state_dir, token, 'pending'), _path(state_dir, token, 'apply-failed'))
@@ -271,7 +332,7 @@ def run_window(state_dir, token, apply, delay=1.0, sleep=time.sleep, now=time.ti
         return 'apply-failed'
     record['at'] = now()
     _write(_path(state_dir, token, 'applied'), json.dumps(record))
-    return watch(state_dir, token, sleep=sleep, now=now, run=run)
+    return watch(state_dir, token, restore_argv, sleep=sleep, now=now, run=run)
 
 
 def wait_applied(state_dir, token, timeout, sleep=time.sleep, now=time.time):
@@ -290,7 +351,9 @@ def wait_applied(state_dir, token, timeout, sleep=time.sleep, now=time.time):
 def spawn(body):  # pragma: no cover - exercised in molecule/safety
     """Run BODY() in a detached grandchild that outlives the module, the connection
     (setsid: no SIGHUP when SSH dies) and Ansible's temporary files (the code is already
-    in memory). Returns the grandchild's pid."""
+    in memory). Every inherited descriptor above stderr is closed in the grandchild, so it
+    holds no lock of the module (ApplyLock) and no pipe of the connection. Returns the
+    grandchild's pid."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -305,6 +368,7 @@ def spawn(body):  # pragma: no cover - exercised in molecule/safety
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
+            os.closerange(3, max(os.sysconf('SC_OPEN_MAX'), 1024))
             os.chdir('/')
             body()
         finally:

@@ -38,12 +38,14 @@ options:
   token:
     description:
       - The token of the window, RV(rampart.firewall.iptables_ruleset#module:rollback.token).
+      - Only the exact shape the module generates is accepted (C(ipv4-SECONDS-8HEX) or C(ipv6-SECONDS-8HEX),
+        lowercase hexadecimal, ASCII digits); anything else is refused before any file is looked at.
     type: str
     required: true
   wait_apply:
     description:
       - Seconds to wait for the timer to have applied the ruleset (it does so one second after
-        M(rampart.firewall.iptables_ruleset) answered).
+        M(rampart.firewall.iptables_ruleset) answered). Between V(0) and V(300).
     type: int
     default: 20
   confirm:
@@ -56,6 +58,9 @@ options:
     default: true
 notes:
   - Needs root on the target, like M(rampart.firewall.iptables_ruleset).
+  - The state directory C(/run/rampart-firewall) must be owned by root with mode C(0700); the module refuses to
+    read anything from it otherwise. The persisted file it writes is the one the apply recorded there, checked
+    again (absolute path, regular file or missing) before writing.
 seealso:
   - module: rampart.firewall.iptables_ruleset
 '''
@@ -119,12 +124,19 @@ services_enabled:
 '''
 
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import HostError, enable_services, write_atomic
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    HostError,
+    check_file_path,
+    enable_services,
+    excerpt,
+    write_atomic,
+)
 
 _EXPLAIN = {
     'reverted': 'the revert timer restored the previous ruleset because no confirmation arrived in time',
@@ -144,9 +156,20 @@ def main():
         supports_check_mode=False,
     )
     token = module.params['token']
+    if not rollback.valid_token(token):
+        module.fail_json(msg='token must be a token of iptables_ruleset (ipv4-SECONDS-8HEX or ipv6-SECONDS-8HEX), not %s'
+                         % excerpt(token, 60), outcome='unknown')
+    if not 0 <= module.params['wait_apply'] <= 300:
+        module.fail_json(msg='wait_apply must be between 0 and 300 seconds, not %d' % module.params['wait_apply'])
     state_dir = rollback.STATE_DIR
+    if not os.path.lexists(state_dir):
+        module.fail_json(msg='not confirmed: %s' % _EXPLAIN['unknown'], outcome='unknown', revert={}, changed=False)
+    try:
+        rollback.secure_dir(state_dir)
+    except rollback.StateDirError as exc:
+        module.fail_json(msg=to_native(exc))
     meta = rollback.meta(state_dir, token)
-    state = rollback.wait_applied(state_dir, token, max(module.params['wait_apply'], 0))
+    state = rollback.wait_applied(state_dir, token, module.params['wait_apply'])
     if state == 'confirmed':
         module.exit_json(changed=False, confirmed='already', persisted=None, persist_changed=False, services_enabled=[])
     if state == 'pending' and not module.params['confirm']:
@@ -176,6 +199,9 @@ def main():
     todo = (meta or {}).get('persist')
     if todo:
         result['persisted'] = todo['path']
+        problem = check_file_path('the persisted file', todo['path'])
+        if problem:
+            module.fail_json(msg='confirmed, but not persisting: %s' % problem)
         try:
             if not todo['same']:
                 write_atomic(module, todo['path'], todo['content'], todo['mode'])

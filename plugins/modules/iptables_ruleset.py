@@ -61,6 +61,9 @@ options:
     description:
       - Path of a file on the target holding the desired ruleset, in the same format as O(content).
       - Typically written by M(ansible.builtin.template) first.
+      - It must be a regular file (a symlink to one is followed) of UTF-8 text, at most 64 MiB; a FIFO,
+        device or directory is refused without reading it. A line that does not parse is quoted only as a
+        short, escaped excerpt.
       - Mutually exclusive with O(content). One of them is required with O(state=present).
       - Ignored with O(state=gathered).
     type: path
@@ -111,9 +114,10 @@ options:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
       - Also the seconds an apply waits for another apply of this module on the same host to finish
-        (a lock on C(/run/rampart-firewall.lock) around reading, planning, applying and verifying), so that
-        two applies at once run one after the other and the last one wins.
-      - V(0) means do not wait. The nf_tables backend has no such lock and ignores it.
+        (an flock on C(/run/rampart-firewall/apply.lock), a directory only root can enter, around reading,
+        planning and checking, and, with O(rollback_timeout), taken again by the timer around applying and
+        verifying), so that two applies at once run one after the other and the last one wins.
+      - V(0) means do not wait; at most V(300). The nf_tables backend has no xtables lock and ignores it there.
     type: int
     default: 10
   persist:
@@ -145,6 +149,9 @@ options:
       - Write the persisted ruleset to this file instead of the distribution's one (see O(persist)).
       - The boot service is only enabled when this is the file the distribution's service restores; for any other
         path, making sure the file is loaded at boot is up to you.
+      - It must be an absolute, normalised path without control characters; if it exists it must be a regular file
+        (not a directory, device, FIFO or symlink). This is checked before anything is changed. The same holds for
+        the distribution's file.
       - Ignored when O(persist=false).
     type: path
   backup:
@@ -175,6 +182,10 @@ options:
         protects against a controller that dies between the apply and the confirmation.
       - V(0) turns it off; the module applies synchronously and persists at once (no timer, no action-plugin
         round trip). Check mode never arms a timer.
+      - At most V(3600) (one hour): a window that never ends would keep the previous ruleset waiting forever.
+      - The window's state lives in C(/run/rampart-firewall), which must be a directory owned by root with
+        mode C(0700) (it is created so); the module refuses to use it otherwise. It holds data only (the
+        previous ruleset, deadlines); the timer decides the restore command itself.
     type: int
     default: 30
   lockout_check:
@@ -506,7 +517,6 @@ import datetime
 import ipaddress
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
@@ -523,8 +533,12 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     ApplyLock,
+    DigestLoggingModule,
     HostError,
+    check_file_path,
     enable_services,
+    excerpt,
+    read_regular_file,
     write_atomic,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight as lockout_preflight
@@ -547,6 +561,9 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
 )
 
 BACKUP_DIR = '/var/backups/rampart-firewall'
+# Upper bounds of the options in seconds: a window that never ends is no safety net.
+MAX_ROLLBACK_TIMEOUT = 3600
+MAX_WAIT = 300
 # Seconds between the module's answer and the timer's iptables-restore (see apply_with_rollback).
 APPLY_DELAY = 1.0
 
@@ -592,26 +609,33 @@ class RulesetModule:
             return self.params['content']
         path = self.params['src']
         try:
-            with open(path, 'rb') as handle:
-                data = handle.read()
-        except (IOError, OSError) as exc:
-            raise ModuleFailure('cannot read src %s: %s' % (path, exc.strerror or to_native(exc)))
+            data = read_regular_file('src', path)
+        except HostError as exc:
+            raise ModuleFailure(exc.msg)
         try:
             return data.decode('utf-8')
         except UnicodeDecodeError as exc:
-            raise ModuleFailure('cannot read src %s: not UTF-8 text (%s)' % (path, to_native(exc)))
+            raise ModuleFailure('cannot read src %s: not UTF-8 text (byte %d)' % (excerpt(path, 200), exc.start))
 
     def load_desired(self):
         text = self.desired_text()
-        where = 'src %s' % self.params['src'] if self.params['content'] is None else 'content'
+        where = 'src %s' % excerpt(self.params['src'], 200) if self.params['content'] is None else 'content'
         try:
             return parse(text, family=self.family)
         except ParseError as exc:
+            # Quote only a short, escaped excerpt of the bad line and value: src may be any
+            # file root can read (a symlink to a secret must not leak it into logs).
             extra = {}
-            for key in ('line', 'lineno', 'field', 'value'):
-                if getattr(exc, key, None) is not None:
-                    extra[key] = getattr(exc, key)
-            raise ModuleFailure('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(exc)), **extra)
+            if exc.lineno is not None:
+                extra['lineno'] = exc.lineno
+            if exc.line is not None:
+                extra['line'] = excerpt(exc.line)
+            if exc.field is not None:
+                extra['field'] = excerpt(exc.field, 40)
+            if exc.value is not None:
+                extra['value'] = excerpt(exc.value, 40)
+            shown = ParseError(exc.message, exc.lineno, extra.get('line'), extra.get('field'))
+            raise ModuleFailure('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
 
     def read_live(self):
         """Return (iptables-save text, Ruleset)."""
@@ -674,13 +698,14 @@ class RulesetModule:
         stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
         name = '%s-%s.rules' % ('iptables' if self.family == 'ipv4' else 'ip6tables', stamp)
         try:
-            if not os.path.isdir(BACKUP_DIR):
-                os.makedirs(BACKUP_DIR, 0o700)
+            if not os.path.isdir(os.path.dirname(BACKUP_DIR)):
+                os.makedirs(os.path.dirname(BACKUP_DIR), 0o755)
+            rollback.secure_dir(BACKUP_DIR)   # root's, 0700, not a symlink
             path = os.path.join(BACKUP_DIR, name)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, 'w') as handle:
                 handle.write(live_text)
-        except (IOError, OSError) as exc:
+        except (IOError, OSError, rollback.StateDirError) as exc:
             raise ModuleFailure('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
         return path
 
@@ -718,15 +743,23 @@ class RulesetModule:
         return {}
 
     def persist_target(self):
-        """Return (path, services, package, mode)."""
+        """Return (path, services, package, mode). The path is checked here, before anything
+        changes: an unusable file fails the task with the live ruleset untouched."""
         chosen = self.params['persist_path']
+        if chosen is not None:
+            problem = check_file_path('persist_path', chosen)
+            if problem:
+                raise ModuleFailure(problem)
         try:
             target = persist_target(self.os_release(), self.family)
         except ValueError as exc:
             if chosen is None:
                 raise ModuleFailure(to_native(exc))
             return chosen, (), None, 0o600
-        if chosen is None or os.path.normpath(chosen) == os.path.normpath(target.path):
+        if chosen is None or chosen == target.path:
+            problem = check_file_path('the persisted file', target.path)
+            if problem:
+                raise ModuleFailure(problem)
             return target.path, tuple(target.services), target.package, target.mode
         return chosen, (), target.package, target.mode
 
@@ -848,21 +881,27 @@ class RulesetModule:
         try:
             token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
                                  tables=plan.tables, extra={'persist': todo and dict(todo, diff=None)})
-        except rollback.RollbackBusy as exc:
+        except (rollback.RollbackBusy, rollback.StateDirError) as exc:
             raise ModuleFailure(to_native(exc))
         except (IOError, OSError) as exc:
             raise ModuleFailure('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
 
         def apply():
+            # The timer runs after this module has answered and released its lock: take it
+            # again for the apply itself, so that it cannot interleave with another apply.
             try:
-                self.apply(plan, desired)
+                with ApplyLock(self.params['wait']):
+                    self.apply(plan, desired)
+            except HostError as exc:
+                raise rollback.ApplyError(exc.msg, applied=self.applied)
             except ModuleFailure as exc:
                 raise rollback.ApplyError(exc.msg, applied=self.applied, **exc.extra)
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
             return {'verified': True}
 
-        pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, delay=APPLY_DELAY))
+        restore_argv = self.runner.restore_argv()
+        pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
         meta = rollback.meta(state_dir, token) or {}
         self.result['rollback'] = {
             'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
@@ -957,16 +996,17 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(
+    module = DigestLoggingModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[('content', 'src')],
         required_if=[('state', 'present', ('content', 'src'), True)],
         supports_check_mode=True,
     )
-    if module.params['wait'] < 0:
-        module.fail_json(msg='wait must be 0 or more seconds, not %d' % module.params['wait'])
-    if module.params['rollback_timeout'] < 0:
-        module.fail_json(msg='rollback_timeout must be 0 (off) or more seconds, not %d' % module.params['rollback_timeout'])
+    if not 0 <= module.params['wait'] <= MAX_WAIT:
+        module.fail_json(msg='wait must be between 0 and %d seconds, not %d' % (MAX_WAIT, module.params['wait']))
+    if not 0 <= module.params['rollback_timeout'] <= MAX_ROLLBACK_TIMEOUT:
+        module.fail_json(msg='rollback_timeout must be 0 (off) or up to %d seconds, not %d'
+                         % (MAX_ROLLBACK_TIMEOUT, module.params['rollback_timeout']))
     worker = RulesetModule(module)
     try:
         result = worker.run()

@@ -34,20 +34,20 @@ def test_confirm_in_time_wins_and_timer_does_nothing(state):
     assert rb.outcome(state, token) == 'pending'
     assert rb.confirm(state, token) == ('confirmed', '')
     run = Recorder()
-    assert rb.expire(state, token, run=run) == 'confirmed'
+    assert rb.expire(state, token, RESTORE, run=run) == 'confirmed'
     assert run.calls == []
 
 
 def test_timer_reverts_when_nobody_confirms(state):
     token = rb.arm(state, 'ipv4', PREVIOUS, RESTORE, 30, tables=['filter'], now=1000)
     run = Recorder()
-    assert rb.expire(state, token, run=run) == 'reverted'
+    assert rb.expire(state, token, RESTORE, run=run) == 'reverted'
     assert run.calls == [(RESTORE, PREVIOUS)]
 
 
 def test_confirmation_arriving_late_reports_the_revert(state):
     token = rb.arm(state, 'ipv4', PREVIOUS, RESTORE, 30, tables=['filter'], now=1000)
-    rb.expire(state, token, run=Recorder())
+    rb.expire(state, token, RESTORE, run=Recorder())
     result, detail = rb.confirm(state, token)
     assert result == 'reverted'
     report = json.loads(detail)
@@ -57,7 +57,7 @@ def test_confirmation_arriving_late_reports_the_revert(state):
 
 def test_failed_revert_is_reported_as_failed(state):
     token = rb.arm(state, 'ipv6', PREVIOUS, RESTORE, 30, now=1000)
-    assert rb.expire(state, token, run=Recorder(rc=1)) == 'failed'
+    assert rb.expire(state, token, RESTORE, run=Recorder(rc=1)) == 'failed'
     result, detail = rb.confirm(state, token)
     assert result == 'failed'
     assert json.loads(detail)['stderr'] == 'boom'
@@ -105,7 +105,7 @@ def test_watch_sleeps_until_deadline_then_reverts(state):
         clock['t'] += seconds
 
     run = Recorder()
-    assert rb.watch(state, token, sleep=sleep, now=lambda: clock['t'], run=run) == 'reverted'
+    assert rb.watch(state, token, RESTORE, sleep=sleep, now=lambda: clock['t'], run=run) == 'reverted'
     assert clock['t'] >= 1003
     assert len(run.calls) == 1
 
@@ -120,7 +120,7 @@ def test_watch_stops_early_once_confirmed(state):
             rb.confirm(state, token)
 
     run = Recorder()
-    assert rb.watch(state, token, sleep=sleep, now=lambda: clock['t'], run=run) == 'confirmed'
+    assert rb.watch(state, token, RESTORE, sleep=sleep, now=lambda: clock['t'], run=run) == 'confirmed'
     assert clock['t'] < 1030
     assert run.calls == []
 

@@ -239,6 +239,9 @@ class FakeKernel:
         return [call for call in self.calls if call[0][0].endswith('-restore')]
 
 
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback_state  # noqa: E402
+
+
 @pytest.fixture
 def kernel(monkeypatch, tmp_path):
     fake = FakeKernel()
@@ -251,7 +254,8 @@ def kernel(monkeypatch, tmp_path):
     os_release.write_text(DEBIAN_OS_RELEASE)
     monkeypatch.setattr(iptables_ruleset, 'OS_RELEASE_PATHS', (str(os_release),))
     monkeypatch.setattr(iptables_ruleset, 'BACKUP_DIR', str(tmp_path / 'backups'))
-    monkeypatch.setattr(iptables_host, 'LOCK_PATH', str(tmp_path / 'apply.lock'))
+    # the apply lock lives in the rollback state directory
+    monkeypatch.setattr(rollback_state, 'STATE_DIR', str(tmp_path / 'run'))
     return fake
 
 
@@ -857,7 +861,7 @@ def test_unconfirmed_apply_is_reverted_and_never_persisted(kernel, persisted, wi
     timer_applies(bodies, monkeypatch)
     assert parse(kernel.live['ipv4']) == parse(WEB)
     # the deadline passes without a confirmation
-    assert rollback.expire(state, token) == 'reverted'
+    assert rollback.expire(state, token, ['/usr/sbin/iptables-restore']) == 'reverted'
     assert parse(kernel.live['ipv4']) == parse(before)
     late = confirm({'token': token})
     assert late['failed'] is True
@@ -942,7 +946,7 @@ def test_malformed_ssh_connection_is_a_clear_error(kernel, persisted):
 
 
 def test_apply_lock_serialises_applies(tmp_path):
-    path = str(tmp_path / 'apply.lock')
+    path = str(tmp_path / 'run')
     with iptables_host.ApplyLock(5, path):
         with pytest.raises(iptables_host.HostError) as err:
             with iptables_host.ApplyLock(0, path):
@@ -953,8 +957,251 @@ def test_apply_lock_serialises_applies(tmp_path):
 
 
 def test_a_held_lock_fails_the_apply_and_changes_nothing(kernel, persisted, tmp_path):
-    with iptables_host.ApplyLock(5, iptables_host.LOCK_PATH):
+    with iptables_host.ApplyLock(5):
         result = run({'content': WEB, 'persist_path': persisted, 'wait': 0})
     assert result['failed'] is True
     assert 'still holds' in result['msg']
     assert kernel.restored == []
+
+
+# ---- regression tests for the security review (issue 10); each failed before its fix -------
+
+import time  # noqa: E402
+
+
+def snapshot(kernel_, persisted_):
+    files = None
+    if os.path.exists(persisted_):
+        with open(persisted_, 'rb') as handle:
+            files = handle.read()
+    return dict(kernel_.live), list(kernel_.restored), files
+
+
+# ---- 1: the confirm token never becomes a path ----------------------------------------------
+
+@pytest.mark.parametrize('token', [
+    '../../tmp/evil', '/etc/cron.d/evil', 'ipv4-1-../../x', 'ipv4-1795000000-1a2b3c4d/../../x',
+    'ipv4-1795000000-1A2B3C4D', 'ipv4-１７９５-1a2b3c4d', 'ipv4-1795000000-1a2b3c4d\x00', 'ipv4-1795000000-1a2b3c4d\n',
+    'ipv5-1795000000-1a2b3c4d', '', 'x' * 5000,
+])
+def test_confirm_refuses_a_token_of_any_other_shape(kernel, window, tmp_path, token):
+    state, dummy = window
+    result = confirm({'token': token})
+    assert result['failed'] is True
+    assert result['msg'].startswith('token must be a token of iptables_ruleset'), result['msg']
+
+
+def test_confirm_token_cannot_reach_files_outside_the_state_dir(kernel, window, tmp_path):
+    state, dummy = window
+    os.makedirs(state, 0o700)
+    # an attacker's files next to the state directory, and a token walking out to them
+    (tmp_path / 'evil.pending').write_text('')
+    (tmp_path / 'evil.json').write_text(json.dumps({'family': 'ipv4', 'deadline': 1e12, 'persist': {
+        'path': str(tmp_path / 'pwned'), 'content': '* * * * * root id\n', 'same': False, 'mode': 0o644,
+        'services': [], 'package': None}}))
+    (tmp_path / 'evil.applied').write_text('{}')
+    result = confirm({'token': '../evil'})
+    assert result['failed'] is True
+    assert 'token must' in result['msg']
+    assert (tmp_path / 'evil.pending').exists()
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_rollback_builds_no_path_from_a_bad_token(tmp_path):
+    with pytest.raises(ValueError):
+        rollback.outcome(str(tmp_path), '../x')
+    assert rollback.valid_token('ipv6-1795000000-0a1b2c3d')
+    assert not rollback.valid_token('ipv6-1795000000-0a1b2c3d ')
+
+
+# ---- 2: the lock and the state directory are root's ------------------------------------------
+
+def test_state_dir_is_created_0700(tmp_path):
+    state = str(tmp_path / 'run')
+    with iptables_host.ApplyLock(0, state):
+        pass
+    assert stat.S_IMODE(os.lstat(state).st_mode) == 0o700
+    assert stat.S_IMODE(os.lstat(os.path.join(state, 'apply.lock')).st_mode) == 0o600
+
+
+@pytest.mark.parametrize('mode', [0o755, 0o777, 0o710])
+def test_a_state_dir_others_can_enter_is_refused(tmp_path, mode):
+    state = tmp_path / 'run'
+    state.mkdir()
+    os.chmod(str(state), mode)
+    with pytest.raises(iptables_host.HostError) as err:
+        with iptables_host.ApplyLock(0, str(state)):
+            pass
+    assert 'mode' in str(err.value)
+    with pytest.raises(rollback.StateDirError):
+        rollback.arm(str(state), 'ipv4', '', ['iptables-restore'], 30)
+
+
+def test_a_symlinked_state_dir_or_lock_is_refused(tmp_path):
+    real = tmp_path / 'elsewhere'
+    real.mkdir(mode=0o700)
+    link = tmp_path / 'run'
+    link.symlink_to(real)
+    with pytest.raises(iptables_host.HostError) as err:
+        with iptables_host.ApplyLock(0, str(link)):
+            pass
+    assert 'not a directory' in str(err.value)
+    state = tmp_path / 'run2'
+    state.mkdir(mode=0o700)
+    (state / 'apply.lock').symlink_to(tmp_path / 'target')
+    with pytest.raises(iptables_host.HostError):
+        with iptables_host.ApplyLock(0, str(state)):
+            pass
+    assert not (tmp_path / 'target').exists()
+
+
+def test_a_state_dir_of_another_owner_is_refused(tmp_path, monkeypatch):
+    state = tmp_path / 'run'
+    state.mkdir(mode=0o700)
+    monkeypatch.setattr(rollback.os, 'geteuid', lambda: os.getuid() + 1)
+    with pytest.raises(rollback.StateDirError) as err:
+        rollback.secure_dir(str(state))
+    assert 'owned by uid' in str(err.value)
+
+
+# ---- 3: the revert timer does not inherit the apply lock -------------------------------------
+
+def test_spawned_timer_does_not_hold_the_apply_lock(tmp_path):
+    state = str(tmp_path / 'run')
+    marker = str(tmp_path / 'done')
+
+    def body():
+        time.sleep(1.5)
+        with open(marker, 'w') as handle:
+            handle.write('x')
+
+    with iptables_host.ApplyLock(0, state):
+        rollback.spawn(body)
+    # The module has returned (lock released) while the timer still sleeps: a second apply
+    # (the other family, say) must get the lock at once.
+    with iptables_host.ApplyLock(0, state):
+        pass
+    deadline = time.time() + 10
+    while not os.path.exists(marker) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(marker)
+
+
+# ---- 4: data, not commands, in the state directory ------------------------------------------
+
+def test_state_files_hold_no_command(tmp_path):
+    state = str(tmp_path / 'run')
+    token = rollback.arm(state, 'ipv4', 'PREVIOUS', ['/usr/sbin/iptables-restore', '-w', '10'], 30, now=1000)
+    with open(os.path.join(state, token + '.json')) as handle:
+        meta = json.load(handle)
+    assert 'restore' not in meta
+    assert not any('iptables-restore' in json.dumps(value) for value in meta.values())
+    # a planted argv is never executed: expire runs the caller's command
+    meta['restore'] = ['/bin/sh', '-c', 'touch %s' % (tmp_path / 'pwned')]
+    with open(os.path.join(state, token + '.json'), 'w') as handle:
+        json.dump(meta, handle)
+    calls = []
+    rollback.expire(state, token, ['/usr/sbin/iptables-restore'], run=lambda argv, data: calls.append(argv) or (0, '', ''))
+    assert calls == [['/usr/sbin/iptables-restore']]
+
+
+# ---- 5: bounded rollback_timeout and wait ------------------------------------------------------
+
+@pytest.mark.parametrize('args,field', [
+    ({'rollback_timeout': 10 ** 12}, 'rollback_timeout'), ({'rollback_timeout': 3601}, 'rollback_timeout'),
+    ({'rollback_timeout': -1}, 'rollback_timeout'), ({'wait': 301}, 'wait'), ({'wait': -1}, 'wait'),
+])
+def test_out_of_range_seconds_are_refused(kernel, persisted, args, field):
+    before = snapshot(kernel, persisted)
+    result = run(dict({'content': WEB, 'persist_path': persisted}, **args))
+    assert result['failed'] is True
+    assert field in result['msg'] and str(list(args.values())[0]) in result['msg']
+    assert snapshot(kernel, persisted) == before
+
+
+# ---- 6: persist_path is checked before the live ruleset is touched ---------------------------
+
+def test_bad_persist_paths_change_nothing(kernel, persisted, tmp_path):
+    os.mkfifo(str(tmp_path / 'fifo'))
+    (tmp_path / 'a-dir').mkdir()
+    (tmp_path / 'real').write_text('x')
+    (tmp_path / 'link').symlink_to(tmp_path / 'real')
+    cases = {
+        str(tmp_path / 'a-dir'): 'a directory',
+        'relative/rules.v4': 'absolute',
+        str(tmp_path) + '/x\x00y': 'control characters',
+        str(tmp_path / 'fifo'): 'not a regular file',
+        '/dev/null': 'a device',
+        str(tmp_path / 'link'): 'a symlink',
+        str(tmp_path / '..' / 'x'): 'normalised',
+        str(tmp_path / 'real' / 'x'): 'not a directory',
+    }
+    for path, why in cases.items():
+        before = snapshot(kernel, persisted)
+        result = run({'content': WEB, 'persist_path': path})
+        assert result['failed'] is True, path
+        assert 'persist_path' in result['msg'] and why in result['msg'].lower(), (path, result['msg'])
+        assert kernel.restored == before[1] and kernel.live == before[0], path
+    assert not os.path.exists('relative')
+    assert (tmp_path / 'real').read_text() == 'x'
+
+
+# ---- 7: src is a regular file of bounded size --------------------------------------------------
+
+def test_src_fifo_device_and_directory_are_refused_without_hanging(kernel, persisted, tmp_path):
+    os.mkfifo(str(tmp_path / 'fifo'))
+    for path in (str(tmp_path / 'fifo'), '/dev/zero', str(tmp_path)):
+        started = time.time()
+        result = run({'src': path, 'persist_path': persisted})
+        assert result['failed'] is True
+        assert 'src' in result['msg']
+        assert time.time() - started < 5
+        assert kernel.restored == []
+
+
+def test_src_over_the_size_limit_is_refused(kernel, persisted, tmp_path, monkeypatch):
+    monkeypatch.setattr(iptables_host, 'MAX_INPUT_BYTES', 1000)
+    monkeypatch.setattr(iptables_host.read_regular_file, '__defaults__', (1000,))
+    big = tmp_path / 'big.rules'
+    big.write_text(WEB + '#' * 2000 + '\n')
+    result = run({'src': str(big), 'persist_path': persisted})
+    assert result['failed'] is True
+    assert 'limit' in result['msg'] and 'src' in result['msg']
+    assert kernel.restored == []
+
+
+# ---- 13: no ruleset in the logs, no secret in the error -----------------------------------------
+
+def test_content_is_logged_as_a_digest(kernel, persisted, monkeypatch):
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append((msg, log_args)))
+    big = WEB + ''.join('# padding line %d\n' % n for n in range(200))
+    run({'content': big, 'persist_path': persisted})
+    text = repr(logged)
+    assert 'padding line' not in text and '-A INPUT' not in text
+    assert 'sha256:' in text
+
+
+def test_a_bad_src_line_is_quoted_short_and_escaped(kernel, persisted, tmp_path):
+    secret = tmp_path / 'secret'
+    secret.write_text('root:$6$' + 'A' * 300 + '\x1b[31m:19000:0:99999:7:::\n')
+    link = tmp_path / 'rules'
+    link.symlink_to(secret)
+    result = run({'src': str(link), 'persist_path': persisted})
+    assert result['failed'] is True
+    assert 'A' * 100 not in json.dumps(result)
+    assert '\x1b' not in json.dumps(result, ensure_ascii=False)
+    assert len(result.get('line', '')) <= 83
+
+
+def test_second_apply_during_window_names_the_window_not_the_lock(kernel, persisted, window, monkeypatch):
+    state, bodies = window
+    first = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    assert first['changed'] is True
+    # the timer of the first apply is alive and sleeping; the module's lock is released
+    with iptables_host.ApplyLock(0):
+        pass
+    second = run({'content': WEB.replace('--dport 80', '--dport 81'), 'persist_path': persisted, 'rollback_timeout': 30})
+    assert second['failed'] is True
+    assert 'still waiting for its confirmation' in second['msg']
+    assert bodies, "the first window is armed"
