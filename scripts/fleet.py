@@ -103,17 +103,37 @@ def network_subnets(name):
     return {str(ipaddress.ip_network(sub['subnet'])) for sub in (info[0].get('subnets') or [])} if info else set()
 
 
+def source_address(address):
+    """The local address the kernel would send from to ADDRESS (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((address, 9))
+        return probe.getsockname()[0]
+
+
 def check_reachable(platforms, timeout=20):
-    """One TCP connection from the controller to port 22 of one container on each network.
-    An answer of any kind (accepted, or refused by the container's kernel) proves the route;
-    a timeout or an unreachable route means the host has no address on the bridge."""
+    """The controller must reach one container on each network directly over the network's
+    bridge. First the route: the kernel must pick a source address inside the network (the
+    host's .1 on the bridge); otherwise packets leave by the default route, where a sandbox's
+    proxy may even accept the TCP connection, and SSH then times out in its banner exchange.
+    Then one TCP connection to port 22: an answer of any kind (accepted, or refused by the
+    container's kernel) proves the container is there."""
     seen = set()
     for plat in platforms:
         for net in plat.get('networks', []):
             if net['name'] in seen:
                 continue
             seen.add(net['name'])
-            address, deadline, why = net['ipv4_address'], time.time() + timeout, None
+            address = net['ipv4_address']
+            subnet = ipaddress.ip_interface(address + '/24').network
+            source = source_address(address)
+            if ipaddress.ip_address(source) not in subnet:
+                route = ' '.join(subprocess.run(['ip', 'route', 'get', address], capture_output=True, text=True,
+                                                check=False).stdout.split())
+                sys.exit('the controller cannot reach %s (%s on network %s) directly: the host has no address in %s, '
+                         'packets would leave from %s by the route "%s". The host gets the .1 of a network only '
+                         'with podman\'s netavark backend (with CNI, --internal networks give it none). Fix: %s'
+                         % (address, plat['name'], net['name'], subnet, source, route or '?', FIX))
+            deadline, why = time.time() + timeout, None
             while True:
                 try:
                     with socket.create_connection((address, 22), timeout=3):
@@ -123,11 +143,9 @@ def check_reachable(platforms, timeout=20):
                 except OSError as exc:
                     why = errno.errorcode.get(exc.errno, str(exc)) if exc.errno else 'timeout'
                 if time.time() > deadline:
-                    route = subprocess.run(['ip', 'route', 'get', address], capture_output=True, text=True,
-                                           check=False).stdout.strip()
-                    sys.exit('the controller cannot reach %s (%s on network %s): %s. Route: %s. The host needs an '
-                             'address on the network\'s bridge, which podman gives only with the netavark backend. '
-                             'Fix: %s' % (address, plat['name'], net['name'], why, route or '?', FIX))
+                    sys.exit('the controller cannot reach %s (%s on network %s) on port 22: %s, although the route '
+                             'is direct (from %s). Is the container running? Fix for the backend: %s'
+                             % (address, plat['name'], net['name'], why, source, FIX))
                 time.sleep(0.5)
 
 
