@@ -4,6 +4,12 @@
 #
 #   images/build.sh [SUITE...]      default: bookworm trixie
 #
+# SUITE may carry a variant: bookworm-docker is bookworm plus real neighbours, the Docker
+# engine (docker.io, with crun as its runtime: runc cannot start containers inside these
+# podman containers) and fail2ban (sshd jail on the systemd journal), and /opt/rampart/
+# busybox.tar, a Docker image tarball made from busybox-static (no registry to pull from;
+# `docker import` it once dockerd runs).
+#
 # An image is rebuilt only when it is missing or when its recipe (this file) changed:
 # the recipe hash is stored as the image label rampart.recipe.
 # Image names: localhost/rampart-test:SUITE
@@ -24,8 +30,18 @@ fi
 PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,python3,python3-apt,iproute2,procps,netcat-openbsd,openssh-server,iputils-ping,kmod
 recipe=$(sha256sum "$here/build.sh" | cut -c1-16)
 
+DOCKER_PACKAGES=docker.io,crun,fail2ban,python3-systemd,busybox-static,iputils-ping
+
 build() {
-  local suite=$1 image="localhost/rampart-test:$1"
+  local tag=$1 image="localhost/rampart-test:$1"
+  local suite=${tag%%-*} variant=""
+  [ "$suite" != "$tag" ] && variant=${tag#*-}
+  local packages=$PACKAGES
+  case "$variant" in
+    "") ;;
+    docker) packages=$PACKAGES,$DOCKER_PACKAGES ;;
+    *) echo "unknown image variant '$variant' (known: docker)" >&2; return 1 ;;
+  esac
   if podman image exists "$image"; then
     local have
     have=$(podman image inspect --format '{{ index .Labels "rampart.recipe" }}' "$image" 2>/dev/null || true)
@@ -36,12 +52,12 @@ build() {
     echo "image $image has recipe '$have', want $recipe: rebuilding"
   fi
   local root
-  root=$(mktemp -d "/var/tmp/rampart-rootfs-$suite.XXXXXX")
+  root=$(mktemp -d "/var/tmp/rampart-rootfs-$tag.XXXXXX")
   trap 'rm -rf "$root"' RETURN
-  echo "debootstrap $suite into $root"
+  echo "debootstrap $suite ($tag) into $root"
   local start=$SECONDS
   # iptables-persistent asks a debconf question at install time: pre-answer it.
-  DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase --include="$PACKAGES" "$suite" "$root" >"$root.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase --include="$packages" "$suite" "$root" >"$root.log" 2>&1 \
     || { tail -30 "$root.log"; echo "debootstrap $suite failed (log: $root.log)"; return 1; }
   rm -f "$root.log"
   # A container needs no getty, and must not wait for udev settle or resolve via the host's stub.
@@ -53,11 +69,24 @@ build() {
   mkdir -p "$root/etc/systemd/system/ssh.service.d"
   printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' >"$root/etc/systemd/system/ssh.service.d/keys.conf"
   echo 'rampart-test' >"$root/etc/hostname"
+  if [ "$variant" = docker ]; then
+    mkdir -p "$root/etc/docker" "$root/opt/rampart/busybox/bin" "$root/opt/rampart/busybox/www"
+    printf '{"runtimes": {"crun": {"path": "/usr/bin/crun"}}, "default-runtime": "crun", "storage-driver": "vfs"}\n' \
+      >"$root/etc/docker/daemon.json"
+    printf '[sshd]\nenabled = true\nbackend = systemd\n' >"$root/etc/fail2ban/jail.d/rampart-test.conf"
+    chroot "$root" systemctl enable docker.service fail2ban.service >/dev/null 2>&1 || true
+    cp "$root/bin/busybox" "$root/opt/rampart/busybox/bin/busybox"
+    for applet in sh httpd nc sleep cat echo; do ln -s busybox "$root/opt/rampart/busybox/bin/$applet"; done
+    echo 'hello from a docker container' >"$root/opt/rampart/busybox/www/index.html"
+    tar -C "$root/opt/rampart/busybox" -cf "$root/opt/rampart/busybox.tar" .
+    rm -rf "$root/opt/rampart/busybox"
+  fi
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   tar -C "$root" -c . | podman import \
     --change 'CMD ["/lib/systemd/systemd"]' \
     --change "LABEL rampart.recipe=$recipe" \
     --change "LABEL rampart.suite=$suite" \
+    --change "LABEL rampart.variant=$variant" \
     - "$image" >/dev/null
   echo "built $image in $((SECONDS - start)) s (recipe $recipe)"
 }

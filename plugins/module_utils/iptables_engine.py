@@ -26,10 +26,24 @@ Ownership rules (the module's documentation repeats them):
 * If the desired ruleset declares a chain that matches a preserve pattern, the desired
   version wins: the user took ownership of it, its live rules and the live jumps into it
   are replaced by what the desired ruleset says (Plan.owned lists such chains).
+* Container engines also write rules straight into built-in chains (Docker's
+  ``FORWARD -o docker0 -j DOCKER``, ``FORWARD -i docker0 ! -o docker0 -j ACCEPT``, its
+  ``raw PREROUTING ... ! -i docker0 -j DROP``, and ``nat POSTROUTING -s 172.17.0.0/16
+  ! -o docker0 -j MASQUERADE`` with one MASQUERADE per published port). A live rule of a
+  built-in chain is foreign too when it matches (``-i``/``-o``, negated or not) an
+  interface named by one of the preserve_interfaces patterns (``docker0``, ``br-*``,
+  ``cni-*``, ``virbr*``, ``podman*`` ...), or, in nat ``POSTROUTING``, when its source lies
+  in a subnet that such a foreign rule masquerades (the per-port rules). Unless the desired
+  ruleset holds the very same rule, it is kept at the top of its chain together with the
+  jumps into foreign chains, all in their live order, and it is never persisted.
+  A rule of the desired ruleset on such an interface is the user's: it is applied and
+  persisted like any other. (A rule on such an interface that an earlier ruleset had and
+  the current one drops cannot be told from the engine's and is kept; remove it by hand.)
 """
 
 from __future__ import annotations
 
+import ipaddress
 from fnmatch import fnmatchcase
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
@@ -60,6 +74,18 @@ DEFAULT_PRESERVE = (
 )
 
 
+# Interfaces of container engines and hypervisors, whose rules in built-in chains are foreign.
+DEFAULT_PRESERVE_INTERFACES = (
+    'docker0',        # Docker's default bridge
+    'docker_gwbridge',  # Docker swarm
+    'br-*',           # Docker user-defined networks
+    'cni-*',          # CNI plugins (podman < 4)
+    'cni0',           # CNI (Kubernetes, containerd)
+    'podman*',        # podman/netavark bridges
+    'virbr*',         # libvirt
+)
+
+
 class PlanError(ValueError):
     """The desired ruleset cannot be combined with the live one."""
 
@@ -69,6 +95,74 @@ def is_preserved(name, preserve, table=None):
     if table is not None and name in BUILTIN_CHAINS.get(table, ()):
         return False
     return any(fnmatchcase(name, pattern) for pattern in preserve)
+
+
+def _basic_matches(rule):
+    """[(negated, flag, value)] of the basic matches (-s -d -i -o -p) of a rule, read from its
+    canonical iptables-save text, where they come first, before any -m, -j or -g."""
+    found = []
+    negated = False
+    words = rule.text.split()
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in ('-m', '-j', '-g'):
+            break
+        if word == '!':
+            negated = True
+        elif word in ('-s', '-d', '-i', '-o', '-p') and index + 1 < len(words):
+            found.append((negated, word, words[index + 1]))
+            negated = False
+            index += 1
+        index += 1
+    return found
+
+
+def _on_foreign_interface(rule, interfaces):
+    if '-i ' not in rule.text and '-o ' not in rule.text:
+        return None
+    for dummy, flag, value in _basic_matches(rule):
+        if flag in ('-i', '-o') and any(fnmatchcase(value, pattern) for pattern in interfaces):
+            return value
+    return None
+
+
+def foreign_rules(table_name, table, interfaces):
+    """The rules of TABLE's built-in chains that a container engine or hypervisor wrote (see the
+    module docstring): on an interface matching INTERFACES, or, in nat POSTROUTING, masquerading a
+    source inside a subnet that such a rule masquerades. Returns a set of Rules."""
+    interfaces = tuple(interfaces or ())
+    found = set()
+    if not interfaces:
+        return found
+    subnets = []
+    for chain_name in BUILTIN_CHAINS.get(table_name, ()):
+        chain = table.chains.get(chain_name)
+        if chain is None:
+            continue
+        for rule in chain.rules:
+            if _on_foreign_interface(rule, interfaces):
+                found.add(rule)
+                if table_name == 'nat' and chain_name == 'POSTROUTING':
+                    for negated, flag, value in _basic_matches(rule):
+                        if flag == '-s' and not negated:
+                            try:
+                                subnets.append(ipaddress.ip_network(value, strict=False))
+                            except ValueError:
+                                pass
+    if subnets and table_name == 'nat' and 'POSTROUTING' in table.chains:
+        for rule in table.chains['POSTROUTING'].rules:
+            if rule in found or rule.target != 'MASQUERADE':
+                continue
+            for negated, flag, value in _basic_matches(rule):
+                if flag == '-s' and not negated:
+                    try:
+                        source = ipaddress.ip_network(value, strict=False)
+                    except ValueError:
+                        continue
+                    if any(source.version == net.version and source.subnet_of(net) for net in subnets):
+                        found.add(rule)
+    return found
 
 
 def rule_line(rule):
@@ -120,7 +214,12 @@ class Plan:
     owned: {table: [chains]} desired chains that match a preserve pattern (the user owns them).
     dropped: restore lines of live jumps into foreign chains that were dropped with their chain.
     current / result: Rulesets (touched tables only) of the live state and of the result.
+    kept_rules: restore lines of the foreign rules of built-in chains kept from live (container engines).
+    mine: the set of Rules of the desired ruleset (never foreign, even on a container engine's interface).
     """
+
+    kept_rules = ()
+    mine = frozenset()
 
     def __init__(self, tables, payload, changed, before, after, diff, kept, owned, dropped, current, result):
         self.tables = tables
@@ -150,28 +249,31 @@ def _copy_table(table):
     return Table(table.name, dict((name, _copy_chain(chain)) for name, chain in table.chains.items()), table.lineno)
 
 
-def _merge_table(name, want, have, preserve):
-    """Return (result table, kept entries, owned chain names, dropped lines) for one table."""
+def _merge_table(name, want, have, preserve, interfaces=()):
+    """Return (result table, kept entries, owned chain names, dropped lines, kept foreign rule lines) for one table."""
     table = _copy_table(want)
+    alien = foreign_rules(name, have, interfaces)
     owned = [chain for chain in want.chains if is_preserved(chain, preserve, name)]
     foreign = [chain for chain in have.chains
                if is_preserved(chain, preserve, name) and chain not in want.chains]
     foreign_set = set(foreign)
 
-    # Live jumps into foreign chains, from chains that are not themselves preserved.
+    # Live jumps into foreign chains, from chains that are not themselves preserved, and the
+    # foreign rules of built-in chains (container engines' interfaces), in live order.
     jumps = {}      # holding chain -> [rules], live order
     order = []
     for chain_name, chain in have.chains.items():
         if is_preserved(chain_name, preserve, name):
             continue
         for rule in chain.rules:
-            if rule.jumps in foreign_set:
+            if rule.jumps in foreign_set or rule in alien:
                 if chain_name not in jumps:
                     jumps[chain_name] = []
                     order.append(chain_name)
                 jumps[chain_name].append(rule)
 
     kept_jumps = {}  # foreign chain -> [restore lines]
+    kept_rules = []  # foreign rules of built-in chains (restore lines)
     dropped = []
     for chain_name in order:
         target = table.chains.get(chain_name)
@@ -180,7 +282,10 @@ def _merge_table(name, want, have, preserve):
             continue
         present = set(target.rules)
         for rule in jumps[chain_name]:
-            kept_jumps.setdefault(rule.jumps, []).append(rule_line(rule))
+            if rule.jumps in foreign_set:
+                kept_jumps.setdefault(rule.jumps, []).append(rule_line(rule))
+            elif rule not in present:
+                kept_rules.append(rule_line(rule))
         new_rules = [rule for rule in jumps[chain_name] if rule not in present]
         target.rules[0:0] = new_rules
 
@@ -203,19 +308,23 @@ def _merge_table(name, want, have, preserve):
                     "table %s: kept foreign chain %s jumps to chain %s, which the desired ruleset does not declare "
                     "(declare %s, or remove the pattern matching %s from preserve_chains to own it): %s"
                     % (name, chain_name, goes_to, goes_to, chain_name, rule_line(rule)))
-    return table, kept, owned, dropped
+    return table, kept, owned, dropped, kept_rules
 
 
-def plan(desired, live, preserve=DEFAULT_PRESERVE):
-    """Combine the desired ruleset with the foreign chains of the live one. Returns a Plan.
+def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_INTERFACES):
+    """Combine the desired ruleset with the foreign chains and rules of the live one. Returns a Plan.
 
     Only the tables named in desired are planned; preserve is a sequence of fnmatch
-    patterns (an empty one means the desired ruleset owns every chain).
+    patterns (an empty one means the desired ruleset owns every chain); interfaces are the
+    fnmatch patterns of foreign interfaces (an empty one: no rule of a built-in chain is foreign).
     """
     if desired.family != live.family:
         raise PlanError('cannot plan an %s ruleset against a live %s ruleset' % (desired.family, live.family))
     preserve = tuple(preserve or ())
+    interfaces = tuple(interfaces or ())
     touched = [name for name in TABLES if name in desired.tables]
+    kept_rules = []
+    mine = set()
 
     current_tables = {}
     result_tables = {}
@@ -227,7 +336,11 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE):
         if have is None:
             have = empty_table(name)
         current_tables[name] = have
-        table, table_kept, table_owned, table_dropped = _merge_table(name, desired.tables[name], have, preserve)
+        table, table_kept, table_owned, table_dropped, table_rules = _merge_table(
+            name, desired.tables[name], have, preserve, interfaces)
+        kept_rules.extend(table_rules)
+        for chain in desired.tables[name].chains.values():
+            mine.update(chain.rules)
         result_tables[name] = table
         kept.extend(table_kept)
         if table_owned:
@@ -239,7 +352,7 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE):
     changed = any(current_tables[name] != result_tables[name] for name in touched)
     before = render(current, tables=touched) if touched else ''
     after = render(result, tables=touched) if touched else ''
-    return Plan(
+    result_plan = Plan(
         tables=touched,
         payload=after,
         changed=changed,
@@ -252,6 +365,9 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE):
         current=current,
         result=result,
     )
+    result_plan.kept_rules = kept_rules
+    result_plan.mine = mine
+    return result_plan
 
 
 def apply_result(live, result):
@@ -261,34 +377,38 @@ def apply_result(live, result):
     return _ruleset(live, tables)
 
 
-def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None):
-    """The ruleset without foreign chains and without the jumps into them: what gets persisted.
+def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=()):
+    """The ruleset without foreign chains, the jumps into them and the foreign rules of built-in
+    chains (container engines' interfaces): what gets persisted.
 
     owned: optional {table: [chain names]} of chains that match a preserve pattern but
-    belong to the user (Plan.owned); they are kept.
+    belong to the user (Plan.owned); they are kept. mine: Rules that belong to the user even
+    on a foreign interface (Plan.mine).
     """
     preserve = tuple(preserve or ())
     owned = owned or {}
+    mine_rules = set(mine or ())
     tables = {}
     for name, table in ruleset.tables.items():
-        mine = set(owned.get(name, ()))
+        own = set(owned.get(name, ()))
         foreign = set(chain for chain in table.chains
-                      if chain not in mine and is_preserved(chain, preserve, name))
+                      if chain not in own and is_preserved(chain, preserve, name))
+        alien = foreign_rules(name, table, interfaces) - mine_rules
         clean = _copy_table(table)
         for chain in foreign:
             del clean.chains[chain]
         for chain in clean.chains.values():
-            chain.rules[:] = [rule for rule in chain.rules if rule.jumps not in foreign]
+            chain.rules[:] = [rule for rule in chain.rules if rule.jumps not in foreign and rule not in alien]
         tables[name] = clean
     return _ruleset(ruleset, tables)
 
 
-def persistable(ruleset, preserve=DEFAULT_PRESERVE, owned=None):
+def persistable(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=()):
     """managed_only(ruleset) less the tables that hold nothing but default policies.
 
     Returns (Ruleset, [table names]) where the names are the tables to write, in TABLES order.
     """
-    managed = managed_only(ruleset, preserve, owned)
+    managed = managed_only(ruleset, preserve, owned, interfaces, mine)
     names = [name for name in TABLES if name in managed.tables and not is_trivial(managed.tables[name])]
     return _ruleset(managed, dict((name, managed.tables[name]) for name in names)), names
 

@@ -110,6 +110,24 @@ options:
       - cali-*
       - FLANNEL-*
       - ts-*
+  preserve_interfaces:
+    description:
+      - Shell-style patterns (as in O(preserve_chains)) naming the network interfaces of container engines and
+        hypervisors. Docker, podman, CNI and libvirt write rules straight into built-in chains for their bridges
+        (Docker's C(FORWARD -o docker0 -j DOCKER), C(FORWARD -i docker0 ! -o docker0 -j ACCEPT), C(raw PREROUTING
+        ... ! -i docker0 -j DROP), C(nat POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE)).
+      - A live rule of a built-in chain that matches such an interface with C(-i) or C(-o) (negated or not) is
+        foreign like a foreign chain, and so is a C(nat POSTROUTING) C(MASQUERADE) rule whose source lies in a
+        subnet that such a rule masquerades (Docker's per-published-port rules). Foreign rules are kept at the top
+        of their chain with the jumps into foreign chains, all in live order, are never persisted (their owner
+        writes them again when it starts), and never make the task report a change.
+      - A rule of the ruleset on such an interface is yours and is applied and persisted as usual. A rule on such
+        an interface that an earlier ruleset had and the current one drops cannot be told apart from the engine's
+        and is kept; delete it by hand (or run once with V([])).
+      - Setting this option B(replaces) the default list. V([]) means no rule of a built-in chain is foreign.
+    type: list
+    elements: str
+    default: [docker0, docker_gwbridge, br-*, cni-*, cni0, podman*, virbr*]
   wait:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
@@ -349,6 +367,33 @@ rollback:
   type: dict
   sample: {token: ipv4-1795000000-1a2b3c4d, timeout: 30, deadline: 1795000030.5, state_dir: /run/rampart-firewall,
            timer_pid: 4242, apply_delay: 1.0}
+  contains:
+    token:
+      description:
+        - The window's token, to pass as O(rampart.firewall.iptables_confirm#module:token) to
+          M(rampart.firewall.iptables_confirm).
+      type: str
+      sample: ipv4-1795000000-1a2b3c4d
+    timeout:
+      description: The revert window in seconds, O(rollback_timeout).
+      type: int
+      sample: 30
+    deadline:
+      description: When the timer restores the previous ruleset unless confirmed, in seconds since the epoch.
+      type: float
+      sample: 1795000030.5
+    state_dir:
+      description: The root-only directory that holds the window's state files.
+      type: path
+      sample: /run/rampart-firewall
+    timer_pid:
+      description: The process ID of the detached revert timer.
+      type: int
+      sample: 4242
+    apply_delay:
+      description: Seconds between the module's answer and the timer's C(iptables-restore).
+      type: float
+      sample: 1.0
 confirmed:
   description: What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success).
   returned: when a revert window was armed
@@ -418,6 +463,12 @@ kept_chains:
       chain: NETAVARK_FORWARD
       rules: 4
       jumps: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
+kept_rules:
+  description: The foreign rules of built-in chains that were kept (container engines' interfaces), see O(preserve_interfaces).
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['-A FORWARD -o docker0 -j DOCKER', '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT']
 persisted:
   description: The file the managed ruleset is persisted to, or V(null) when O(persist=false).
   returned: state=present
@@ -521,6 +572,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE,
+    DEFAULT_PRESERVE_INTERFACES,
     PlanError,
     apply_result,
     describe,
@@ -597,6 +649,7 @@ class RulesetModule:
         self.params = module.params
         self.family = self.params['family']
         self.preserve = list(self.params['preserve_chains'] or [])
+        self.interfaces = list(self.params['preserve_interfaces'] or [])
         self.runner = runner or IptablesRunner(module, self.family, self.params['wait'])
         self.result = {'changed': False}
         self.diffs = []
@@ -658,7 +711,7 @@ class RulesetModule:
     # ---- state=present -------------------------------------------------------------------
     def plan(self, desired, live):
         try:
-            return make_plan(desired, live, self.preserve)
+            return make_plan(desired, live, self.preserve, self.interfaces)
         except PlanError as exc:
             raise ModuleFailure(to_native(exc))
 
@@ -798,12 +851,19 @@ class RulesetModule:
         path, services, package, mode = target
         old_text = self.read_persisted(path)
         owned = {}
+        mine = set(plan.mine)
         if old_text is not None:
             # chains matching preserve_chains that the user declared in an earlier run stay the user's
             owned.update((name, chains) for name, chains in declared_chains(old_text, self.preserve).items()
                          if name not in plan.tables)
+            # and so do rules on a container engine's interface persisted before (foreign ones never are)
+            old = self.parse_persisted(old_text) if self.interfaces else None
+            for name, table in (old.tables.items() if old is not None else ()):
+                if name not in plan.tables:
+                    for chain in table.chains.values():
+                        mine.update(chain.rules)
         owned.update(plan.owned)
-        wanted, names = persistable(live, self.preserve, owned)
+        wanted, names = persistable(live, self.preserve, owned, self.interfaces, mine)
         content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
         # the file we write is canonical text: a re-run finds it identical without parsing it
         same = old_text is not None and (old_text == content or self.parse_persisted(old_text) == wanted)
@@ -926,6 +986,7 @@ class RulesetModule:
             'payload': plan.payload,
             'tables': list(plan.tables),
             'kept_chains': plan.kept,
+            'kept_rules': list(plan.kept_rules),
             'persisted': None,
             'persist_changed': False,
             'services_enabled': [],
@@ -985,6 +1046,7 @@ def argument_spec():
         src=dict(type='path'),
         state=dict(type='str', default='present', choices=['present', 'gathered']),
         preserve_chains=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE)),
+        preserve_interfaces=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE_INTERFACES)),
         wait=dict(type='int', default=10),
         persist=dict(type='bool', default=True),
         persist_path=dict(type='path'),

@@ -352,3 +352,142 @@ def test_declared_chains_reads_declarations_like_owned_in():
         family = 'ipv6' if path.endswith('.v6') else 'ipv4'
         for preserve in (DEFAULT_PRESERVE, ('*',), ('TCP', 'f*')):
             assert declared_chains(text, preserve) == owned_in(_parse(text, family), preserve), path
+
+
+# ---- foreign rules of built-in chains (container engines' interfaces, issue 9) -------------
+
+DOCKER_LIVE = '''*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A FORWARD -i eth1 -o eth0 -j ACCEPT
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+-A DOCKER-USER -j RETURN
+COMMIT
+'''
+
+HOST_FILTER = '''*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+'''
+
+ROUTER_NAT = '''*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE
+COMMIT
+'''
+
+
+def test_docker_rules_in_builtin_chains_are_kept_on_top_in_live_order():
+    result = plan(p4(HOST_FILTER), p4(DOCKER_LIVE))
+    forward = [rule.line() for rule in result.result.tables['filter'].chains['FORWARD'].rules]
+    assert forward == [
+        '-A FORWARD -j DOCKER-USER',
+        '-A FORWARD -j DOCKER-ISOLATION-STAGE-1',
+        '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-A FORWARD -o docker0 -j DOCKER',
+        '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
+        '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
+    ], 'the non-docker live rule (-i eth1 -o eth0) is not the ruleset\'s and goes'
+    assert '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT' in result.kept_rules
+    assert '-A FORWARD -o docker0 -j DOCKER' not in result.kept_rules, 'jumps are reported with their chain'
+
+
+def test_docker_rules_make_no_change_and_are_not_persisted():
+    first = plan(p4(HOST_FILTER), p4(DOCKER_LIVE))
+    live = apply_result(p4(DOCKER_LIVE), first.result)
+    again = plan(p4(HOST_FILTER), live)
+    assert again.changed is False
+    wanted, names = persistable(live, mine=again.mine)
+    text = render(wanted, tables=names)
+    assert 'docker0' not in text and 'DOCKER' not in text and '172.17' not in text
+    assert '--dport 22' in text
+
+
+def test_docker_nat_is_kept_in_a_router_ruleset_per_port_masquerade_included():
+    result = plan(p4(ROUTER_NAT), p4(DOCKER_LIVE))
+    post = [rule.line() for rule in result.result.tables['nat'].chains['POSTROUTING'].rules]
+    assert post == [
+        '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+        '-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE',
+        '-A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE',
+    ]
+    assert result.changed is False
+    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), mine=result.mine)
+    nat = render(wanted, tables=['nat'])
+    assert '172.17' not in nat and '192.168.1.0/24' in nat
+
+
+def test_raw_prerouting_rule_of_docker_is_kept():
+    desired = p4('*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 23 -j DROP\nCOMMIT\n')
+    result = plan(desired, p4(DOCKER_LIVE))
+    lines = [rule.line() for rule in result.result.tables['raw'].chains['PREROUTING'].rules]
+    assert lines[0] == '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP'
+    assert len(lines) == 2
+
+
+def test_a_users_rule_on_a_docker_interface_is_the_users():
+    mine = HOST_FILTER.replace('COMMIT', '-A INPUT -i docker0 -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT')
+    result = plan(p4(mine), p4(DOCKER_LIVE))
+    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), mine=result.mine)
+    assert '-A INPUT -i docker0 -p udp -m udp --dport 53 -j ACCEPT' in render(wanted, tables=names)
+    again = plan(p4(mine), apply_result(p4(DOCKER_LIVE), result.result))
+    assert again.changed is False
+
+
+def test_empty_interface_list_owns_the_builtin_chains():
+    result = plan(p4(HOST_FILTER), p4(DOCKER_LIVE), interfaces=())
+    forward = [rule.line() for rule in result.result.tables['filter'].chains['FORWARD'].rules]
+    assert forward == ['-A FORWARD -j DOCKER-USER', '-A FORWARD -j DOCKER-ISOLATION-STAGE-1', '-A FORWARD -o docker0 -j DOCKER']
+
+
+def test_a_new_container_adds_rules_that_change_nothing():
+    first = plan(p4(HOST_FILTER), p4(DOCKER_LIVE))
+    live_text = render(apply_result(p4(DOCKER_LIVE), first.result))
+    live_text = live_text.replace(
+        '-A POSTROUTING -s 172.17.0.2/32',
+        '-A POSTROUTING -s 172.17.0.3/32 -d 172.17.0.3/32 -p tcp -m tcp --dport 443 -j MASQUERADE\n-A POSTROUTING -s 172.17.0.2/32')
+    again = plan(p4(HOST_FILTER + ROUTER_NAT), p4(live_text))
+    assert again.changed is False
