@@ -14,6 +14,7 @@ of both the nf_tables and the legacy backend.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 
 __metaclass__ = type
@@ -129,17 +130,70 @@ class Module:
 
 # --------------------------------------------------------------------------- helpers
 
+# Control characters (C0 but tab, DEL, C1): iptables-restore cuts a line at a NUL and passes the
+# others on into names and comments, so no rule may contain one.
+CONTROL_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f-\x9f]')
+_HEX = frozenset('0123456789abcdefABCDEF')
+
+
+def is_ascii_digits(s):
+    """True for a non-empty string of the ASCII digits 0-9 only.
+
+    str.isdigit(), int() and re's \\d also take other digits ('\\uff12', '\\u0662', ...), which
+    iptables rejects.
+    """
+    return s.isascii() and s.isdigit()
+
+
+def _non_ascii(s):
+    """' (non-ASCII characters: ...)' for an error message about s, or ''."""
+    return '' if s.isascii() else ' (non-ASCII characters: %s)' % ascii(s)
+
+
+def control_char(s):
+    """The first control character in s (any but tab), or None."""
+    mo = CONTROL_RE.search(s)
+    return None if mo is None else mo.group()
+
+
+def escape_controls(s):
+    """s with each control character written as repr() writes it ('\\x00'); the rest unchanged."""
+    if CONTROL_RE.search(s) is None:
+        return s
+    return CONTROL_RE.sub(lambda mo: repr(mo.group())[1:-1], s)
+
+
+def char_problem(s):
+    """Why the text s cannot go into a rule, naming it and the character escaped, or None.
+
+    A long s is shown as an excerpt around the character (a line of any file may end up here).
+    """
+    mo = CONTROL_RE.search(s)
+    if mo is None:
+        return None
+    pos = mo.start()
+    if len(s) <= 40:
+        shown = repr(s)
+    else:
+        start = max(0, pos - 16)
+        end = min(len(s), pos + 16)
+        shown = '%s%s%s' % ('...' if start else '', repr(s[start:end]), '...' if end < len(s) else '')
+    return '%s contains the control character %r (not allowed in rules)' % (shown, mo.group())
+
+
 def _uint(s, lo=0, hi=0xFFFFFFFF, what='number'):
-    """A decimal (or 0x hex) unsigned integer in [lo, hi], as strtoul would read it."""
+    """A decimal (or 0x hex) unsigned integer in [lo, hi], as strtoul would read it (ASCII digits only)."""
     try:
         if s[:2] in ('0x', '0X'):
+            if not s[2:] or not all(c in _HEX for c in s[2:]):
+                raise ValueError(s)
             v = int(s[2:], 16)
         else:
-            if not s.isdigit():
+            if not is_ascii_digits(s):
                 raise ValueError(s)
             v = int(s)
     except ValueError:
-        raise BadValue('invalid %s %r' % (what, s)) from None
+        raise BadValue('invalid %s %r%s' % (what, s, _non_ascii(s))) from None
     if v < lo or v > hi:
         raise BadValue('%s %r out of range (%d-%d)' % (what, s, lo, hi))
     return v
@@ -177,6 +231,8 @@ def string_norm(maxlen=None, minlen=1, truncate=False):
         v = args[0]
         if len(v) < minlen:
             raise BadValue('must be at least %d character(s) long' % minlen)
+        if control_char(v) is not None:
+            raise BadValue(char_problem(v))
         if maxlen is not None and len(v.encode('utf-8', 'surrogateescape')) > maxlen:
             if not truncate:
                 raise BadValue('longer than %d characters' % maxlen)
@@ -188,8 +244,10 @@ def string_norm(maxlen=None, minlen=1, truncate=False):
 def _plain_name(maxlen):
     def norm(args, ctx):
         v = args[0]
-        if not v or len(v) > maxlen or any(c.isspace() for c in v) or '"' in v or "'" in v:
-            raise BadValue('invalid name %r (1 to %d characters, no blanks or quotes)' % (v, maxlen))
+        if not v or len(v.encode('utf-8', 'surrogateescape')) > maxlen or any(c.isspace() for c in v) or '"' in v \
+                or "'" in v or control_char(v) is not None:
+            raise BadValue('invalid name %r (1 to %d characters, no blanks, quotes or control characters)'
+                           % (v, maxlen))
         return (v,)
     return norm
 
@@ -212,7 +270,7 @@ def _v4_int(s):
         raise ValueError(s)
     n = 0
     for p in parts:
-        if not p.isdigit() or len(p) > 3:
+        if not is_ascii_digits(p) or len(p) > 3:
             raise ValueError(s)
         b = int(p)
         if b > 255:
@@ -264,7 +322,7 @@ def ntop6(n):
 
 
 def _v6_int(s):
-    if '%' in s or not s or s.strip() != s:
+    if '%' in s or not s or not s.isascii() or s.strip() != s:
         raise ValueError(s)
     return int(ipaddress.IPv6Address(s))
 
@@ -298,10 +356,10 @@ def parse_net(s, family, keep_host_bits=False):
     try:
         a = conv(addr)
     except ValueError:
-        raise BadValue('invalid address %r (host names are not supported)' % s) from None
+        raise BadValue('invalid address %r%s' % (s, _non_ascii(s) or ' (host names are not supported)')) from None
     if not sep:
         m = full
-    elif mask.isdigit():
+    elif is_ascii_digits(mask):
         plen = int(mask)
         if plen > bits or len(mask) > 3:
             raise BadValue('invalid prefix length in %r (0-%d)' % (s, bits))
@@ -312,7 +370,7 @@ def parse_net(s, family, keep_host_bits=False):
         try:
             m = conv(mask)
         except ValueError:
-            raise BadValue('invalid mask in %r' % s) from None
+            raise BadValue('invalid mask in %r%s' % (s, _non_ascii(s))) from None
     r = (a & m, m, a)
     if len(cache) < 100000:
         cache[s] = r
@@ -340,7 +398,7 @@ def parse_addr(s, family):
     try:
         return _v4_int(s) if family == 'ipv4' else _v6_int(s)
     except ValueError:
-        raise BadValue('invalid address %r' % s) from None
+        raise BadValue('invalid address %r%s' % (s, _non_ascii(s))) from None
 
 
 def format_addr(n, family):
@@ -370,10 +428,13 @@ def parse_proto(s):
     r = _PROTO_CACHE.get(s)
     if r is not None:
         return r
+    if not s.isascii() or control_char(s) is not None:
+        # str.lower() maps some non-ASCII letters to ASCII ones ('\u212a' to 'k')
+        raise BadValue('unknown protocol %r%s' % (s, _non_ascii(s)))
     low = s.lower()
     if low in PROTO_NUMBERS:
         r = PROTO_NUMBERS[low]
-    elif s.isdigit() and len(s) <= 3 and int(s) <= 255:
+    elif is_ascii_digits(s) and len(s) <= 3 and int(s) <= 255:
         r = int(s)
     else:
         try:
@@ -400,15 +461,17 @@ def parse_port(s, proto=None):
     r = _PORT_CACHE.get(k)
     if r is not None:
         return r
-    if s.isdigit():
+    if is_ascii_digits(s):
         r = int(s)
         if r > 65535:
             raise BadValue('invalid port %r' % s, s)
+    elif not s.isascii():
+        raise BadValue('invalid port %r%s' % (s, _non_ascii(s)), s)
     else:
         pname = _PORT_PROTOS.get(proto) if isinstance(proto, int) else proto
         r = None
         try:
-            if s and s.strip() == s:
+            if s and s.strip() == s and control_char(s) is None:
                 r = socket.getservbyname(s, pname) if pname else socket.getservbyname(s)
         except (OSError, ValueError, UnicodeError, OverflowError):
             r = None
@@ -469,12 +532,12 @@ def port_or_range_dash(args, ctx):
     """PORT[-PORT] (REDIRECT/MASQUERADE --to-ports)."""
     s = args[0]
     lo, sep, hi = s.partition('-')
-    a = parse_port(lo, ctx.proto) if lo.isdigit() else None
+    a = parse_port(lo, ctx.proto) if is_ascii_digits(lo) else None
     if a is None:
-        raise BadValue('invalid port %r' % s, s)
+        raise BadValue('invalid port %r%s' % (s, _non_ascii(s)), s)
+    if sep and not is_ascii_digits(hi):
+        raise BadValue('invalid port range %r%s' % (s, _non_ascii(s)), s)
     b = parse_port(hi, ctx.proto) if sep else a
-    if not hi.isdigit() and sep:
-        raise BadValue('invalid port range %r' % s, s)
     if a > b:
         raise BadValue('invalid port range %r (min > max)' % s, s)
     return (str(a) if a == b else '%d-%d' % (a, b),)
@@ -490,9 +553,9 @@ _TCP_FLAG_BITS.update({'ALL': 0x3F, 'NONE': 0})
 def _tcp_flag_mask(s):
     m = 0
     for f in s.split(','):
-        bit = _TCP_FLAG_BITS.get(f.upper())
+        bit = _TCP_FLAG_BITS.get(f.upper()) if f.isascii() else None
         if bit is None:
-            raise BadValue('unknown TCP flag %r' % f, s)
+            raise BadValue('unknown TCP flag %r%s' % (f, _non_ascii(f)), s)
         m |= bit
     return m
 
@@ -547,6 +610,8 @@ ICMP6_TYPES = (
 
 
 def _icmp_lookup(s, table, what):
+    if not s.isascii():
+        raise BadValue('unknown %s %r%s' % (what, s, _non_ascii(s)), s)
     low = s.lower()
     for name, t, a, b in table:
         if name.lower() == low:
@@ -562,7 +627,7 @@ def _icmp_lookup(s, table, what):
 def _icmp_norm(table, what):
     def norm(args, ctx):
         s = args[0]
-        if s[:1].isdigit():
+        if s[:1] and s[:1] in '0123456789':
             t, sep, c = s.partition('/')
             try:
                 typ = _uint(t, 0, 255, what)
@@ -602,11 +667,11 @@ def word_set_norm(words, what, none=None):
         s = args[0]
         m = 0
         for w in s.split(','):
-            b = bits.get(w.upper())
+            b = bits.get(w.upper()) if w.isascii() else None
             if b is None:
                 if none and w.upper() == none:
                     continue
-                raise BadValue('unknown %s %r in %r' % (what, w, s), s)
+                raise BadValue('unknown %s %r in %r%s' % (what, w, s, _non_ascii(w)), s)
             m |= b
         if not m and none:
             return (none,)
@@ -619,8 +684,8 @@ def addrtype_norm(args, ctx):
     s = args[0]
     got = set()
     for w in s.split(','):
-        if w.upper() not in ADDR_TYPES:
-            raise BadValue('unknown address type %r in %r' % (w, s), s)
+        if not w.isascii() or w.upper() not in ADDR_TYPES:
+            raise BadValue('unknown address type %r in %r%s' % (w, s, _non_ascii(w)), s)
         got.add(w.upper())
     return (','.join(t for t in ADDR_TYPES if t in got),)
 
@@ -653,15 +718,15 @@ def _colon_range(lo_, hi_, what):
 def _ct_port_norm(args, ctx):
     s = args[0]
     a, sep, b = s.partition(':')
-    x = parse_port(a, None) if not a.isdigit() else _uint(a, 0, 65535, 'port')
-    y = (parse_port(b, None) if not b.isdigit() else _uint(b, 0, 65535, 'port')) if sep else x
+    x = parse_port(a, None) if not is_ascii_digits(a) else _uint(a, 0, 65535, 'port')
+    y = (parse_port(b, None) if not is_ascii_digits(b) else _uint(b, 0, 65535, 'port')) if sep else x
     if x > y:
         raise BadValue('invalid port range %r (min > max)' % s, s)
     return (str(x) if x == y else '%d:%d' % (x, y),)
 
 
 def _ctdir_norm(args, ctx):
-    v = args[0].upper()
+    v = args[0].upper() if args[0].isascii() else ''
     if v not in ('ORIGINAL', 'REPLY'):
         raise BadValue('--ctdir must be ORIGINAL or REPLY')
     return (v,)
@@ -673,8 +738,8 @@ _RATE_UNITS = (('second', 1), ('minute', 60), ('hour', 3600), ('day', 86400))
 
 
 def _rate_unit(unit, s):
-    if not unit:
-        raise BadValue('invalid rate %r' % s, s)
+    if not unit or not unit.isascii():
+        raise BadValue('invalid rate %r%s' % (s, _non_ascii(s)), s)
     low = unit.lower()
     for name, mult in _RATE_UNITS:
         if name.startswith(low):
@@ -686,8 +751,8 @@ def _parse_rate(s, scale):
     """N[/unit] -> (period in 1/scale seconds, unit multiplier)."""
     num, sep, unit = s.partition('/')
     mult = _rate_unit(unit, s) if sep else 1
-    if not num.isdigit() or int(num) == 0:
-        raise BadValue('invalid rate %r' % s, s)
+    if not is_ascii_digits(num) or int(num) == 0:
+        raise BadValue('invalid rate %r%s' % (s, _non_ascii(s)), s)
     period = scale * mult // int(num)
     if period == 0:
         raise BadValue('rate too fast %r' % s, s)
@@ -762,7 +827,7 @@ def _hl_render(slots, ctx):
         num = s[:s.index('b/s')]
         factor = _hl_factor(num[-1:]) if num[-1:] in ('k', 'm') else 1
         digits = num[:-1] if factor != 1 else num
-        if not digits.isdigit() or int(digits) == 0:
+        if not is_ascii_digits(digits) or int(digits) == 0:
             raise BadValue('invalid rate %r' % s, s)
         cost = _hl_bytes_to_cost(int(digits) * factor)
         if cost == 0:
@@ -932,7 +997,7 @@ LOG_LEVELS = {'emerg': 0, 'panic': 0, 'alert': 1, 'crit': 2, 'error': 3, 'warnin
 
 def log_level_norm(args, ctx):
     s = args[0]
-    if s.isdigit():
+    if is_ascii_digits(s):
         v = int(s)
         if v > 7:
             raise BadValue('log level %r out of range (0-7)' % s, s)
@@ -976,8 +1041,8 @@ def nat_range_norm(args, ctx):
         if ctx.proto not in (6, 17, 33, 132, 136) or ctx.proto_inv:
             raise BadValue('need TCP, UDP, SCTP or DCCP with port specification', s)
         p, dash, q = port.partition('-')
-        if not p.isdigit() or (dash and not q.isdigit()):
-            raise BadValue('invalid port range %r' % port, s)
+        if not is_ascii_digits(p) or (dash and not is_ascii_digits(q)):
+            raise BadValue('invalid port range %r%s' % (port, _non_ascii(port)), s)
         x = parse_port(p)
         y = parse_port(q) if dash else x
         if y < x:
@@ -1009,7 +1074,7 @@ def _owner_id(kind):
         a, dash, b = s.partition('-')
 
         def one(x):
-            if x.isdigit():
+            if is_ascii_digits(x):
                 return _uint(x)
             try:
                 if kind == 'uid':
@@ -1032,9 +1097,9 @@ PKT_TYPES = {'unicast': 'unicast', 'host': 'unicast', 'broadcast': 'broadcast', 
 
 
 def pkttype_norm(args, ctx):
-    v = PKT_TYPES.get(args[0].lower())
+    v = PKT_TYPES.get(args[0].lower()) if args[0].isascii() else None
     if v is None:
-        raise BadValue('bad packet type %r' % args[0], args[0])
+        raise BadValue('bad packet type %r%s' % (args[0], _non_ascii(args[0])), args[0])
     return (v,)
 
 
@@ -1056,7 +1121,8 @@ def iprange_norm(args, ctx):
 
 def _recent_name(args, ctx):
     v = args[0]
-    if not v or len(v) > 199 or '/' in v or any(c.isspace() for c in v):
+    if not v or len(v.encode('utf-8', 'surrogateescape')) > 199 or '/' in v or any(c.isspace() for c in v) \
+            or control_char(v) is not None:
         raise BadValue('invalid --name %r' % v, v)
     return (v,)
 

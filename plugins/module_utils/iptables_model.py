@@ -17,6 +17,7 @@ import difflib
 import re
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
+    CONTROL_RE,
     BadValue,
     Ctx,
     MATCHES,
@@ -25,7 +26,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches 
     PROTO_MATCHES,
     Split,
     TARGETS,
+    char_problem,
+    control_char,
+    escape_controls,
     format_net,
+    is_ascii_digits,
     parse_net,
     parse_proto,
     proto_name,
@@ -49,7 +54,7 @@ MAX_CHAIN_NAME = 28
 MAX_IFNAME = 15
 
 __all__ = ['TABLES', 'BUILTIN_CHAINS', 'POLICIES', 'ParseError', 'Rule', 'Chain', 'Table', 'Ruleset',
-           'parse', 'parse_rule', 'render', 'render_table', 'diff', 'tables_equal', 'new_table']
+           'parse', 'parse_rule', 'render', 'render_table', 'diff', 'tables_equal', 'new_table', 'chain_name_problem']
 
 
 class ParseError(ValueError):
@@ -59,6 +64,9 @@ class ParseError(ValueError):
     line: the input line
     field: what is wrong: an option ('--dport', '-j', '-i'), or 'table', 'chain', 'policy', 'COMMIT', ...
     value: the offending value
+
+    str() escapes control characters (as repr() does), so that a NUL or an escape sequence in
+    the input never reaches a message or a terminal.
     """
 
     def __init__(self, message, lineno=None, line=None, field=None, value=None):
@@ -78,7 +86,7 @@ class ParseError(ValueError):
         parts.append(self.message)
         if self.line is not None:
             parts.append(self.line)
-        return ': '.join(parts)
+        return escape_controls(': '.join(parts))
 
     def __reduce__(self):
         return (ParseError, (self.message, self.lineno, self.line, self.field, self.value))
@@ -152,8 +160,8 @@ class Chain:
     def __eq__(self, other):
         if not isinstance(other, Chain):
             return NotImplemented
-        return (self.name == other.name and self.policy == other.policy and len(self.rules) == len(other.rules)
-                and self.keys() == other.keys())
+        return (self.name == other.name and self.policy == other.policy and len(self.rules) == len(other.rules) and
+                self.keys() == other.keys())
 
     def __ne__(self, other):
         r = self.__eq__(other)
@@ -270,9 +278,18 @@ def tables_equal(a, b):
 # ------------------------------------------------------------------------ tokens
 
 _WS = ' \t\r\n\v\f'
+# iptables-restore separates words at blanks and tabs only (str.split() also at '\xa0', '\u3000', ...)
+_BLANKS = ' \t'
 
 
-_TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^\s"\']+)')
+def _split_ws(text):
+    """The words of text separated by blanks and tabs (text holds no control characters)."""
+    if text.isascii():
+        return text.split()
+    return [w for w in text.replace('\t', ' ').split(' ') if w]
+
+
+_TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^ \t"\']+)')
 _UNESCAPE_RE = re.compile(r'\\(.)', re.S)
 
 
@@ -291,8 +308,8 @@ def _split_quoted(line):
     prev_quoted = False
     for mo in _TOKEN_RE.finditer(line):
         start = mo.start()
-        if start > pos and line[pos:start].strip():
-            raise ValueError(line[pos:].strip())
+        if start > pos and line[pos:start].strip(_BLANKS):
+            raise ValueError(line[pos:].strip(_BLANKS))
         dq, sq, plain = mo.groups()
         if plain is not None:
             toks.append(plain)
@@ -309,8 +326,8 @@ def _split_quoted(line):
             quoted.add(len(toks) - 1)
             prev_quoted = True
         prev_end = pos = mo.end()
-    if line[pos:].strip():
-        raise ValueError(line[pos:].strip())
+    if line[pos:].strip(_BLANKS):
+        raise ValueError(line[pos:].strip(_BLANKS))
     return toks, quoted
 
 
@@ -322,12 +339,12 @@ def _tokens(line):
     dq = line.find('"')
     sq = line.find("'")
     if dq < 0 and sq < 0:
-        return line.split(), _NOQUOTE
+        return _split_ws(line), _NOQUOTE
     q = dq if sq < 0 or (0 <= dq < sq) else sq
     k = q
     while k > 0 and line[k - 1] not in _WS:
         k -= 1
-    head = line[:k].split()
+    head = _split_ws(line[:k])
     rest, rq = _split_quoted(line[k:])
     base = len(head)
     head.extend(rest)
@@ -366,9 +383,9 @@ _GENERIC_PRINT = {'s': '-s', 'd': '-d', 'i': '-i', 'o': '-o', 'p': '-p', 'f': '-
 _VERDICTS = ('ACCEPT', 'DROP', 'RETURN', 'QUEUE')
 _NO_IN = ('OUTPUT', 'POSTROUTING')
 _NO_OUT = ('INPUT', 'PREROUTING')
-_COUNTERS_RE = re.compile(r'^\[\d+:\d+\]$')
+_COUNTERS_RE = re.compile(r'^\[[0-9]+:[0-9]+\]$')
 _NET_TEXT = {'ipv4': {}, 'ipv6': {}}
-_V4_RE = re.compile(r'(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$')
+_V4_RE = re.compile(r'([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?$')
 
 
 def _net_text(s, family):
@@ -795,8 +812,10 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
         elif g == 'i' or g == 'o':
             if (iin if g == 'i' else iout) is not None:
                 raise _Fail(tok, val, 'multiple %s flags not allowed' % _GENERIC_PRINT[g])
-            if not val or len(val) > MAX_IFNAME or val[0] == '-' or any(c in val for c in ' \t\'"/'):
-                raise _Fail(tok, val, 'invalid interface name %r (1 to %d characters)' % (val, MAX_IFNAME))
+            if not val or len(val.encode('utf-8', 'surrogateescape')) > MAX_IFNAME or val[0] == '-' or \
+                    any(c in val for c in ' \t\'"/'):
+                raise _Fail(tok, val, 'invalid interface name %r (1 to %d characters, counted in UTF-8 bytes; no '
+                            'blanks, quotes or /)' % (val, MAX_IFNAME))
             if g == 'i':
                 if builtin and chain in _NO_IN:
                     raise _Fail(tok, val, "can't use -i with %s" % chain)
@@ -808,7 +827,7 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
             inv = False
             i += 2
         else:  # 'c'
-            if i + 2 >= n or not toks[i + 1].isdigit() or not toks[i + 2].isdigit():
+            if i + 2 >= n or not is_ascii_digits(toks[i + 1]) or not is_ascii_digits(toks[i + 2]):
                 raise _Fail(tok, val, '-c needs two numbers: packets and bytes')
             if inv:
                 raise _Fail('!', val, "'!' cannot negate -c")
@@ -924,14 +943,96 @@ def _parse_rule_body(toks, i, quoted, family, table, chain, chains):
 
 # ------------------------------------------------------------------------- parse
 
+_CONTROL_SEARCH = CONTROL_RE.search
+
+
+def _words(line):
+    """[(start, end, text, quoted)] of the words of line as iptables-restore splits them (at blanks
+    and tabs; quotes group words). Only for locating a bad character in an error message."""
+    out = []
+    i = 0
+    n = len(line)
+    while i < n:
+        if line[i] in _BLANKS:
+            i += 1
+            continue
+        start = i
+        buf = []
+        quoted = False
+        while i < n and line[i] not in _BLANKS:
+            q = line[i]
+            if q not in '"\'':
+                buf.append(q)
+                i += 1
+                continue
+            quoted = True
+            i += 1
+            while i < n and line[i] != q:
+                if q == '"' and line[i] == '\\' and i + 1 < n:
+                    i += 1
+                buf.append(line[i])
+                i += 1
+            i += 1
+        out.append((start, min(i, n), ''.join(buf), quoted))
+    return out
+
+
+def _control_error(line, lineno=None, raw=None, body_only=False):
+    """The ParseError of a line (or, body_only, of a rule without '-A CHAIN') holding a control
+    character: the field is the option (or 'chain', 'policy', 'table', ...) whose value holds it."""
+    pos = _CONTROL_SEARCH(line).start()
+    words = _words(line)
+    k = 0
+    for j, w in enumerate(words):
+        if w[0] <= pos < w[1]:
+            k = j
+            break
+    value = words[k][2] if words else line
+    field = 'rule'
+    first = '-' if body_only else line[0]
+    lo = None
+    if body_only:
+        lo = 0
+    elif first == ':':
+        field = ('chain', 'policy')[k] if k < 2 else 'counters'
+        if k == 0:
+            value = value[1:]
+    elif first == '*':
+        field = 'table'
+        value = line[1:].strip(_BLANKS)
+    elif first in '-[':
+        base = 1 if first == '[' else 0
+        if k < base:
+            field = 'counters'
+        elif k == base + 1:
+            field = 'chain'
+        elif k > base + 1:
+            lo = base + 2
+    else:
+        field = 'line'
+    if lo is not None:
+        for j in range(k, lo - 1, -1):
+            dummy, dummy2, text, quoted = words[j]
+            if not quoted and len(text) > 1 and text[0] == '-':
+                field = text
+                break
+    return ParseError(char_problem(value) or char_problem(line), lineno, raw, field, value)
+
+
 def _check_chain_name(name):
-    if not name or len(name) > MAX_CHAIN_NAME:
-        return 'chain name %r must be 1 to %d characters' % (name, MAX_CHAIN_NAME)
+    """Why name cannot be a user-defined chain, or None."""
+    if control_char(name) is not None:
+        return char_problem(name)
+    if not name or len(name.encode('utf-8', 'surrogateescape')) > MAX_CHAIN_NAME:
+        return 'chain name %r must be 1 to %d characters (counted in UTF-8 bytes)' % (name, MAX_CHAIN_NAME)
     if name[0] in '-!' or any(c in _WS or c in '"\'' for c in name):
         return 'invalid chain name %r' % name
     if name in _VERDICTS:
         return 'chain name %r clashes with a standard target' % name
     return None
+
+
+chain_name_problem = _check_chain_name
 
 
 def _find_loops(table):
@@ -982,6 +1083,8 @@ def parse(text, family='ipv4'):
         line = raw.strip()
         if not line or line[0] == '#':
             continue
+        if _CONTROL_SEARCH(line) is not None:
+            raise _control_error(line, lineno, raw)
         c = line[0]
         if c == '-' or c == '[':
             if table is None:
@@ -1006,13 +1109,15 @@ def parse(text, family='ipv4'):
             elif cmd == '-I' or cmd == '--insert':
                 insert = 1
                 start = 2
-                if len(toks) > 2 and toks[2].isdigit():
+                if len(toks) > 2 and toks[2].isdigit() and not toks[2].isascii():
+                    raise ParseError('invalid rule number %r: ASCII digits only' % toks[2], lineno, raw, cmd, toks[2])
+                if len(toks) > 2 and is_ascii_digits(toks[2]):
                     insert = int(toks[2])
                     start = 3
                     if insert < 1:
                         raise ParseError('invalid rule number %r: rule numbers start at 1' % toks[2], lineno, raw,
                                          cmd, toks[2])
-                elif len(toks) > 2 and toks[2][:1] == '-' and toks[2][1:].isdigit():
+                elif len(toks) > 2 and toks[2][:1] == '-' and is_ascii_digits(toks[2][1:]):
                     raise ParseError('invalid rule number %r: rule numbers start at 1' % toks[2], lineno, raw, cmd,
                                      toks[2])
             else:
@@ -1040,7 +1145,7 @@ def parse(text, family='ipv4'):
         elif c == ':':
             if table is None:
                 raise ParseError('chain declaration outside a table', lineno, raw, 'table', '')
-            parts = line[1:].split()
+            parts = _split_ws(line[1:])
             if len(parts) < 2 or len(parts) > 3:
                 raise ParseError('chain declaration must read :NAME POLICY [PACKETS:BYTES]', lineno, raw, 'chain',
                                  line)
@@ -1070,7 +1175,7 @@ def parse(text, family='ipv4'):
                 chains[name] = Chain(name, None, [], lineno)
                 user.add(name)
         elif c == '*':
-            name = line[1:].strip()
+            name = line[1:].strip(_BLANKS)
             if table is not None:
                 raise ParseError("table '%s' is not closed by COMMIT before the next table" % tname, lineno, raw,
                                  'COMMIT', tname)
@@ -1096,7 +1201,7 @@ def parse(text, family='ipv4'):
             rs.tables[tname] = table
             table = None
         else:
-            word = line.split()[0]
+            word = _split_ws(line)[0]
             raise ParseError('unexpected line (expected *table, :CHAIN, -A, COMMIT or # comment)', lineno, raw,
                              'line', word)
     if table is not None:
@@ -1114,6 +1219,10 @@ def parse_rule(spec, chain='INPUT', table='filter', family='ipv4', chains=()):
     """
     if table not in BUILTIN_CHAINS:
         raise ParseError('unknown table %r' % (table,), None, spec, 'table', table)
+    if control_char(chain) is not None:
+        raise ParseError(char_problem(chain), None, spec, 'chain', chain)
+    if control_char(spec) is not None:
+        raise _control_error(spec, None, spec, True)
     try:
         toks, quoted = _tokens(spec)
     except ValueError as e:
@@ -1162,7 +1271,7 @@ def render(ruleset, tables=None):
 
 # -------------------------------------------------------------------------- diff
 
-_HUNK_RE = re.compile(r'^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@$')
+_HUNK_RE = re.compile(r'^@@ -([0-9]+)(,[0-9]+)? \+([0-9]+)(,[0-9]+)? @@$')
 
 
 def _unified(a, b, fromfile, tofile, n=3):

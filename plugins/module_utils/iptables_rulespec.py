@@ -35,6 +35,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches 
     REJECT4,
     REJECT6,
     TARGETS,
+    BadValue,
+    char_problem,
+    control_char,
+    is_ascii_digits,
+    parse_proto,
     quote_token,
     save_string,
 )
@@ -45,6 +50,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     Chain,
     ParseError,
     Table,
+    chain_name_problem,
     new_table,
     parse,
     parse_rule,
@@ -62,6 +68,8 @@ PORT_PROTOCOLS = ('tcp', 'udp', 'sctp', 'dccp', 'udplite', '6', '17', '132', '33
 TARGET_EXTENSIONS = frozenset(TARGETS) | OPAQUE_TARGETS
 _ICMP4_NAMES = ('icmp', '1')
 _ICMP6_NAMES = ('ipv6-icmp', 'icmpv6', '58')
+# blanks trimmed around option values (ASCII only: str.strip() also trims '\xa0', '\u3000', ...)
+_ASCII_BLANKS = ' \t\n\r\x0b\x0c'
 
 
 class SpecError(ValueError):
@@ -166,22 +174,26 @@ for _fam, _tab in (('ipv4', REJECT4), ('ipv6', REJECT6)):
 
 def _negated(value):
     """(negated, rest) of a value that may start with '!'."""
-    text = value.strip()
+    text = value.strip(_ASCII_BLANKS)
     if text.startswith('!'):
-        return True, text[1:].strip()
+        return True, text[1:].strip(_ASCII_BLANKS)
     return False, text
 
 
 def _icmp_resolve(value, table):
     """The canonical name of an ICMP type (name, number or type/code) in table, or None."""
-    low = value.strip().lower()
+    low = value.strip(_ASCII_BLANKS)
+    if not low.isascii():
+        # str.lower() maps some non-ASCII letters to ASCII ones ('\u212a' to 'k')
+        return None
+    low = low.lower()
     for name, _t, _a, _b in table:
         if name.lower() == low:
             return name
-    if not low[:1].isdigit():
+    if not is_ascii_digits(low[:1]):
         return None
     typ, sep, code = low.partition('/')
-    if not typ.isdigit() or (sep and not code.isdigit()):
+    if not is_ascii_digits(typ) or (sep and not is_ascii_digits(code)):
         return None
     triple = (int(typ), int(code), int(code)) if sep else (int(typ), 0, 0xFF)
     for name, t, a, b in table:
@@ -275,11 +287,11 @@ def _text(value, field):
     """A scalar option value as text (ints become their decimal form)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise SpecError('%s: expected a string or a number, got %r' % (field, value), field, value)
-    text = str(value).strip()
+    text = str(value).strip(_ASCII_BLANKS)
     if not text:
         raise SpecError('%s: must not be empty' % field, field, value)
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise SpecError('%s: must not contain control characters' % field, field, value)
+    if control_char(text) is not None:
+        raise SpecError('%s: %s' % (field, char_problem(text)), field, value)
     return text
 
 
@@ -287,7 +299,7 @@ def _port(value, field):
     """A port, service name or range: ints and 'N-M' ranges are accepted and written N:M."""
     text = _text(value, field)
     lo, sep, hi = text.partition('-')
-    if sep and lo.isdigit() and hi.isdigit():
+    if sep and is_ascii_digits(lo) and is_ascii_digits(hi):
         text = lo + ':' + hi
     return text
 
@@ -458,9 +470,10 @@ def _emit_hashlimit(opts, ctx):
 
 def _emit_match_args(opts, ctx):
     value = opts['match_args']
-    if any(ord(c) < 32 and c != '\t' for c in value):
-        raise SpecError('match_args: must be one line', 'match_args', value)
-    return [value.strip()] if value.strip() else []
+    if control_char(value) is not None:
+        raise SpecError('match_args: must be one line without control characters: %s' % char_problem(value),
+                        'match_args', value)
+    return [value.strip(_ASCII_BLANKS)] if value.strip(_ASCII_BLANKS) else []
 
 
 def _emit_comment(opts, ctx):
@@ -504,8 +517,8 @@ def _emit_target(opts, ctx):
         ctx.record(flag, field)
         if field == 'log_prefix':
             text = value
-            if any(ord(c) < 32 or ord(c) == 127 for c in text):
-                raise SpecError('log_prefix: must not contain control characters', field, value)
+            if control_char(text) is not None:
+                raise SpecError('log_prefix: %s' % char_problem(text), field, value)
             toks += [flag, save_string(text)]
         elif field == 'to_ports':
             _needs_proto(ctx, field, PORT_PROTOCOLS, 'tcp, udp, sctp, dccp or udplite')
@@ -595,6 +608,7 @@ RULE_OPTIONS = (
     RuleOption('to_ports', dict(type='raw'), ('--to-ports',)),
 )
 RULE_OPTION_NAMES = tuple(o.name for o in RULE_OPTIONS)
+_RULE_SPECS = dict((o.name, o.spec) for o in RULE_OPTIONS)
 _STATIC_FLAGS = {}
 for _opt in RULE_OPTIONS:
     for _flag in _opt.flags:
@@ -623,6 +637,49 @@ def _copy_spec(spec):
     return out
 
 
+# what leaving out a list option means, for the error on an empty one
+_EMPTY_HINTS = {
+    'source': 'omit it to match any source address',
+    'destination': 'omit it to match any destination address',
+    'source_ports': 'omit it to match any source port',
+    'destination_ports': 'omit it to match any destination port',
+    'ctstate': 'omit it to match any connection state',
+    'src_type': 'omit it to match any source address type',
+    'dst_type': 'omit it to match any destination address type',
+    'tcp_flags.flags': 'name the flags to examine (NONE examines none), or omit tcp_flags',
+    'hashlimit.mode': 'omit it for one rate shared by all packets',
+}
+
+
+def check_empty_lists(params, spec, allow=(), where='', prefix=''):
+    """Raise SpecError naming an option of type list that was given as an empty list.
+
+    For a match option, an empty list is not "no value": writing nothing for it would drop the
+    match and make the rule wider than written (destination_ports: [] would match every port,
+    source: [] every address). The options named in allow, and those whose default is [] (an
+    empty list is their documented meaning), may be empty. Suboptions (a dict, a list of dicts)
+    are checked too. where: the path of params in the task, for the message ('rules[2]').
+    """
+    for name, entry in spec.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        kind = entry.get('type')
+        sub = entry.get('options')
+        field = prefix + name
+        path = '%s.%s' % (where, name) if where else name
+        if kind == 'list':
+            if value == [] and name not in allow and entry.get('default') != []:
+                raise SpecError('%s must not be an empty list (it would drop the match and widen the rule); %s'
+                                % (path, _EMPTY_HINTS.get(field, 'omit it instead')), field, value)
+            if sub and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        check_empty_lists(item, sub, (), '%s[%d]' % (path, index))
+        elif kind == 'dict' and sub and isinstance(value, dict):
+            check_empty_lists(value, sub, (), path, field + '.')
+
+
 def rule_spec_mutually_exclusive():
     return [('jump', 'goto')]
 
@@ -642,9 +699,15 @@ def build_specs(opts, family):
     def record(flag, field):
         fields.setdefault(flag, field)
 
+    check_empty_lists(opts, _RULE_SPECS)
     proto = None
     if opts.get('protocol') is not None:
         inv, name = _negated(_text(opts['protocol'], 'protocol'))
+        try:
+            parse_proto(name)
+        except BadValue as exc:
+            # before any option that needs a protocol says it is missing
+            raise SpecError('protocol: %s' % exc.message, 'protocol', opts['protocol']) from None
         proto = (inv, name.lower())
     ctx = _Ctx(family, proto, record)
     body = []
@@ -748,12 +811,12 @@ def parse_position(value, field='position'):
         return 'append'
     if isinstance(value, bool):
         raise SpecError('%s must be append, prepend or a rule number (1, 2, ...), not %r' % (field, value), field, value)
-    text = str(value).strip().lower()
+    text = str(value).strip(_ASCII_BLANKS).lower()
     if text == 'append':
         return 'append'
     if text == 'prepend':
         return 1
-    if text.isdigit() and int(text) >= 1:
+    if is_ascii_digits(text) and int(text) >= 1:
         return int(text)
     raise SpecError('%s must be append, prepend or a rule number (1, 2, ...), not %r' % (field, value), field, value)
 
@@ -1049,10 +1112,12 @@ def plan_rules(family, table, wants):
 
 class RuleRequest:
     """One structured rule of a task: where (for errors, 'rules[2]'), chain, table, families,
-    state ('present' or 'absent'), position ('append' or N) and the rule options."""
+    state ('present' or 'absent'), position ('append' or N) and the rule options. chain_field:
+    the option that named the chain, for errors."""
 
-    def __init__(self, where, chain, table, families, state, opts, position='append'):
+    def __init__(self, where, chain, table, families, state, opts, position='append', chain_field='chain'):
         self.where = where
+        self.chain_field = chain_field
         self.chain = chain
         self.table = table
         self.families = families
@@ -1069,6 +1134,8 @@ class RulePlanner:
     """
 
     def __init__(self, requests, both=False):
+        for req in requests:
+            check_chain_name(req.chain, req.table, req.chain_field, req.where)
         self.requests = requests
         self.both = both
         self.lines = {}
@@ -1100,14 +1167,35 @@ class RulePlanner:
                 for name in TABLES if name in per_table]
 
 
+def _chain_chars(name, field, where=''):
+    """Raise SpecError when a chain name holds a control character (iptables-restore would cut
+    the line at a NUL and fail with a message about something else)."""
+    if control_char(name) is not None:
+        raise SpecError('%s%s: invalid chain name: %s' % (where + ': ' if where else '', field, char_problem(name)),
+                        field, name)
+
+
+def check_chain_name(name, table, field='chain', where=''):
+    """Raise SpecError unless name can be a chain of table: a built-in one or a valid user-defined name."""
+    if not isinstance(name, str):
+        raise SpecError('%s%s must be a chain name, not %r' % (where + ': ' if where else '', field, name), field, name)
+    _chain_chars(name, field, where)
+    if name in BUILTIN_CHAINS[table]:
+        return
+    problem = chain_name_problem(name)
+    if problem:
+        raise SpecError('%s%s: %s' % (where + ': ' if where else '', field, problem), field, name)
+
+
 def check_user_chain_name(name, table, field='chain'):
     """Raise SpecError unless name is a valid user-defined chain name for table."""
+    _chain_chars(name, field)
     if name in BUILTIN_CHAINS[table]:
         raise SpecError("'%s' is a built-in chain of the %s table: iptables_chain manages user-defined chains "
                         "(use iptables_policy for the policy of a built-in chain)" % (name, table), field, name)
     problem = None
-    if not name or len(name) > 28:
-        problem = 'it must be 1 to 28 characters long'
+    if not name or len(name.encode('utf-8', 'surrogateescape')) > 28:
+        problem = 'it must be 1 to 28 characters long (counted in UTF-8 bytes)'
     elif name[0] in '-!' or any(c.isspace() or c in '"\'' for c in name):
         problem = "it must not start with '-' or '!' nor contain blanks or quotes"
     else:
@@ -1169,8 +1257,9 @@ def plan_chain(family, table, name, state, force=False):
 
 def check_builtin_chain(name, table):
     """Raise SpecError unless name is a built-in chain of table."""
+    _chain_chars(name, 'chain')
     if name not in BUILTIN_CHAINS[table]:
-        raise SpecError("'%s' is not a built-in chain of the %s table (%s): only built-in chains have a policy"
+        raise SpecError("chain: %r is not a built-in chain of the %s table (%s): only built-in chains have a policy"
                         % (name, table, ', '.join(BUILTIN_CHAINS[table])), 'chain', name)
 
 

@@ -209,6 +209,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec
     Apply,
     NoflushRunner,
     SpecError,
+    check_empty_lists,
     check_user_chain_name,
     failure,
     families_of,
@@ -232,6 +233,7 @@ def main():
     params = module.params
     apply = None
     try:
+        check_empty_lists(params, argument_spec())
         if params['wait'] < 0:
             raise SpecError('wait must be 0 or more seconds, not %d' % params['wait'], 'wait', params['wait'])
         name, table = params['chain'], params['table']

@@ -63,12 +63,14 @@ options:
     description:
       - Only translate packets from these addresses or networks (C(-s)), one rule each.
       - With V(port_forward), the filter rule is limited to them too.
+      - An empty list is an error (it would translate packets from every address). Leave the option out for that.
     type: list
     elements: str
   destination:
     description:
       - V(masquerade) and V(snat), only translate packets to these addresses or networks.
       - V(port_forward), only forward connections to these addresses of the gateway (C(-d) in the DNAT rule).
+      - An empty list is an error, as for O(source).
     type: list
     elements: str
   in_interface:
@@ -305,6 +307,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec
     RulePlanner,
     RuleRequest,
     SpecError,
+    check_empty_lists,
     failure,
     families_of,
     parse_position,
@@ -370,7 +373,7 @@ def requests(params):
         accept = dict(common, protocol=protocol, destination=[address],
                       destination_port=params['port'] if to_port is None else to_port, jump='ACCEPT')
         out.append(RuleRequest('the filter rule', params['filter_chain'], 'filter', families, state, accept,
-                               parse_position(params['filter_position'], 'filter_position')))
+                               parse_position(params['filter_position'], 'filter_position'), 'filter_chain'))
     return out
 
 
@@ -387,6 +390,7 @@ def main():
     params = module.params
     apply = None
     try:
+        check_empty_lists(params, argument_spec())
         if params['wait'] < 0:
             raise SpecError('wait must be 0 or more seconds, not %d' % params['wait'], 'wait', params['wait'])
         families = families_of(params['family'])

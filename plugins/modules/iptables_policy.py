@@ -173,6 +173,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec
     Apply,
     NoflushRunner,
     SpecError,
+    check_empty_lists,
     check_builtin_chain,
     failure,
     families_of,
@@ -195,6 +196,7 @@ def main():
     params = module.params
     apply = None
     try:
+        check_empty_lists(params, argument_spec())
         if params['wait'] < 0:
             raise SpecError('wait must be 0 or more seconds, not %d' % params['wait'], 'wait', params['wait'])
         name, table = params['chain'], params['table']

@@ -59,6 +59,7 @@ options:
         and may override O(chain), O(table), O(family) and O(state) for itself.
       - The rules of the list that go to the same chain keep their relative order, see O(position).
       - Mutually exclusive with the rule options at the top level of the task.
+      - An empty list is allowed and changes nothing.
     type: list
     elements: dict
     suboptions:
@@ -75,13 +76,15 @@ options:
               accepted.
             - Several addresses give one rule each, in the order given (as C(iptables -s a,b) does).
             - Prefix a single address with V(!) to negate it.
+            - An empty list is an error (it would drop the match and widen the rule). Leave the option out to match
+              any address. The same holds for every list option of a rule except O(rules[].tcp_flags.flags_set).
           type: list
           elements: str
           aliases: [src]
         destination:
           description:
             - Destination addresses or networks (C(-d)), as for O(source). Several addresses give one rule each
-              (one per source and destination pair).
+              (one per source and destination pair). An empty list is an error.
           type: list
           elements: str
           aliases: [dst]
@@ -120,12 +123,14 @@ options:
           type: dict
           suboptions:
             flags:
-              description: The flags to examine (V(SYN), V(ACK), V(FIN), V(RST), V(URG), V(PSH), V(ALL), V(NONE)).
+              description: The flags to examine (V(SYN), V(ACK), V(FIN), V(RST), V(URG), V(PSH), V(ALL), V(NONE)). An
+                empty list is an error.
               type: list
               elements: str
               required: true
             flags_set:
-              description: The flags among them that must be set (none when empty).
+              description: The flags among them that must be set (none when empty, the one list option where an empty
+                list is allowed).
               type: list
               elements: str
               default: []
@@ -139,21 +144,21 @@ options:
         source_ports:
           description:
             - Source ports matched with C(-m multiport --sports), numbers, names or ranges (V(1000-2000)); at most 15
-              ports (a range counts as two).
+              ports (a range counts as two). An empty list is an error.
             - Needs O(protocol) V(tcp), V(udp), V(sctp), V(dccp) or V(udplite).
           type: list
           elements: raw
         destination_ports:
           description:
             - Destination ports matched with C(-m multiport --dports), numbers, names or ranges (V(1000-2000)); at
-              most 15 ports (a range counts as two).
+              most 15 ports (a range counts as two). An empty list is an error, it does not mean every port.
             - Needs O(protocol) V(tcp), V(udp), V(sctp), V(dccp) or V(udplite).
           type: list
           elements: raw
         ctstate:
           description:
             - Connection tracking states to match, with C(-m conntrack --ctstate) (or C(-m state --state), see
-              O(ctstate_match)).
+              O(ctstate_match)). An empty list is an error, leave the option out to match any state.
           type: list
           elements: str
           choices: [INVALID, NEW, RELATED, ESTABLISHED, UNTRACKED, SNAT, DNAT]
@@ -165,13 +170,13 @@ options:
           type: str
           choices: [conntrack, state]
         src_type:
-          description: Source address types to match with C(-m addrtype --src-type).
+          description: Source address types to match with C(-m addrtype --src-type). An empty list is an error.
           type: list
           elements: str
           choices: [UNSPEC, UNICAST, LOCAL, BROADCAST, ANYCAST, MULTICAST, BLACKHOLE, UNREACHABLE, PROHIBIT, THROW, NAT,
                     XRESOLVE]
         dst_type:
-          description: Destination address types to match with C(-m addrtype --dst-type).
+          description: Destination address types to match with C(-m addrtype --dst-type). An empty list is an error.
           type: list
           elements: str
           choices: [UNSPEC, UNICAST, LOCAL, BROADCAST, ANYCAST, MULTICAST, BLACKHOLE, UNREACHABLE, PROHIBIT, THROW, NAT,
@@ -236,7 +241,8 @@ options:
               description: The burst (C(--hashlimit-burst)), a number (or V(10k) style in byte mode).
               type: raw
             mode:
-              description: What the table is keyed by (C(--hashlimit-mode)).
+              description: What the table is keyed by (C(--hashlimit-mode)). An empty list is an error, leave the option
+                out for one rate shared by all packets.
               type: list
               elements: str
               choices: [srcip, srcport, dstip, dstport]
@@ -588,6 +594,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec
     RulePlanner,
     RuleRequest,
     SpecError,
+    check_empty_lists,
     failure,
     families_of,
     parse_position,
@@ -652,6 +659,7 @@ def main():
     params = module.params
     apply = None
     try:
+        check_empty_lists(params, argument_spec(), allow=('rules',))
         if params['wait'] < 0:
             raise SpecError('wait must be 0 or more seconds, not %d' % params['wait'], 'wait', params['wait'])
         families = families_of(params['family'])

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, parse
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, parse, parse_rule
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'fixtures')
 
@@ -189,3 +189,168 @@ def test_seed_bad_inputs(cmd, rule):
 
 def test_seed_bad_inputs_all_listed():
     assert sorted(r for _c, r in _seed_bad_inputs()) == sorted(SEED_EXPECT)
+
+
+# ---- hostile input: control characters (issue 10, findings 8 and 12) -------------------------------
+
+def _no_raw_controls(text):
+    return not any(ord(c) < 32 and c != '\t' or 127 <= ord(c) < 160 for c in text)
+
+
+# (id, line or file text, family, field, value, escaped character shown in the message)
+CONTROL_CASES = [
+    ('nul-in-comment', filt('-A INPUT -m comment --comment "a\x00b" -j ACCEPT'), 'ipv4', '--comment', 'a\x00b',
+     r"'\x00'"),
+    ('nul-in-unquoted-comment', filt('-A INPUT -m comment --comment a\x00b -j ACCEPT'), 'ipv4', '--comment',
+     'a\x00b', r"'\x00'"),
+    ('escape-in-log-prefix', filt('-A INPUT -j LOG --log-prefix "\x1b[2Jx"'), 'ipv4', '--log-prefix', '\x1b[2Jx',
+     r"'\x1b'"),
+    ('del-in-comment', filt('-A INPUT -m comment --comment "x\x7f"'), 'ipv4', '--comment', 'x\x7f', r"'\x7f'"),
+    ('c1-in-comment', filt('-A INPUT -m comment --comment "x\x85y"'), 'ipv4', '--comment', 'x\x85y', r"'\x85'"),
+    ('cr-inside-line', filt('-A INPUT -m comment --comment "x\ry" -j ACCEPT'), 'ipv4', '--comment', 'x\ry',
+     r"'\r'"),
+    ('vertical-tab-between-words', filt('-A INPUT -j\x0bACCEPT'), 'ipv4', '-j\x0bACCEPT', '-j\x0bACCEPT',
+     r"'\x0b'"),
+    ('control-in-interface', filt('-A INPUT -i eth\x010 -j ACCEPT'), 'ipv4', '-i', 'eth\x010', r"'\x01'"),
+    ('control-in-target', filt('-A INPUT -j ACC\x00EPT'), 'ipv4', '-j', 'ACC\x00EPT', r"'\x00'"),
+    ('nul-in-opaque-target', filt('-A INPUT -j NFQUEUE --queue-num 1\x00'), 'ipv4', '--queue-num', '1\x00',
+     r"'\x00'"),
+    ('nul-in-rule-chain', filt('-A INP\x00UT -j ACCEPT'), 'ipv4', 'chain', 'INP\x00UT', r"'\x00'"),
+    ('nul-in-chain-declaration', '*filter\n:ab\x00c - [0:0]\nCOMMIT\n', 'ipv4', 'chain', 'ab\x00c', r"'\x00'"),
+    ('nul-in-builtin-declaration', '*filter\n:INPUT\x00 DROP [0:0]\nCOMMIT\n', 'ipv4', 'chain', 'INPUT\x00',
+     r"'\x00'"),
+    ('nul-in-policy', '*filter\n:INPUT DR\x00OP [0:0]\nCOMMIT\n', 'ipv4', 'policy', 'DR\x00OP', r"'\x00'"),
+    ('nul-in-table', '*fil\x00ter\nCOMMIT\n', 'ipv4', 'table', 'fil\x00ter', r"'\x00'"),
+    ('nul-in-counters', filt('[1:2\x00] -A INPUT -j ACCEPT'), 'ipv4', 'counters', '[1:2\x00]', r"'\x00'"),
+    ('nul-in-ipv6-address', filt('-A INPUT -s ::1\x00 -j ACCEPT'), 'ipv6', '-s', '::1\x00', r"'\x00'"),
+]
+
+
+@pytest.mark.parametrize('text,family,field,value,shown', [c[1:] for c in CONTROL_CASES],
+                         ids=[c[0] for c in CONTROL_CASES])
+def test_control_characters_are_rejected_naming_the_field(text, family, field, value, shown):
+    """A NUL makes iptables-restore cut the line (the rule goes live without its target); any
+    other control character is refused too. The error names the field and shows the value
+    escaped, never the raw character."""
+    with pytest.raises(ParseError) as ei:
+        parse(text, family)
+    e = ei.value
+    assert (e.field, e.value) == (field, value), str(e)
+    assert shown in str(e)
+    assert repr(value) in str(e) or field == 'table'
+    assert _no_raw_controls(str(e)), repr(str(e))
+    assert _no_raw_controls(e.message)
+    assert e.lineno == text.count('\n', 0, text.index(value)) + 1
+
+
+def test_tab_is_still_a_word_separator():
+    rs = parse(filt('-A INPUT\t-p tcp\t--dport 22\t-m comment --comment "a\tb" -j ACCEPT'))
+    assert [r.text for r in rs.tables['filter'].chains['INPUT'].rules] == [
+        '-p tcp -m tcp --dport 22 -m comment --comment "a\tb" -j ACCEPT']
+
+
+def test_control_characters_in_comment_lines_and_line_ends_are_ignored():
+    rs = parse(filt('# a comment \x00 with a NUL', '-A INPUT -j ACCEPT\r'))
+    assert [r.text for r in rs.tables['filter'].chains['INPUT'].rules] == ['-j ACCEPT']
+
+
+def test_parse_rule_rejects_control_characters():
+    with pytest.raises(ParseError) as ei:
+        parse_rule('-m comment --comment "x\x00y" -j ACCEPT')
+    assert (ei.value.field, ei.value.value) == ('--comment', 'x\x00y')
+    assert _no_raw_controls(str(ei.value))
+    with pytest.raises(ParseError) as ei:
+        parse_rule('-j ACCEPT', chain='IN\x00PUT')
+    assert (ei.value.field, ei.value.value) == ('chain', 'IN\x00PUT')
+    assert r"'IN\x00PUT'" in str(ei.value)
+
+
+def test_parse_error_str_escapes_control_characters():
+    e = ParseError('bad %r' % 'x\x00', 3, '-A INPUT -x\x1b[31m', '-x\x1b', 'x\x00')
+    assert str(e) == "line 3: -x\\x1b: bad 'x\\x00': -A INPUT -x\\x1b[31m"
+    assert e.line == '-A INPUT -x\x1b[31m'   # the attributes keep the input as it was
+
+
+# ---- hostile input: non-ASCII digits and letters (issue 10, finding 10) ----------------------------
+
+# iptables reads numbers with strtoul and names with strcasecmp: ASCII only. Python's isdigit(),
+# int(), re's \d and str.upper() also take '２２', '٢', 'ſ' (upper: 'S') or '\u212a' (lower: 'k').
+UNICODE_CASES = [
+    ('fullwidth-port', filt('-A INPUT -p tcp --dport ２２ -j ACCEPT'), 'ipv4', '--dport', '２２'),
+    ('arabic-indic-port', filt('-A INPUT -p udp --sport ٥٣ -j ACCEPT'), 'ipv4', '--sport', '٥٣'),
+    ('fullwidth-port-range', filt('-A INPUT -p tcp --dport 1000:２０００ -j ACCEPT'), 'ipv4', '--dport', '２０００'),
+    ('fullwidth-multiport', filt('-A INPUT -p tcp -m multiport --dports 80,４４３'), 'ipv4', '--dports', '４４３'),
+    ('fullwidth-address', filt('-A INPUT -s １０.0.0.1 -j ACCEPT'), 'ipv4', '-s', '１０.0.0.1'),
+    ('fullwidth-octet', filt('-A INPUT -d 10.0.0.１ -j ACCEPT'), 'ipv4', '-d', '10.0.0.１'),
+    ('fullwidth-prefix', filt('-A INPUT -s 10.0.0.0/２４ -j ACCEPT'), 'ipv4', '-s', '10.0.0.0/２４'),
+    ('superscript-prefix', filt('-A INPUT -s 10.0.0.0/²⁴ -j ACCEPT'), 'ipv4', '-s', '10.0.0.0/²⁴'),
+    ('fullwidth-ipv6', filt('-A INPUT -s ::１ -j ACCEPT'), 'ipv6', '-s', '::１'),
+    ('fullwidth-ipv6-prefix', filt('-A INPUT -s 2001:db8::/３２ -j ACCEPT'), 'ipv6', '-s', '2001:db8::/３２'),
+    ('fullwidth-protocol-number', filt('-A INPUT -p ６ -j ACCEPT'), 'ipv4', '-p', '６'),
+    ('kelvin-sign-protocol', filt('-A INPUT -p S\u212aIP -j ACCEPT'), 'ipv4', '-p', 'S\u212aIP'),
+    ('fullwidth-icmp-type', filt('-A INPUT -p icmp --icmp-type ８ -j ACCEPT'), 'ipv4', '--icmp-type', '８'),
+    ('kelvin-sign-icmpv6-type', filt('-A INPUT -p ipv6-icmp --icmpv6-type pac\u212aet-too-big'), 'ipv6',
+     '--icmpv6-type', 'pac\u212aet-too-big'),
+    ('long-s-ctstate', filt('-A INPUT -m conntrack --ctstate ESTABLIſHED -j ACCEPT'), 'ipv4', '--ctstate',
+     'ESTABLIſHED'),
+    ('long-s-state', filt('-A INPUT -m state --state ſTATE,NEW -j ACCEPT'), 'ipv4', '--state', 'ſTATE,NEW'),
+    ('long-s-tcp-flag', filt('-A INPUT -p tcp --tcp-flags ſYN,ACK ſYN'), 'ipv4', '--tcp-flags', 'ſYN,ACK'),
+    ('fullwidth-mark', filt('-A INPUT -m mark --mark 0x１２'), 'ipv4', '--mark', '0x１２'),
+    ('underscore-hex-mark', filt('-A INPUT -m mark --mark 0x1_0'), 'ipv4', '--mark', '0x1_0'),
+    ('fullwidth-limit', filt('-A INPUT -m limit --limit ５/s -j ACCEPT'), 'ipv4', '--limit', '５/s'),
+    ('fullwidth-limit-burst', filt('-A INPUT -m limit --limit-burst １０ -j ACCEPT'), 'ipv4', '--limit-burst', '１０'),
+    ('fullwidth-log-level', filt('-A INPUT -j LOG --log-level ４'), 'ipv4', '--log-level', '４'),
+    ('fullwidth-to-ports', '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j REDIRECT --to-ports ８０８０\n'
+     'COMMIT\n', 'ipv4', '--to-ports', '８０８０'),
+    ('fullwidth-dnat-port', '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j DNAT --to-destination '
+     '10.0.0.1:８０\nCOMMIT\n', 'ipv4', '--to-destination', '10.0.0.1:８０'),
+    ('fullwidth-dnat-address', '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DNAT --to-destination '
+     '１０.0.0.1\nCOMMIT\n', 'ipv4', '--to-destination', '１０.0.0.1'),
+    ('fullwidth-uid', filt('-A OUTPUT -m owner --uid-owner １０００ -j ACCEPT'), 'ipv4', '--uid-owner', '１０００'),
+    ('fullwidth-length', filt('-A INPUT -m length --length １０:２０'), 'ipv4', '--length', '１０:２０'),
+    ('fullwidth-insert-number', filt('-I INPUT １ -j ACCEPT'), 'ipv4', '-I', '１'),
+    ('fullwidth-counters', filt('-A INPUT -c １ 2 -j ACCEPT'), 'ipv4', '-c', '１'),
+    ('fullwidth-rule-counters', filt('[１:2] -A INPUT -j ACCEPT'), 'ipv4', 'counters', '[１:2]'),
+    ('fullwidth-policy-counters', '*filter\n:INPUT ACCEPT [０:0]\nCOMMIT\n', 'ipv4', 'counters', '[０:0]'),
+    ('non-ascii-blank-is-not-a-separator', filt('-A INPUT -j\xa0ACCEPT'), 'ipv4', '-j\xa0ACCEPT', '-j\xa0ACCEPT'),
+    # iptables-restore reads the chain 'web\u3000-' with the policy '[0:0]'
+    ('ideographic-space-in-chain-declaration', '*filter\n:web\u3000- [0:0]\nCOMMIT\n', 'ipv4', 'policy', '[0:0]'),
+    ('interface-too-long-in-bytes', filt('-A INPUT -i éééééééé -j ACCEPT'), 'ipv4', '-i', 'éééééééé'),
+    ('chain-name-too-long-in-bytes', '*filter\n:%s - [0:0]\nCOMMIT\n' % ('é' * 15), 'ipv4', 'chain', 'é' * 15),
+]
+
+
+@pytest.mark.parametrize('text,family,field,value', [c[1:] for c in UNICODE_CASES], ids=[c[0] for c in UNICODE_CASES])
+def test_non_ascii_digits_and_letters_are_rejected(text, family, field, value):
+    with pytest.raises(ParseError) as ei:
+        parse(text, family)
+    e = ei.value
+    assert e.field == field, str(e)
+    assert value in (e.value or '') or value in e.message, str(e)
+
+
+def test_non_ascii_errors_show_the_characters_escaped():
+    with pytest.raises(ParseError) as ei:
+        parse(filt('-A INPUT -p tcp --dport ２２ -j ACCEPT'))
+    assert r"'\uff12\uff12'" in ei.value.message
+
+
+def test_non_ascii_text_stays_allowed_where_iptables_takes_it():
+    rs = parse(filt('-A INPUT -i eth0é -m comment --comment "pare-feu: entrée\xa0SSH" -j LOG --log-prefix "é: "'))
+    assert [r.text for r in rs.tables['filter'].chains['INPUT'].rules] == [
+        '-i eth0é -m comment --comment "pare-feu: entrée\xa0SSH" -j LOG --log-prefix "é: "']
+    # a non-ASCII blank is part of a word, as for iptables-restore; quoted when printed
+    rs = parse(filt('-A INPUT -m comment --comment a\xa0b -j ACCEPT'))
+    assert [r.text for r in rs.tables['filter'].chains['INPUT'].rules] == ['-m comment --comment "a\xa0b" -j ACCEPT']
+    rs = parse('*filter\n:%s - [0:0]\nCOMMIT\n' % ('é' * 14))
+    assert 'é' * 14 in rs.tables['filter'].chains
+
+
+def test_a_long_value_with_a_control_character_is_shown_as_a_short_excerpt():
+    value = 'A' * 300 + '\x1b[31m' + 'B' * 300
+    with pytest.raises(ParseError) as ei:
+        parse(filt('-A INPUT -m comment --comment "%s" -j ACCEPT' % value))
+    e = ei.value
+    assert (e.field, e.value) == ('--comment', value)
+    assert "...'AAAAAAAAAAAAAAAA\\x1b[31mBBBBBBBBBBB'..." in e.message
+    assert len(e.message) < 120

@@ -539,3 +539,182 @@ def test_apply_verification_and_failures():
     msg, extra = rs.failure(info.value, apply)
     assert msg == 'boom'
     assert extra['changed'] is False and extra['rc'] == 4 and extra['cmd'] == 'iptables-restore'
+
+
+# ---- hostile input (issue 10) ----------------------------------------------------------------------
+
+def _no_raw_controls(text):
+    return not any(ord(c) < 32 and c != '\t' or 127 <= ord(c) < 160 for c in text)
+
+
+@pytest.mark.parametrize('opts,field,shown', [
+    ({'comment': 'ssh\x00', 'jump': 'ACCEPT'}, 'comment', r"'ssh\x00'"),
+    ({'comment': 'a\x85b', 'jump': 'ACCEPT'}, 'comment', r"'a\x85b'"),
+    ({'comment': 'a\x7fb', 'jump': 'ACCEPT'}, 'comment', r"'a\x7fb'"),
+    ({'jump': 'LOG', 'log_prefix': 'x\x9b2J'}, 'log_prefix', r"'x\x9b2J'"),
+    ({'jump': 'LOG', 'log_prefix': 'x\x00'}, 'log_prefix', r"'x\x00'"),
+    ({'match_args': '-m pkttype --pkt-type\x00 broadcast', 'jump': 'ACCEPT'}, 'match_args', r"'\x00'"),
+    ({'match_args': '-m comment --comment "a\x85"', 'jump': 'ACCEPT'}, 'match_args', r"'\x85'"),
+    ({'in_interface': 'eth0\x00', 'jump': 'ACCEPT'}, 'in_interface', r"'eth0\x00'"),
+    ({'source': ['10.0.0.1\x00'], 'jump': 'ACCEPT'}, 'source', r"'10.0.0.1\x00'"),
+    ({'jump': 'ACC\x00EPT'}, 'jump', r"'ACC\x00EPT'"),
+    ({'protocol': 'tcp', 'destination_ports': ['22\x00'], 'jump': 'ACCEPT'}, 'destination_ports', r"'22\x00'"),
+])
+def test_control_characters_in_options_are_errors_naming_the_option(opts, field, shown):
+    with pytest.raises(rs.SpecError) as info:
+        lines(opts)
+    assert info.value.field == field, info.value.msg
+    assert shown in info.value.msg
+    assert field in info.value.msg
+    assert _no_raw_controls(info.value.msg), repr(info.value.msg)
+
+
+# every list option of a rule, and the empty list that would have widened it
+EMPTY_LISTS = [
+    ({'protocol': 'tcp', 'destination_ports': [], 'jump': 'ACCEPT'}, 'destination_ports', 'any destination port'),
+    ({'protocol': 'tcp', 'source_ports': [], 'jump': 'ACCEPT'}, 'source_ports', 'any source port'),
+    ({'source': [], 'jump': 'DROP'}, 'source', 'any source address'),
+    ({'destination': [], 'jump': 'DROP'}, 'destination', 'any destination address'),
+    ({'ctstate': [], 'jump': 'ACCEPT'}, 'ctstate', 'any connection state'),
+    ({'src_type': [], 'jump': 'ACCEPT'}, 'src_type', 'any source address type'),
+    ({'dst_type': [], 'jump': 'ACCEPT'}, 'dst_type', 'any destination address type'),
+    ({'protocol': 'tcp', 'tcp_flags': {'flags': [], 'flags_set': []}, 'jump': 'ACCEPT'}, 'tcp_flags.flags',
+     'omit tcp_flags'),
+    ({'hashlimit': {'name': 'x', 'upto': '5/s', 'mode': []}, 'jump': 'ACCEPT'}, 'hashlimit.mode', 'omit it'),
+]
+
+
+@pytest.mark.parametrize('opts,field,hint', EMPTY_LISTS, ids=[c[1] for c in EMPTY_LISTS])
+def test_an_empty_list_is_an_error_not_a_wider_rule(opts, field, hint):
+    with pytest.raises(rs.SpecError) as info:
+        lines(opts)
+    assert info.value.field == field
+    assert '%s must not be an empty list' % field in info.value.msg
+    assert hint in info.value.msg
+
+
+def test_every_list_option_of_a_rule_is_covered_by_the_empty_list_tests():
+    listed = set()
+
+    def walk(spec, prefix=''):
+        for name, entry in spec.items():
+            if entry.get('type') == 'list' and entry.get('default') != []:
+                listed.add(prefix + name)
+            if entry.get('type') == 'dict' and entry.get('options'):
+                walk(entry['options'], prefix + name + '.')
+    walk(rs.rule_argument_spec())
+    assert listed == set(c[1] for c in EMPTY_LISTS)
+
+
+def test_check_empty_lists_allows_the_documented_empty_lists():
+    spec = iptables_rule.argument_spec()
+    rs.check_empty_lists({'rules': []}, spec, allow=('rules',))
+    rs.check_empty_lists({'tcp_flags': {'flags': ['SYN'], 'flags_set': []}}, spec)
+    with pytest.raises(rs.SpecError) as info:
+        rs.check_empty_lists({'rules': []}, spec)
+    assert info.value.field == 'rules'
+    with pytest.raises(rs.SpecError) as info:
+        rs.check_empty_lists({'rules': [{'jump': 'ACCEPT'}, {'protocol': 'tcp', 'destination_ports': []}]}, spec,
+                             allow=('rules',))
+    assert info.value.field == 'destination_ports'
+    assert info.value.msg.startswith('rules[1].destination_ports must not be an empty list')
+    with pytest.raises(rs.SpecError) as info:
+        rs.check_empty_lists({'rules': [{'tcp_flags': {'flags': [], 'flags_set': []}}]}, spec, allow=('rules',))
+    assert info.value.field == 'tcp_flags.flags'
+    assert info.value.msg.startswith('rules[0].tcp_flags.flags must not be an empty list')
+
+
+@pytest.mark.parametrize('opts,field,value', [
+    ({'protocol': 'tcp', 'destination_port': '２２', 'jump': 'ACCEPT'}, 'destination_port', '２２'),
+    ({'protocol': 'tcp', 'destination_port': '２２-２３', 'jump': 'ACCEPT'}, 'destination_port', '２２-２３'),
+    ({'protocol': 'udp', 'source_port': '٥٣', 'jump': 'ACCEPT'}, 'source_port', '٥٣'),
+    ({'protocol': 'tcp', 'destination_ports': ['80', '４４３'], 'jump': 'ACCEPT'}, 'destination_ports', '４４３'),
+    ({'source': ['１０.0.0.1'], 'jump': 'ACCEPT'}, 'source', '１０.0.0.1'),
+    ({'destination': ['10.0.0.0/２４'], 'jump': 'ACCEPT'}, 'destination', '10.0.0.0/２４'),
+    ({'protocol': '６', 'jump': 'ACCEPT'}, 'protocol', '６'),
+    ({'protocol': 'icmp', 'icmp_type': '８', 'jump': 'ACCEPT'}, 'icmp_type', '８'),
+    ({'limit': '５/second', 'jump': 'ACCEPT'}, 'limit', '５/second'),
+    ({'protocol': 'tcp', 'jump': 'REDIRECT', 'to_ports': '８０８０'}, 'to_ports', '８０８０'),
+])
+def test_non_ascii_digits_are_errors(opts, field, value):
+    table, chain = ('nat', 'PREROUTING') if opts.get('jump') == 'REDIRECT' else ('filter', 'INPUT')
+    with pytest.raises(rs.SpecError) as info:
+        lines(opts, table=table, chain=chain)
+    assert info.value.field == field, info.value.msg
+    assert value in info.value.msg
+
+
+def test_non_ascii_icmp_type_is_not_translated():
+    # str.lower() turns the Kelvin sign into 'k': 'pac\u212aet-too-big' must not become fragmentation-needed
+    with pytest.raises(rs.SpecError) as info:
+        rs.translate({'protocol': 'ipv6-icmp', 'icmp_type': 'pac\u212aet-too-big'}, 'ipv4')
+    assert info.value.field == 'icmp_type'
+    with pytest.raises(rs.SpecError):
+        rs.translate({'protocol': 'icmp', 'icmp_type': '３/4'}, 'ipv6')
+
+
+@pytest.mark.parametrize('value', ['２', '٣', '1\u0660'])
+def test_non_ascii_position_is_an_error(value):
+    with pytest.raises(rs.SpecError) as info:
+        rs.parse_position(value)
+    assert info.value.field == 'position' and repr(value) in info.value.msg
+
+
+def test_non_ascii_blanks_are_not_trimmed_as_ascii_ones():
+    assert rs._text(' 22\n', 'destination_port') == '22'
+    with pytest.raises(rs.SpecError):
+        lines({'protocol': 'tcp', 'destination_port': '\u200322', 'jump': 'ACCEPT'})
+
+
+@pytest.mark.parametrize('protocol', ['tcp; id', 'tcp -j DROP', '"tcp"', '! ', 'tcp\x00', 'ｔｃｐ'])
+def test_an_invalid_protocol_is_named_before_options_that_need_one(protocol):
+    with pytest.raises(rs.SpecError) as info:
+        lines({'protocol': protocol, 'destination_port': 22, 'destination_ports': [80], 'jump': 'ACCEPT'})
+    assert info.value.field == 'protocol', info.value.msg
+    assert info.value.value == protocol
+    assert 'protocol' in info.value.msg
+    assert 'needs protocol' not in info.value.msg
+    assert _no_raw_controls(info.value.msg)
+
+
+def test_protocol_error_names_the_value():
+    with pytest.raises(rs.SpecError) as info:
+        lines({'protocol': 'tcp; id', 'destination_port': 22, 'jump': 'ACCEPT'})
+    assert info.value.msg.endswith("protocol: unknown protocol 'tcp; id'")
+
+
+@pytest.mark.parametrize('check,name', [
+    (lambda n: rs.check_user_chain_name(n, 'filter'), 'web\x00'),
+    (lambda n: rs.check_user_chain_name(n, 'filter'), 'w\x1beb'),
+    (lambda n: rs.check_builtin_chain(n, 'filter'), 'INPUT\x00'),
+    (lambda n: rs.check_chain_name(n, 'filter'), 'INPUT\x00'),
+    (lambda n: rs.check_chain_name(n, 'filter'), 'web\x85'),
+])
+def test_chain_names_with_control_characters(check, name):
+    with pytest.raises(rs.SpecError) as info:
+        check(name)
+    assert info.value.field == 'chain' and info.value.value == name
+    assert repr(name) in info.value.msg
+    assert 'control character' in info.value.msg
+    assert _no_raw_controls(info.value.msg)
+
+
+def test_chain_name_length_counts_bytes():
+    rs.check_user_chain_name('é' * 14, 'filter')
+    with pytest.raises(rs.SpecError) as info:
+        rs.check_user_chain_name('é' * 15, 'filter')
+    assert 'bytes' in info.value.msg
+    rs.check_chain_name('INPUT', 'filter')
+    rs.check_chain_name('my-chain', 'filter')
+    with pytest.raises(rs.SpecError):
+        rs.check_chain_name('é' * 15, 'filter')
+
+
+def test_rule_planner_checks_the_chain_names_first():
+    with pytest.raises(rs.SpecError) as info:
+        rs.RulePlanner([rs.RuleRequest('rules[1]', 'fw\x00', 'filter', ('ipv4',), 'absent', {'jump': 'ACCEPT'})])
+    assert info.value.field == 'chain'
+    assert info.value.msg.startswith("rules[1]: chain: invalid chain name: 'fw\\x00'")
+    with pytest.raises(rs.SpecError) as info:
+        rs.RulePlanner([rs.RuleRequest('', 'fw\x00', 'filter', ('ipv4',), 'present', {}, chain_field='filter_chain')])
+    assert info.value.field == 'filter_chain'

@@ -137,6 +137,13 @@ BAD = [
     ('dash', {'chain': '-x'}, 'chain', '-x'),
     ('verdict', {'chain': 'ACCEPT'}, 'chain', 'ACCEPT'),
     ('wait', {'chain': 'x', 'wait': -2}, 'wait', -2),
+    # issue 10: iptables-restore cut ':web\x00x - [0:0]' at the NUL and failed with 'line 2 policy invalid'
+    ('nul', {'chain': 'web\x00x'}, 'chain', 'web\x00x'),
+    ('nul-absent', {'chain': 'web\x00x', 'state': 'absent'}, 'chain', 'web\x00x'),
+    ('nul-by-alias', {'name': 'web\x00'}, 'chain', 'web\x00'),
+    ('escape', {'chain': 'w\x1b[31m'}, 'chain', 'w\x1b[31m'),
+    ('c1', {'chain': 'web\x9b'}, 'chain', 'web\x9b'),
+    ('too-long-in-bytes', {'chain': 'é' * 15}, 'chain', 'é' * 15),
 ]
 
 
@@ -149,6 +156,9 @@ def test_bad_input_changes_nothing(kernel, case):
     assert result['changed'] is False
     assert result['field'] == field
     assert result['value'] == value
+    if isinstance(value, str):
+        assert repr(value) in result['msg'], result['msg']
+        assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in result['msg']), repr(result['msg'])
     assert kernel.calls == []
     assert kernel.live['ipv4'] == FOREIGN
 

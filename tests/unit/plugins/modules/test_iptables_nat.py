@@ -150,7 +150,59 @@ BAD = [
     ('cidr-33', {'type': 'masquerade', 'out_interface': 'eth0', 'source': ['10.0.0.0/33']}, 'source', '10.0.0.0/33'),
     ('to-ports-without-protocol', {'type': 'masquerade', 'out_interface': 'eth0', 'to_ports': 2000}, 'to_ports', None),
     ('bad-position', dict(ARCH_WEB, filter_position='top'), 'filter_position', 'top'),
+    # issue 10: non-ASCII digits (finding 10)
+    ('fullwidth-port', dict(ARCH_WEB, port='８０００', filter_chain='FORWARD'), 'destination_port', '８０００'),
+    ('fullwidth-to-destination', dict(ARCH_WEB, to_destination='１９２.168.0.6', filter_chain='FORWARD'),
+     'to_destination', '１９２.168.0.6'),
+    ('fullwidth-source', {'type': 'masquerade', 'out_interface': 'eth0', 'source': ['１０.0.0.0/8']}, 'source',
+     '１０.0.0.0/8'),
 ]
+
+
+def _no_raw_controls(text):
+    return not any(ord(c) < 32 and c != '\t' or 127 <= ord(c) < 160 for c in text)
+
+
+EMPTY_LIST_BAD = [
+    ('masquerade-source', {'type': 'masquerade', 'out_interface': 'eth0', 'source': []}, 'source'),
+    ('masquerade-destination', {'type': 'masquerade', 'out_interface': 'eth0', 'destination': []}, 'destination'),
+    ('snat-source', {'type': 'snat', 'out_interface': 'eth0', 'to_source': '203.0.113.1', 'source': []}, 'source'),
+    ('port-forward-source', dict(ARCH_WEB, source=[], filter_chain='FORWARD'), 'source'),
+    ('port-forward-destination', dict(ARCH_WEB, destination=[], filter_chain='FORWARD'), 'destination'),
+]
+
+
+@pytest.mark.parametrize('case', EMPTY_LIST_BAD, ids=[c[0] for c in EMPTY_LIST_BAD])
+def test_an_empty_list_fails_instead_of_translating_everything(kernel, case):
+    """Issue 10, finding 9: source: [] masqueraded every source."""
+    name, args, field = case
+    kernel.live['ipv4'] = FOREIGN
+    result = run(args)
+    assert result['failed'] is True, result
+    assert result['changed'] is False
+    assert result['field'] == field
+    assert '%s must not be an empty list' % field in result['msg']
+    assert kernel.calls == []
+    assert kernel.live['ipv4'] == FOREIGN
+
+
+@pytest.mark.parametrize('args,field,value', [
+    (dict(ARCH_WEB, filter_chain='fw-open\x00'), 'filter_chain', 'fw-open\x00'),
+    (dict(ARCH_WEB, filter_chain='FORWARD', comment='web\x00'), 'comment', 'web\x00'),
+    (dict(ARCH_WEB, filter_chain='FORWARD', in_interface='ppp0\x1b'), 'in_interface', 'ppp0\x1b'),
+    ({'type': 'masquerade', 'out_interface': 'eth0', 'source': ['10.0.0.0/8\x00']}, 'source', '10.0.0.0/8\x00'),
+])
+def test_control_characters_fail_naming_the_option_and_the_escaped_value(kernel, args, field, value):
+    kernel.live['ipv4'] = FOREIGN
+    result = run(args)
+    assert result['failed'] is True, result
+    assert result['changed'] is False
+    assert result['field'] == field, result['msg']
+    assert result['value'] == value
+    assert repr(value) in result['msg'], result['msg']
+    assert _no_raw_controls(result['msg'])
+    assert kernel.restore_calls == []
+    assert kernel.live['ipv4'] == FOREIGN
 
 
 @pytest.mark.parametrize('case', BAD, ids=[c[0] for c in BAD])

@@ -81,6 +81,9 @@ BAD = [
     ('user-chain', {'chain': 'fw-open', 'policy': 'DROP'}, 'fw-open'),
     ('chain-of-other-table', {'chain': 'PREROUTING', 'policy': 'DROP'}, 'PREROUTING'),
     ('lower-case', {'chain': 'input', 'policy': 'DROP'}, 'input'),
+    # issue 10: control characters are named, escaped, before anything runs
+    ('nul', {'chain': 'INPUT\x00', 'policy': 'DROP'}, 'INPUT\x00'),
+    ('escape', {'chain': '\x1b[2JINPUT', 'policy': 'DROP'}, '\x1b[2JINPUT'),
 ]
 
 
@@ -92,7 +95,8 @@ def test_bad_chain(kernel, case):
     assert result['changed'] is False
     assert result['field'] == 'chain'
     assert result['value'] == value
-    assert value in result['msg']
+    assert repr(value) in result['msg']
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in result['msg']), repr(result['msg'])
     assert kernel.calls == []
 
 

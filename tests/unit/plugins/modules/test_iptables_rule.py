@@ -600,6 +600,17 @@ BAD = [
     ('family-not-in-task', {'rules': [{'jump': 'ACCEPT', 'family': 'ipv6'}]}, 'family', 'ipv6'),
     ('no-chain', {'chain': None, 'jump': 'ACCEPT'}, 'chain', None),
     ('wait', {'wait': -1, 'jump': 'ACCEPT'}, 'wait', -1),
+    # issue 10: non-ASCII digits, which iptables rejects (finding 10)
+    ('fullwidth-port', {'protocol': 'tcp', 'destination_port': '２２', 'jump': 'ACCEPT'}, 'destination_port', '２２'),
+    ('fullwidth-ports', {'protocol': 'tcp', 'destination_ports': ['80', '４４３'], 'jump': 'ACCEPT'},
+     'destination_ports', '４４３'),
+    ('fullwidth-source', {'source': ['１０.0.0.1'], 'jump': 'ACCEPT'}, 'source', '１０.0.0.1'),
+    ('arabic-indic-prefix', {'destination': ['10.0.0.0/٢٤'], 'jump': 'DROP'}, 'destination', '10.0.0.0/٢٤'),
+    ('fullwidth-position', {'position': '２', 'jump': 'ACCEPT'}, 'position', '２'),
+    # an invalid protocol is named as such, not as a missing one (finding 12)
+    ('protocol-injection', {'protocol': 'tcp; id', 'destination_port': 22, 'jump': 'ACCEPT'}, 'protocol', 'tcp; id'),
+    ('protocol-words', {'protocol': 'tcp -j DROP', 'destination_ports': [22], 'jump': 'ACCEPT'}, 'protocol',
+     'tcp -j DROP'),
 ]
 
 
@@ -620,6 +631,85 @@ def test_bad_input_fails_naming_the_option_and_changes_nothing(kernel, case):
     assert field in result['msg']
     assert kernel.restore_calls == []
     assert kernel.live['ipv4'] == FOREIGN
+
+
+def _no_raw_controls(text):
+    return not any(ord(c) < 32 and c != '\t' or 127 <= ord(c) < 160 for c in text)
+
+
+CONTROL_BAD = [
+    ('nul-in-comment', {'comment': 'ssh\x00', 'jump': 'ACCEPT'}, 'comment', 'ssh\x00'),
+    ('escape-in-comment', {'comment': '\x1b[2J', 'jump': 'ACCEPT'}, 'comment', '\x1b[2J'),
+    ('c1-in-log-prefix', {'jump': 'LOG', 'log_prefix': 'in\x85'}, 'log_prefix', 'in\x85'),
+    ('nul-in-match-args', {'match_args': '-m comment --comment "a\x00" ', 'jump': 'ACCEPT'}, 'match_args',
+     '-m comment --comment "a\x00" '),
+    ('nul-in-interface', {'in_interface': 'eth\x000', 'jump': 'ACCEPT'}, 'in_interface', 'eth\x000'),
+    ('nul-in-chain', {'chain': 'INPUT\x00', 'jump': 'ACCEPT'}, 'chain', 'INPUT\x00'),
+    ('nul-in-chain-absent', {'chain': 'gone\x00', 'jump': 'ACCEPT', 'state': 'absent'}, 'chain', 'gone\x00'),
+    ('nul-in-item-chain', {'rules': [{'chain': 'web\x00', 'jump': 'ACCEPT'}]}, 'chain', 'web\x00'),
+    ('nul-in-goto', {'goto': 'web\x00'}, 'goto', 'web\x00'),
+]
+
+
+@pytest.mark.parametrize('case', CONTROL_BAD, ids=[c[0] for c in CONTROL_BAD])
+def test_control_characters_fail_naming_the_option_and_the_escaped_value(kernel, case):
+    """Issue 10, findings 8 and 12: a NUL made iptables-restore cut the line and load the rule
+    without its target (or fail with 'policy invalid'); now nothing runs and the message shows
+    the value escaped."""
+    name, args, field, value = case
+    kernel.live['ipv4'] = FOREIGN
+    result = run(dict({'chain': 'INPUT'}, **args))
+    assert result['failed'] is True, result
+    assert result['changed'] is False
+    assert result['field'] == field, result['msg']
+    assert result['value'] == value
+    assert repr(value) in result['msg'] or repr(value)[1:-1] in result['msg'], result['msg']
+    assert _no_raw_controls(result['msg']), repr(result['msg'])
+    assert kernel.restore_calls == []
+    assert kernel.live['ipv4'] == FOREIGN
+
+
+EMPTY_LIST_BAD = [
+    ('destination-ports', {'protocol': 'tcp', 'destination_ports': [], 'jump': 'ACCEPT'}, 'destination_ports',
+     'destination_ports must not be an empty list'),
+    ('source-ports', {'protocol': 'tcp', 'source_ports': [], 'jump': 'ACCEPT'}, 'source_ports',
+     'source_ports must not be an empty list'),
+    ('source', {'source': [], 'jump': 'DROP'}, 'source', 'source must not be an empty list'),
+    ('destination', {'destination': [], 'jump': 'DROP'}, 'destination', 'destination must not be an empty list'),
+    ('ctstate', {'ctstate': [], 'jump': 'ACCEPT'}, 'ctstate', 'ctstate must not be an empty list'),
+    ('src-type', {'src_type': [], 'jump': 'ACCEPT'}, 'src_type', 'src_type must not be an empty list'),
+    ('dst-type', {'dst_type': [], 'jump': 'ACCEPT'}, 'dst_type', 'dst_type must not be an empty list'),
+    ('tcp-flags', {'protocol': 'tcp', 'tcp_flags': {'flags': []}, 'jump': 'ACCEPT'}, 'tcp_flags.flags',
+     'tcp_flags.flags must not be an empty list'),
+    ('hashlimit-mode', {'hashlimit': {'name': 'x', 'upto': '1/s', 'mode': []}, 'jump': 'ACCEPT'}, 'hashlimit.mode',
+     'hashlimit.mode must not be an empty list'),
+    ('in-rules', {'rules': [{'jump': 'ACCEPT'}, {'protocol': 'tcp', 'destination_ports': [], 'jump': 'ACCEPT'}]},
+     'destination_ports', 'rules[1].destination_ports must not be an empty list'),
+    ('aliased', {'src': [], 'jump': 'DROP'}, 'source', 'source must not be an empty list'),
+]
+
+
+@pytest.mark.parametrize('case', EMPTY_LIST_BAD, ids=[c[0] for c in EMPTY_LIST_BAD])
+def test_an_empty_list_fails_instead_of_widening_the_rule(kernel, case):
+    """Issue 10, finding 9: destination_ports: [] was loaded as 'all TCP', source: [] without the
+    address match, ctstate: [] without the state match."""
+    name, args, field, text = case
+    kernel.live['ipv4'] = FOREIGN
+    result = run(dict({'chain': 'INPUT'}, **args))
+    assert result['failed'] is True, result
+    assert result['changed'] is False
+    assert result['field'] == field
+    assert text in result['msg']
+    assert 'omit' in result['msg']
+    assert kernel.calls == []
+    assert kernel.live['ipv4'] == FOREIGN
+
+
+def test_the_flags_set_list_may_be_empty(kernel):
+    result = run({'chain': 'INPUT', 'protocol': 'tcp', 'tcp_flags': {'flags': ['ALL'], 'flags_set': []},
+                  'jump': 'DROP'})
+    assert result['changed'] is True
+    assert kernel.rules() == ['-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE -j DROP']
 
 
 ARGSPEC_BAD = [
