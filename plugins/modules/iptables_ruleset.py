@@ -687,7 +687,7 @@ class RulesetModule:
                 extra['field'] = excerpt(exc.field, 40)
             if exc.value is not None:
                 extra['value'] = excerpt(exc.value, 40)
-            shown = ParseError(exc.message, exc.lineno, extra.get('line'), extra.get('field'))
+            shown = ParseError(excerpt(exc.message, 160), exc.lineno, extra.get('line'), extra.get('field'))
             raise ModuleFailure('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
 
     def read_live(self):
