@@ -491,3 +491,17 @@ def test_a_new_container_adds_rules_that_change_nothing():
         '-A POSTROUTING -s 172.17.0.3/32 -d 172.17.0.3/32 -p tcp -m tcp --dport 443 -j MASQUERADE\n-A POSTROUTING -s 172.17.0.2/32')
     again = plan(p4(HOST_FILTER + ROUTER_NAT), p4(live_text))
     assert again.changed is False
+
+
+def test_captured_docker_and_fail2ban_host_keeps_everything_of_theirs():
+    """iptables-save of a Debian 12 container running dockerd 20.10 (a busybox httpd published
+    with -p 8080:80) and fail2ban (one ban), after an apply of HOST_FILTER."""
+    live = p4(fixture('extra', '015-docker-fail2ban-live.v4'))
+    result = plan(p4(HOST_FILTER), live)
+    assert result.changed is False
+    wanted, names = persistable(live, mine=result.mine)
+    text = render(wanted, tables=names)
+    assert names == ['filter']
+    assert 'docker' not in text.lower() and 'f2b' not in text
+    without_docker = p4(render(live).replace('-A FORWARD -i docker0 ! -o docker0 -j ACCEPT\n', ''))
+    assert plan(p4(HOST_FILTER), without_docker).changed is False, 'Docker removing a rule of its own is no change either'
