@@ -496,7 +496,7 @@ def test_a_new_container_adds_rules_that_change_nothing():
 def test_captured_docker_and_fail2ban_host_keeps_everything_of_theirs():
     """iptables-save of a Debian 12 container running dockerd 20.10 (a busybox httpd published
     with -p 8080:80) and fail2ban (one ban), after an apply of HOST_FILTER."""
-    live = p4(fixture('extra', '015-docker-fail2ban-live.v4'))
+    live = p4(fixture('live', 'docker-fail2ban-bookworm.v4'))
     result = plan(p4(HOST_FILTER), live)
     assert result.changed is False
     wanted, names = persistable(live, mine=result.mine)

@@ -385,3 +385,62 @@ def test_module_utils_is_pure():
         source = handle.read()
     assert 'AnsibleModule' not in source.replace('no AnsibleModule', '')
     assert 'open(' not in source
+
+
+# ---- the file the module may write (issue 10, finding 11) --------------------------------------------
+
+@pytest.mark.parametrize('path', [
+    '/etc/sysctl.d/90-rampart-firewall.conf',
+    '/run/sysctl.d/90-rampart-firewall.conf',
+    '/etc/sysctl.d/a.conf',
+    '/etc/sysctl.d/60-x_y.z@eth0+1.conf',
+])
+def test_check_path_accepts(path):
+    assert sp.check_path(path) is None
+
+
+@pytest.mark.parametrize('path,words', [
+    ('/etc/sysctl.d/../passwd', ['"/etc/sysctl.d/../passwd"', '..']),
+    ('/etc/sysctl.d/../sysctl.d/x.conf', ['..']),
+    ('/etc/sysctl.d/..', ['..']),
+    ('/etc/sysctl.d/x\x00.conf', ['"/etc/sysctl.d/x\\x00.conf"', 'control']),
+    ('/etc/sysctl.d/x\n.conf', ['\\n']),
+    ('/etc/sysctl.d/x\x1b.conf', ['\\x1b']),
+    ('/etc/sysctl.d/x\u2028.conf', ['\\u2028']),
+    ('/etc/sysctl.d/x .conf', ['blank']),
+    ('/usr/lib/sysctl.d/x.conf', ['is not a file of', '/etc/sysctl.d/NAME.conf']),
+    ('/lib/sysctl.d/x.conf', ['is not a file of']),
+    ('/etc/sysctl.conf', ['is not a file of']),
+    ('/etc/passwd', ['is not a file of']),
+    ('etc/sysctl.d/x.conf', ['is not a file of']),
+    ('x.conf', ['is not a file of']),
+    ('/etc/sysctl.d//x.conf', ['is not a file of']),
+    ('/etc/sysctl.d/./x.conf', ['is not a file of']),
+    ('/etc/sysctl.d/sub/x.conf', ['is not a file of']),
+    ('/etc/sysctl.d/', ['must end in .conf']),
+    ('/etc/sysctl.d/x.txt', ['must end in .conf']),
+    ('/etc/sysctl.d/x.conf.bak', ['must end in .conf']),
+    ('/etc/sysctl.d/.x.conf', ['must end in .conf']),
+    ('/etc/sysctl.d/-x.conf', ['must end in .conf']),
+    ('/etc/sysctl.d/.conf', ['must end in .conf']),
+    ('/etc/sysctl.d/x;id.conf', ['must end in .conf']),
+    ('/etc/sysctl.d/%s.conf' % ('x' * 251), ['at most 255']),
+    ('', ['path must be']),
+])
+def test_check_path_refuses(path, words):
+    msg = sp.check_path(path)
+    assert msg and msg.startswith('path ')
+    for word in words:
+        assert word in msg, msg
+    assert '\n' not in msg and '\x00' not in msg
+
+
+def test_check_path_with_other_directories():
+    assert sp.check_path('/srv/x/a.conf', dirs=('/srv/x',)) is None
+    assert 'is not a file of' in sp.check_path('/etc/sysctl.d/a.conf', dirs=('/srv/x',))
+
+
+def test_escape():
+    assert sp.escape('a"b\\c') == '"a\\"b\\\\c"'
+    assert sp.escape('x\x00\t\r\n\x7f\udcff') == '"x\\x00\\t\\r\\n\\x7f\\udcff"'
+    assert sp.escape('ü') == '"ü"'

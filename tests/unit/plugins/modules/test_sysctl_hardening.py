@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import stat
 
 import pytest
@@ -157,6 +158,7 @@ def target(monkeypatch, tmp_path):
     monkeypatch.setattr(sysctl_hardening, 'MOUNTINFO', fake.mountinfo)
     monkeypatch.setattr(sysctl_hardening, 'DIRS', (fake.etc, fake.run, os.path.join(fake.root, 'usr', 'local', 'lib', 'sysctl.d'), fake.usr))
     monkeypatch.setattr(sysctl_hardening, 'CONF', fake.conf)
+    monkeypatch.setattr(sysctl_hardening, 'WRITABLE_DIRS', (fake.etc, fake.run))
 
     real_write = sysctl_hardening.write_proc
 
@@ -395,7 +397,8 @@ def test_bad_input_fails_and_changes_nothing(target, args, words):
 
 
 def test_missing_directory(target):
-    result = run(target, dict(ROUTER, path=os.path.join(target.root, 'nope', 'x.conf')))
+    os.rmdir(target.run)          # /run/sysctl.d is allowed, but need not exist
+    result = run(target, dict(ROUTER, path=os.path.join(target.run, 'x.conf')))
     assert result['failed'] and 'does not exist' in result['msg'] and 'Nothing was changed' in result['msg']
     assert result['changed'] is False
 
@@ -438,9 +441,12 @@ def test_read_only_proc_sys_fails_before_changing_anything(target):
         assert 'net.ipv4.ip_forward' in msg                    # the first key to change
         assert 'read-only' in msg and 'unprivileged container' in msg
         assert 'Nothing was changed' in msg and 'was not written' in msg and target.path in msg
-        assert 'reload=false' in msg
+        assert 'reload=false' in msg and 'on_readonly=file_only' in msg
         assert result['key'] == 'net.ipv4.ip_forward'
         assert result['changed'] is False
+        # the result tells what was written: nothing (it used to say file_changed: true)
+        assert result['file_changed'] is False and result['live_changed'] == []
+        assert result['live_skipped'][0]['key'] == 'net.ipv4.ip_forward'
         assert target.state() == before and target.writes == []
     # reload=false only writes the file
     result = run(target, dict(ROUTER, reload=False))
@@ -568,10 +574,100 @@ def test_masked_path_warns_and_all_files_count(target):
     assert [o['key'] for o in result['overrides']] == ['net.ipv4.ip_forward']
 
 
-def test_path_not_read_at_boot_warns(target):
-    result = run(target, dict(ROUTER, path=os.path.join(target.etc, 'hardening.txt')))
-    assert any('not read at boot' in w for w in result['warnings'])
-    assert result['changed'] is True
+# ---- path: only a plain *.conf name in /etc/sysctl.d or /run/sysctl.d (issue 10, finding 11) ---------------------
+
+def _tree(target):
+    """Every file below the fake root with its content, to prove that nothing was touched."""
+    files = {}
+    for directory, _dirs, names in os.walk(target.root):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, 'rb') as handle:
+                files[path] = handle.read()
+    return files
+
+
+@pytest.mark.parametrize('make_path,words', [
+    # the reported hole: normalised to a file outside sysctl.d, which was overwritten
+    (lambda t: t.etc + '/../passwd', ['..']),
+    (lambda t: t.etc + '/../sysctl.d/90-x.conf', ['..']),
+    (lambda t: t.etc + '/sub/../90-x.conf', ['..']),
+    # the NUL byte that gave a traceback, and other control characters
+    (lambda t: t.etc + '/90-x\x00.conf', ['\\x00']),
+    (lambda t: t.etc + '/90-x\n.conf', ['\\n']),
+    (lambda t: t.etc + '/90 x.conf', ['blank']),
+    # not one of the two directories, or not a plain name in it
+    (lambda t: os.path.join(t.root, 'etc', 'passwd'), ['is not a file of']),
+    (lambda t: t.usr + '/90-x.conf', ['is not a file of']),
+    (lambda t: t.etc + '//90-x.conf', ['is not a file of']),
+    (lambda t: t.etc + '/./90-x.conf', ['is not a file of']),
+    (lambda t: t.etc + '/sub/90-x.conf', ['is not a file of']),
+    (lambda t: t.etc, ['is not a file of']),
+    (lambda t: t.etc + '/', ['must end in .conf']),
+    (lambda t: 'sysctl.d/90-x.conf', ['is not a file of']),
+    (lambda t: t.etc + '/hardening.txt', ['must end in .conf']),
+    (lambda t: t.etc + '/.conf', ['must end in .conf']),
+    (lambda t: t.etc + '/.90-x.conf', ['must end in .conf']),
+    (lambda t: t.etc + '/-90-x.conf', ['must end in .conf']),
+    (lambda t: t.etc + '/' + 'x' * 300 + '.conf', ['at most 255']),
+])
+def test_path_outside_the_sysctl_directories_is_refused_before_anything(target, make_path, words):
+    run(target, {'profile': 'host'})
+    target.set_live('net.ipv4.conf.all.rp_filter', '0')
+    target.write(os.path.join(target.root, 'etc'), 'passwd', 'root:x:0:0:root:/root:/bin/bash\n')
+    before = _tree(target)
+    target.writes[:] = []
+    path = make_path(target)
+    for check_mode in (False, True):
+        result = run(target, {'profile': 'host', 'path': path}, check_mode=check_mode)
+        assert result['failed'] is True, result
+        msg = result['msg']
+        assert msg.startswith('path "'), msg
+        assert 'Nothing was changed' in msg
+        for word in words:
+            assert word in msg, msg
+        assert '\x00' not in msg and '\n' not in msg        # escaped, on one line
+        assert result['changed'] is False and result['file_changed'] is False and result['live_changed'] == []
+        assert _tree(target) == before
+        assert target.writes == []
+
+
+def test_path_accepts_plain_names_in_both_directories(target):
+    for path in (os.path.join(target.etc, '60-my_host.v2@x+y.conf'), os.path.join(target.run, '90-rampart.conf')):
+        result = run(target, {'profile': 'host', 'path': path})
+        assert not result.get('failed'), result.get('msg')
+        assert result['path'] == path
+        assert os.path.isfile(path)
+
+
+def test_path_that_is_a_symlink_is_refused(target):
+    real = target.write(os.path.join(target.root, 'etc'), 'sysctl.conf', '# the admin\n')
+    link = os.path.join(target.etc, '99-sysctl.conf')
+    os.symlink('../sysctl.conf', link)
+    result = run(target, {'profile': 'host', 'path': link})
+    assert result['failed'] and 'symbolic link' in result['msg'] and 'Nothing was changed' in result['msg']
+    assert os.path.islink(link)
+    with open(real) as handle:
+        assert handle.read() == '# the admin\n'
+    assert result['file_changed'] is False and target.writes == []
+
+
+def test_path_of_a_fifo_is_refused(target):
+    fifo = os.path.join(target.etc, '90-fifo.conf')
+    os.mkfifo(fifo)
+
+    def hung(signum, frame):
+        raise AssertionError('the module opened the FIFO and hangs')
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        result = run(target, {'profile': 'host', 'path': fifo})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result['failed'] and 'not a regular file' in result['msg']
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_argument_spec_matches_documentation():
@@ -592,3 +688,100 @@ def test_read_only_etc_fails_before_changing_anything(target, monkeypatch):
     assert result['failed'] and 'not writable' in result['msg'] and 'read-only file system' in result['msg']
     assert 'Nothing was changed' in result['msg'] and result['changed'] is False
     assert target.state() == before and target.writes == []
+
+
+# ---- on_readonly: containers whose /proc/sys is read-only (issue 17) ------------------------------------------
+
+MOUNTINFO_RO = MOUNTINFO_RW + '53 76 0:43 /sys {proc} ro,nosuid,nodev,noexec,relatime - proc proc rw\n'
+
+
+def read_only(target):
+    target.set_mountinfo(MOUNTINFO_RO.format(proc=target.proc))
+    target.unwritable.update(DEFAULTS)
+
+
+def test_on_readonly_file_only_writes_the_file_and_warns(target):
+    read_only(target)
+    live_before = target.all_live()
+    args = dict(ROUTER, on_readonly='file_only')
+    predicted = run(target, args, check_mode=True, diff=True)
+    assert target.file() is None and target.writes == []
+    result = run(target, args, diff=True)
+    for key in ('changed', 'file_changed', 'live_changed', 'live_skipped', 'diff', 'warnings'):
+        assert predicted[key] == result[key], key
+    assert not result.get('failed')
+    assert result['changed'] is True and result['file_changed'] is True
+    assert result['live_changed'] == []
+    assert target.file() == render(expected_router(), 'router')
+    assert target.all_live() == live_before and target.writes == []
+    skipped = dict((c['key'], c) for c in result['live_skipped'])
+    assert skipped['net.ipv4.ip_forward']['before'] == '0' and skipped['net.ipv4.ip_forward']['after'] == '1'
+    assert 'read-only' in skipped['net.ipv4.ip_forward']['reason']
+    assert 'net.ipv4.tcp_rmem' not in skipped                        # equal already
+    assert len(result['diff']) == 1                                   # the file only, no live diff
+    warning = [w for w in result['warnings'] if 'NOT applied live' in w]
+    assert len(warning) == 1
+    assert 'net.ipv4.ip_forward (live 0, wanted 1)' in warning[0] and 'on_readonly=file_only' in warning[0]
+    assert target.path in warning[0]
+    # second run: no change, the same warning
+    again = run(target, args)
+    assert again['changed'] is False and again['file_changed'] is False and again['live_changed'] == []
+    assert again['live_skipped'] == result['live_skipped']
+    assert any('NOT applied live' in w for w in again['warnings'])
+    assert run(target, args, check_mode=True)['changed'] is False
+
+
+def test_on_readonly_file_only_sets_the_keys_it_can(target):
+    """A key the container does not own is skipped; the others are set (and verified)."""
+    target.unwritable.add('net.ipv4.conf.all.rp_filter')
+    result = run(target, dict(ROUTER, on_readonly='file_only'))
+    assert not result.get('failed')
+    assert [c['key'] for c in result['live_skipped']] == ['net.ipv4.conf.all.rp_filter']
+    assert 'namespaces' in result['live_skipped'][0]['reason']
+    assert 'net.ipv4.ip_forward' in [c['key'] for c in result['live_changed']]
+    assert 'net.ipv4.conf.all.rp_filter' not in [c['key'] for c in result['live_changed']]
+    assert target.live('net.ipv4.ip_forward') == '1'
+    assert target.live('net.ipv4.conf.all.rp_filter') == '0'
+    assert ('net.ipv4.conf.all.rp_filter', '2') not in target.writes
+    assert not [w for w in result['warnings'] if 'kernel reports' in w]
+    again = run(target, dict(ROUTER, on_readonly='file_only'))
+    assert again['changed'] is False
+
+
+def test_on_readonly_skip_changes_nothing(target):
+    read_only(target)
+    before = target.state()
+    for check_mode in (True, False):
+        result = run(target, dict(ROUTER, on_readonly='skip'), check_mode=check_mode, diff=True)
+        assert not result.get('failed')
+        assert result['changed'] is False and result['file_changed'] is False and result['live_changed'] == []
+        assert 'net.ipv4.ip_forward' in [c['key'] for c in result['live_skipped']]
+        assert not result.get('diff')
+        warning = [w for w in result['warnings'] if 'on_readonly=skip' in w]
+        assert len(warning) == 1 and 'not written although it differs' in warning[0]
+        assert target.state() == before and target.writes == []
+
+
+def test_on_readonly_has_no_effect_when_nothing_must_change_live(target):
+    run(target, ROUTER)
+    read_only(target)
+    for mode in ('fail', 'file_only', 'skip'):
+        result = run(target, dict(ROUTER, on_readonly=mode))
+        assert result['changed'] is False and result['live_skipped'] == [] and not result['warnings']
+
+
+def test_on_readonly_does_not_excuse_a_missing_become(target, monkeypatch):
+    target.unwritable.add('net.ipv4.ip_forward')
+    monkeypatch.setattr(sysctl_hardening.os, 'geteuid', lambda: 1000)
+    for mode in ('file_only', 'skip'):
+        result = run(target, dict(ROUTER, on_readonly=mode))
+        assert result['failed'] and 'not root' in result['msg'] and 'become' in result['msg']
+        assert result['file_changed'] is False and target.file() is None
+
+
+def test_failure_results_say_what_was_written(target):
+    """file_changed and live_changed of a failure describe what was done, not what was planned."""
+    target.write(target.etc, '99-zzz.conf', 'net.ipv4.conf.all.log_martians = 0\n')
+    result = run(target, dict(ROUTER, on_override='fail'))
+    assert result['failed'] and result['file_changed'] is False and result['live_changed'] == []
+    assert target.file() is None
