@@ -71,7 +71,9 @@ build() {
   echo 'rampart-test' >"$root/etc/hostname"
   if [ "$variant" = docker ]; then
     mkdir -p "$root/etc/docker" "$root/opt/rampart/busybox/bin" "$root/opt/rampart/busybox/www"
-    printf '{"runtimes": {"crun": {"path": "/usr/bin/crun"}}, "default-runtime": "crun", "storage-driver": "vfs"}\n' \
+    # IPv6 with Docker's own ip6tables rules (the default from Docker 27 on; 20.10 needs experimental)
+    printf '{"runtimes": {"crun": {"path": "/usr/bin/crun"}}, "default-runtime": "crun", "storage-driver": "vfs", %s}\n' \
+      '"ipv6": true, "fixed-cidr-v6": "fd00:d0c::/64", "experimental": true, "ip6tables": true' \
       >"$root/etc/docker/daemon.json"
     printf '[sshd]\nenabled = true\nbackend = systemd\n' >"$root/etc/fail2ban/jail.d/rampart-test.conf"
     chroot "$root" systemctl enable docker.service fail2ban.service >/dev/null 2>&1 || true

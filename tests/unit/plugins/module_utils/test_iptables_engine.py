@@ -505,3 +505,19 @@ def test_captured_docker_and_fail2ban_host_keeps_everything_of_theirs():
     assert 'docker' not in text.lower() and 'f2b' not in text
     without_docker = p4(render(live).replace('-A FORWARD -i docker0 ! -o docker0 -j ACCEPT\n', ''))
     assert plan(p4(HOST_FILTER), without_docker).changed is False, 'Docker removing a rule of its own is no change either'
+
+
+def test_captured_docker_ipv6_rules_are_kept_and_not_persisted():
+    """ip6tables-save of the same host with Docker's ip6tables support (fixed-cidr-v6)."""
+    live = parse(fixture('live', 'docker-bookworm.v6'), family='ipv6')
+    desired = parse(HOST_FILTER.replace('-A INPUT -i lo', '-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -i lo')
+                    + ROUTER_NAT.replace('192.168.1.0/24', 'fd00:1::/64'), family='ipv6')
+    first = plan(desired, live)
+    post = [rule.line() for rule in first.result.tables['nat'].chains['POSTROUTING'].rules]
+    assert post[:2] == ['-A POSTROUTING -s fd00:d0c::/64 ! -o docker0 -j MASQUERADE',
+                        '-A POSTROUTING -s fd00:d0c::242:ac11:2/128 -d fd00:d0c::242:ac11:2/128 -p tcp -m tcp --dport 80 -j MASQUERADE']
+    after = apply_result(live, first.result)
+    assert plan(desired, after).changed is False
+    wanted, names = persistable(after, mine=first.mine)
+    text = render(wanted, tables=names)
+    assert 'docker0' not in text and 'fd00:d0c' not in text and 'fd00:1::/64' in text
