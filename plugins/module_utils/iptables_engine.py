@@ -266,7 +266,9 @@ def _merge_table(name, want, have, preserve, interfaces=()):
         if is_preserved(chain_name, preserve, name):
             continue
         for rule in chain.rules:
-            if rule.jumps in foreign_set or rule in alien:
+            # a foreign rule that jumps into a chain the result will not have (preserve_chains
+            # does not keep it, the ruleset does not declare it) goes, like its chain
+            if rule.jumps in foreign_set or (rule in alien and (not rule.jumps or rule.jumps in want.chains)):
                 if chain_name not in jumps:
                     jumps[chain_name] = []
                     order.append(chain_name)

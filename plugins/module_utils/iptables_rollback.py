@@ -159,11 +159,7 @@ def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None,
         raise ValueError('family must be ipv4 or ipv6, not %r' % (family,))
     now = time.time() if now is None else now
     secure_dir(state_dir)
-    for token, meta in pending(state_dir, family, now):
-        if meta['remaining'] > 0:
-            raise RollbackBusy(token, family, meta['remaining'])
-        # Its deadline passed and its timer is gone (killed): keep the promise now.
-        expire(state_dir, token, restore_argv)
+    settle(state_dir, family, restore_argv, now)
     prune(state_dir, now)
     token = '%s-%d-%s' % (family, int(now), uuid.uuid4().hex[:8])
     _write(_path(state_dir, token, 'rules'), previous)
@@ -173,6 +169,18 @@ def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None,
     _write(_path(state_dir, token, 'json'), json.dumps(meta))
     _write(_path(state_dir, token, 'pending'), '')
     return token
+
+
+def settle(state_dir, family, restore_argv, now=None):
+    """Before any apply of FAMILY (with or without a window of its own): refuse while a window
+    of FAMILY is open (its timer would later restore the ruleset from before that window, undoing
+    this apply), and keep the promise of a window whose deadline passed but whose timer is gone
+    (killed): revert it now. Raises RollbackBusy."""
+    now = time.time() if now is None else now
+    for token, meta in pending(state_dir, family, now):
+        if meta['remaining'] > 0:
+            raise RollbackBusy(token, family, meta['remaining'])
+        expire(state_dir, token, restore_argv)
 
 
 FINAL = ('confirmed', 'reverted', 'failed', 'apply-failed')

@@ -371,7 +371,7 @@ options:
   wait:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it. V(0) means do
-        not wait. The nf_tables backend has no such lock and ignores it.
+        not wait; at most V(300). The nf_tables backend has no such lock and ignores it.
     type: int
     default: 10
 notes:
@@ -660,8 +660,8 @@ def main():
     apply = None
     try:
         check_empty_lists(params, argument_spec(), allow=('rules',))
-        if params['wait'] < 0:
-            raise SpecError('wait must be 0 or more seconds, not %d' % params['wait'], 'wait', params['wait'])
+        if not 0 <= params['wait'] <= 300:
+            raise SpecError('wait must be between 0 and 300 seconds, not %d' % params['wait'], 'wait', params['wait'])
         families = families_of(params['family'])
         planner = RulePlanner(resolve(params, parse_position(params['position'])), len(families) == 2)
         runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families)

@@ -193,14 +193,15 @@ options:
       - The persisted file (O(persist)) is written only after the confirmation, so a reverted ruleset never
         comes back at the next boot. A reboot during the window forgets the new ruleset too (the window lives in
         C(/run/rampart-firewall), a tmpfs) and the boot loads the previously persisted one.
-      - While one apply of a family waits for its confirmation, a second apply of the same family fails with a
-        message saying when the first one's timer fires.
+      - While one apply of a family waits for its confirmation, a second apply of the same family that would change
+        the live ruleset fails with a message saying when the first one's timer fires, also with O(rollback_timeout=0)
+        (the first timer would otherwise restore the ruleset from before both).
       - Over SSH this is the real protection. Over C(local) and container connections (C(podman), C(docker)) a
         new connection does not cross the firewall, so the confirmation always arrives; the timer then only
         protects against a controller that dies between the apply and the confirmation.
       - V(0) turns it off; the module applies synchronously and persists at once (no timer, no action-plugin
         round trip). Check mode never arms a timer.
-      - At most V(3600) (one hour): a window that never ends would keep the previous ruleset waiting forever.
+      - "At most V(3600) (one hour): a window that never ends would keep the previous ruleset waiting forever."
       - The window's state lives in C(/run/rampart-firewall), which must be a directory owned by root with
         mode C(0700) (it is created so); the module refuses to use it otherwise. It holds data only (the
         previous ruleset, deadlines); the timer decides the restore command itself.
@@ -384,7 +385,7 @@ rollback:
       sample: 1795000030.5
     state_dir:
       description: The root-only directory that holds the window's state files.
-      type: path
+      type: str
       sample: /run/rampart-firewall
     timer_pid:
       description: The process ID of the detached revert timer.
@@ -1010,6 +1011,10 @@ class RulesetModule:
             if self.module.check_mode:
                 live = apply_result(live, plan.result)
             else:
+                try:
+                    rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
+                except (rollback.RollbackBusy, rollback.StateDirError) as exc:
+                    raise ModuleFailure(to_native(exc))
                 if self.params['backup']:
                     self.result['backup_file'] = self.backup(live_text)
                 if self.params['rollback_timeout'] > 0:

@@ -521,3 +521,13 @@ def test_captured_docker_ipv6_rules_are_kept_and_not_persisted():
     wanted, names = persistable(after, mine=first.mine)
     text = render(wanted, tables=names)
     assert 'docker0' not in text and 'fd00:d0c' not in text and 'fd00:1::/64' in text
+
+
+def test_without_preserve_chains_a_docker_jump_goes_with_its_chain():
+    """preserve_chains: [] (the ruleset owns every chain): -o docker0 -j DOCKER matches a foreign
+    interface, but its chain is gone, so the rule must go too (iptables-restore would refuse it)."""
+    result = plan(p4(HOST_FILTER), p4(DOCKER_LIVE), preserve=())
+    forward = [rule.line() for rule in result.result.tables['filter'].chains['FORWARD'].rules]
+    assert forward == ['-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+                       '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT', '-A FORWARD -i docker0 -o docker0 -j ACCEPT']
+    assert all(rule.jumps is None for rule in result.result.tables['filter'].chains['FORWARD'].rules)

@@ -1205,3 +1205,18 @@ def test_second_apply_during_window_names_the_window_not_the_lock(kernel, persis
     assert second['failed'] is True
     assert 'still waiting for its confirmation' in second['msg']
     assert bodies, "the first window is armed"
+
+
+def test_a_synchronous_apply_during_an_open_window_is_refused(kernel, persisted, window, monkeypatch):
+    """rollback_timeout: 0 while a window of the same family is open: the open window's timer would
+    later restore the ruleset from before it, silently undoing this apply."""
+    state, bodies = window
+    run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30})
+    restored = list(kernel.restored)
+    second = run({'content': WEB.replace('--dport 80', '--dport 81'), 'persist_path': persisted, 'rollback_timeout': 0})
+    assert second['failed'] is True
+    assert 'still waiting for its confirmation' in second['msg']
+    assert kernel.restored == restored
+    other = run({'family': 'ipv6', 'content': WEB.replace('icmp', 'ipv6-icmp'), 'persist_path': persisted + '6',
+                 'rollback_timeout': 0})
+    assert other.get('failed') is not True, other.get('msg')
