@@ -473,6 +473,10 @@ def _emit_match_args(opts, ctx):
     if control_char(value) is not None:
         raise SpecError('match_args: must be one line without control characters: %s' % char_problem(value),
                         'match_args', value)
+    odd = [char for char in value if char.isdigit() and not char.isascii()]
+    if odd:
+        raise SpecError('match_args: numbers must be written with ASCII digits, not %s' % ascii(''.join(odd)),
+                        'match_args', value)
     return [value.strip(_ASCII_BLANKS)] if value.strip(_ASCII_BLANKS) else []
 
 
@@ -1067,10 +1071,11 @@ def chain_ops(name, old, new, wanted):
 class ChainWant:
     """The rules wanted present (in order, at position) and absent in one chain."""
 
-    def __init__(self, chain, family='ipv4', position='append'):
+    def __init__(self, chain, family='ipv4', position='append', position_field='position'):
         self.chain = chain
         self.family = family
         self.position = position
+        self.position_field = position_field
         self.present = []
         self.absent = []
         self.origin = {}  # key -> where the rule came from ('rules[2]'), for duplicate errors
@@ -1100,7 +1105,12 @@ def plan_rules(family, table, wants):
                                 "rampart.firewall.iptables_chain" % (want.chain, table.name, family),
                                 'chain', want.chain)
             continue
-        final = wanted_chain(chain.rules, want.present, want.absent, want.position)
+        try:
+            final = wanted_chain(chain.rules, want.present, want.absent, want.position)
+        except PlanError as exc:
+            if want.position_field == 'position':
+                raise
+            raise PlanError('%s: %s' % (want.position_field, exc), want.position_field, want.position)
         finals[want.chain] = [r.key for r in final]
         ops.extend(chain_ops(want.chain, chain.rules, final, set(r.key for r in want.present)))
     plan = TablePlan(family, table, ops, list(finals))
@@ -1115,9 +1125,11 @@ class RuleRequest:
     state ('present' or 'absent'), position ('append' or N) and the rule options. chain_field:
     the option that named the chain, for errors."""
 
-    def __init__(self, where, chain, table, families, state, opts, position='append', chain_field='chain'):
+    def __init__(self, where, chain, table, families, state, opts, position='append', chain_field='chain',
+                 position_field='position'):
         self.where = where
         self.chain_field = chain_field
+        self.position_field = position_field
         self.chain = chain
         self.table = table
         self.families = families
@@ -1159,7 +1171,7 @@ class RulePlanner:
             wants = per_table.setdefault(req.table, {})
             want = wants.get(req.chain)
             if want is None:
-                want = wants[req.chain] = ChainWant(req.chain, family, req.position)
+                want = wants[req.chain] = ChainWant(req.chain, family, req.position, req.position_field)
             for rule in rules:
                 want.add(rule, req.state, req.where)
                 lines.append(rule.line())

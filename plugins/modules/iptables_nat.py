@@ -373,7 +373,8 @@ def requests(params):
         accept = dict(common, protocol=protocol, destination=[address],
                       destination_port=params['port'] if to_port is None else to_port, jump='ACCEPT')
         out.append(RuleRequest('the filter rule', params['filter_chain'], 'filter', families, state, accept,
-                               parse_position(params['filter_position'], 'filter_position'), 'filter_chain'))
+                               parse_position(params['filter_position'], 'filter_position'), 'filter_chain',
+                               'filter_position'))
     return out
 
 

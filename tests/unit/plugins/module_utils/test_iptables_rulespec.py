@@ -718,3 +718,10 @@ def test_rule_planner_checks_the_chain_names_first():
     with pytest.raises(rs.SpecError) as info:
         rs.RulePlanner([rs.RuleRequest('', 'fw\x00', 'filter', ('ipv4',), 'present', {}, chain_field='filter_chain')])
     assert info.value.field == 'filter_chain'
+
+
+def test_match_args_with_non_ascii_digits_names_match_args():
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import SpecError, _emit_match_args
+    with pytest.raises(SpecError) as err:
+        _emit_match_args({'match_args': '-m ttl --ttl-eq \uff16\uff14'}, None)
+    assert err.value.field == 'match_args' and '\\uff16' in str(err.value)
