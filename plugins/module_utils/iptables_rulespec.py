@@ -6,7 +6,8 @@
 """Structured rule options, family translation and partial-table edits for the granular modules
 (iptables_rule, iptables_nat, iptables_chain, iptables_policy).
 
-Three parts, all pure Python on iptables_model objects (no AnsibleModule import):
+Three parts. The first two are pure Python on iptables_model objects; the third runs
+commands through an IptablesRunner and takes the apply lock (no AnsibleModule is imported here):
 
 * RULE_OPTIONS, one table of option definitions: the argument_spec of every structured rule
   option, the order in which options are written, and the iptables flags each one produces (so
@@ -18,8 +19,9 @@ Three parts, all pure Python on iptables_model objects (no AnsibleModule import)
   (chain declarations, -D N, -I N, -A, -F, -X, policies) and the predicted chains afterwards.
   Existing user chains are never declared, because iptables-restore --noflush flushes a chain
   it finds declared.
-* Apply: reads the live tables of each family, plans every family before anything changes,
-  runs iptables-restore --test --noflush, then the real restore (one per family), reads the
+* Apply: under the apply lock of iptables_ruleset, reads the live tables of each family, plans
+  every family before anything changes, runs iptables-restore --test --noflush, refuses a family
+  with an open confirm-or-revert window, then the real restore (one per family), reads the
   tables back and fails loudly when a touched chain differs from the prediction.
 """
 
@@ -55,6 +57,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     parse,
     parse_rule,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import HostError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesRunner
 
 __metaclass__ = type
@@ -1329,16 +1333,9 @@ def parse_tables(text, family, names):
 
 # ------------------------------------------------------------------------ applying
 
-class NoflushRunner(IptablesRunner):
-    """IptablesRunner whose restores (and --test runs) edit tables with --noflush.
-
-    (iptables_runner.IptablesRunner has no --noflush yet; this is the small local extension.)
-    """
-
-    def _restore_cmd(self, test=False):
-        cmd = IptablesRunner._restore_cmd(self, test=test)
-        cmd.append('--noflush')
-        return cmd
+def NoflushRunner(module, family, wait):  # pylint: disable=invalid-name
+    """An IptablesRunner whose restores (and --test runs) edit tables with --noflush."""
+    return IptablesRunner(module, family, wait, noflush=True)
 
 
 class Apply:
@@ -1347,22 +1344,48 @@ class Apply:
     runners: {family: runner with save(), test(payload), restore(payload)}.
     planner: function(family, live) -> list of TablePlans, where live is {table: Table} of the
     tables named in tables.
+    lock: a context manager (iptables_host.ApplyLock) held from plan() to the end of run(), the
+    same lock iptables_ruleset takes, so that a granular change and a ruleset apply on one host
+    run one after the other. Before restoring, a family with an open confirm-or-revert window is
+    refused (its timer would later restore the ruleset from before the window, undoing this change).
     """
 
-    def __init__(self, runners, tables, planner):
+    def __init__(self, runners, tables, planner, lock=None):
         self.runners = runners
         self.tables = [t for t in TABLES if t in tables]
         self.planner = planner
         self.plans = {}
         self.applied = False
         self.result = {'changed': False}
+        self.lock = lock
+        self._locked = False
+
+    def _take_lock(self):
+        if self.lock is None or self._locked:
+            return
+        try:
+            self.lock.__enter__()
+        except HostError as exc:
+            raise SpecError(exc.msg)
+        self._locked = True
+
+    def release(self):
+        """Release the lock (also released by the kernel when the module's process ends)."""
+        if self._locked:
+            self._locked = False
+            self.lock.__exit__(None, None, None)
 
     def plan(self):
-        for family in FAMILIES:
-            if family not in self.runners:
-                continue
-            live = parse_tables(self.runners[family].save(), family, self.tables)
-            self.plans[family] = self.planner(family, live)
+        self._take_lock()
+        try:
+            for family in FAMILIES:
+                if family not in self.runners:
+                    continue
+                live = parse_tables(self.runners[family].save(), family, self.tables)
+                self.plans[family] = self.planner(family, live)
+        except Exception:
+            self.release()
+            raise
         self.result.update({
             'changed': any(p.changed for plans in self.plans.values() for p in plans),
             'before': dict((f, plans_text(p, 'before')) for f, p in self.plans.items()),
@@ -1386,16 +1409,25 @@ class Apply:
 
     def run(self, check_mode=False):
         """Test every payload, then (unless check_mode) restore and verify. Returns the result."""
-        todo = [(f, self.result['payload'][f]) for f in self.plans if self.result['payload'][f]]
-        for family, text in todo:
-            self.runners[family].test(text)
-        if check_mode:
+        try:
+            todo = [(f, self.result['payload'][f]) for f in self.plans if self.result['payload'][f]]
+            for family, text in todo:
+                self.runners[family].test(text)
+            if check_mode:
+                return self.result
+            if self.lock is not None:
+                for family, dummy in todo:
+                    try:
+                        rollback.settle(rollback.STATE_DIR, family, self.runners[family].restore_argv())
+                    except (rollback.RollbackBusy, rollback.StateDirError) as exc:
+                        raise SpecError(str(exc))
+            for family, text in todo:
+                self.runners[family].restore(text)
+                self.applied = True
+                self.verify(family)
             return self.result
-        for family, text in todo:
-            self.runners[family].restore(text)
-            self.applied = True
-            self.verify(family)
-        return self.result
+        finally:
+            self.release()
 
     def verify(self, family):
         live = parse_tables(self.runners[family].save(), family, [p.name for p in self.plans[family]])

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The only place in the collection that runs iptables binaries.
+"""Runs iptables-save and iptables-restore for the modules (the revert timer of
+iptables_rollback restores with the argv this runner gives it, restore_argv()).
 
 Every command is an argument list (never a shell string), runs with LANG=C and
 LC_ALL=C so messages can be read, and restore payloads are fed on stdin.
@@ -96,14 +97,17 @@ class IptablesRunner:
 
     module: an AnsibleModule (only get_bin_path() and run_command() are used).
     wait: seconds to wait for the xtables lock (iptables-restore -w); 0 means do not wait.
+    noflush: restores (and --test runs) edit the tables with --noflush instead of replacing them
+    (the granular modules); restore_argv() is always the replacing command.
     """
 
-    def __init__(self, module, family='ipv4', wait=10):
+    def __init__(self, module, family='ipv4', wait=10, noflush=False):
         if family not in _BINARIES:
             raise ValueError("family must be 'ipv4' or 'ipv6', not %r" % (family,))
         self.module = module
         self.family = family
         self.wait = int(wait or 0)
+        self.noflush = noflush
         self._save_name, self._restore_name = _BINARIES[family]
         self._paths = {}
 
@@ -112,18 +116,21 @@ class IptablesRunner:
             self._paths[name] = self.module.get_bin_path(name, required=True)
         return self._paths[name]
 
-    def _restore_cmd(self, test=False):
+    def _restore_cmd(self, test=False, noflush=None):
         cmd = [self._bin(self._restore_name)]
         if self.wait > 0:
             # Accepted by both backends of 1.8 (the nft one ignores the value: nftables has no lock).
             cmd.extend(['-w', str(self.wait)])
         if test:
             cmd.append('--test')
+        if self.noflush if noflush is None else noflush:
+            cmd.append('--noflush')
         return cmd
 
     def restore_argv(self):
-        """The iptables-restore command line (stdin: the payload), for the revert timer."""
-        return self._restore_cmd()
+        """The iptables-restore command line (stdin: whole tables) that replaces the tables it
+        names, for the revert timer: never --noflush."""
+        return self._restore_cmd(noflush=False)
 
     def save(self):
         """Return the text of iptables-save (all tables, no counters)."""

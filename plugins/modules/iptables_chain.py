@@ -204,6 +204,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import (
     FAMILY_CHOICES,
     Apply,
@@ -246,7 +247,7 @@ def main():
             return [plan]
 
         runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families_of(params['family']))
-        apply = Apply(runners, [table], planner)
+        apply = Apply(runners, [table], planner, lock=ApplyLock(params['wait']))
         apply.plan()
         if params['state'] == 'absent':
             apply.result['references'] = references

@@ -300,6 +300,7 @@ lineno:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import (
     FAMILY_CHOICES,
     Apply,
@@ -397,7 +398,7 @@ def main():
         families = families_of(params['family'])
         planner = RulePlanner(requests(params), len(families) == 2)
         runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families)
-        apply = Apply(runners, planner.tables(), planner)
+        apply = Apply(runners, planner.tables(), planner, lock=ApplyLock(params['wait']))
         apply.plan()
         apply.result['rules'] = dict(planner.lines)
         if module._diff:

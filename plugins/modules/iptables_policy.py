@@ -168,6 +168,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import POLICIES, TABLES
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import (
     FAMILY_CHOICES,
     Apply,
@@ -205,7 +206,7 @@ def main():
             return [plan_policy(family, live[table], name, params['policy'])]
 
         runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families_of(params['family']))
-        apply = Apply(runners, [table], planner)
+        apply = Apply(runners, [table], planner, lock=ApplyLock(params['wait']))
         check_builtin_chain(name, table)
         apply.plan()
         if module._diff:

@@ -18,6 +18,8 @@ import os
 import time
 
 import pytest
+
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback
 import yaml
 
 from ansible.module_utils import basic
@@ -224,8 +226,10 @@ def fail_json(*args, **kwargs):
 
 
 @pytest.fixture
-def kernel(monkeypatch):
+def kernel(monkeypatch, tmp_path):
     fake = FakeKernel()
+    # the apply lock and the open-window check use the rollback state directory
+    monkeypatch.setattr(iptables_rollback, 'STATE_DIR', str(tmp_path / 'run'))
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', fake.run_command)
@@ -888,3 +892,23 @@ def test_two_hundred_rules_plan_quickly(kernel):
     assert again['changed'] is False
     assert kernel.restore_calls == []
     assert time.time() - start < 10
+
+
+def test_granular_change_waits_for_the_ruleset_lock_and_fails_when_held(kernel):
+    """The granular modules take the same lock as iptables_ruleset (one lock per host)."""
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
+    with ApplyLock(5):
+        result = run_module(iptables_rule, {'chain': 'INPUT', 'protocol': 'tcp', 'destination_port': '8443',
+                                            'jump': 'ACCEPT', 'wait': 0})
+    assert result['failed'] is True and 'still holds' in result['msg']
+    assert kernel.restored == []
+
+
+def test_granular_change_is_refused_during_an_open_window(kernel):
+    iptables_rollback.arm(iptables_rollback.STATE_DIR, 'ipv4', '*filter\nCOMMIT\n', ['iptables-restore'], 30)
+    result = run_module(iptables_rule, {'chain': 'INPUT', 'protocol': 'tcp', 'destination_port': '8443', 'jump': 'ACCEPT'})
+    assert result['failed'] is True and 'still waiting for its confirmation' in result['msg']
+    assert kernel.restored == []
+    other = run_module(iptables_rule, {'chain': 'INPUT', 'family': 'ipv6', 'protocol': 'tcp', 'destination_port': '8443',
+                                       'jump': 'ACCEPT'})
+    assert other.get('failed') is not True, other
