@@ -18,12 +18,14 @@ export ANSIBLE_NOCOLOR := 1
 # Scenarios run by `make molecule` / `make test`, in this order.
 SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
 
-.PHONY: bench test setup setup-user images unit sanity lint build molecule collection-link clean help
+.PHONY: bench test setup setup-user images unit sanity lint fuzz build molecule collection-link clean help
 
 help:
 	@echo "make test              everything CI runs: setup, unit, sanity, lint, build, molecule (root)"
 	@echo "make unit              unit tests only (no root)"
 	@echo "make sanity | lint | build"
+	@echo "make galaxy | docs | matrix   galaxy-importer + ansible-builder, antsibull-docs, ansible-core 2.17/2.18"
+	@echo "make changelog         CHANGELOG.rst from changelogs/fragments (antsibull-changelog)"
 	@echo "make molecule          every scenario; make molecule-NAME for one (root, podman)"
 	@echo "make bench             benchmark the ruleset engine against a container (root)"
 	@echo "make images            build/refresh the test images (root)"
@@ -54,12 +56,33 @@ sanity: setup-user
 lint: setup-user collection-link
 	@ansible-lint --profile production --offline
 
+# The fuzz suite: every case runs a module directly in a throwaway net+mount+pid namespace (root).
+fuzz: setup-user collection-link
+	@python tests/fuzz/run.py $(FUZZ_ARGS)
+
 build: setup-user
 	@rm -rf .build && mkdir -p .build/install
 	ansible-galaxy collection build --force --output-path .build .
 	ansible-galaxy collection install --offline --force -p .build/install .build/rampart-firewall-*.tar.gz
 	test -f .build/install/ansible_collections/rampart/firewall/MANIFEST.json
 	ANSIBLE_COLLECTIONS_PATH=.build/install ansible-doc -l rampart.firewall
+
+# The ecosystem's checks (own pinned venvs under .cache/, see tooling/README.md):
+# galaxy: ansible-builder introspect/create and galaxy-importer (offline, flake8) on the tarball;
+# docs: antsibull-docs lint-collection-docs --plugin-docs, changelog fragments and CHANGELOG.rst;
+# matrix: unit + sanity on ansible-core 2.17 and 2.18 (MATRIX_VERSIONS), target Python 3.7.
+.PHONY: galaxy docs matrix changelog
+galaxy: setup-user
+	@scripts/galaxy-check.sh
+
+docs: setup-user
+	@scripts/docs-check.sh
+
+matrix: setup-user
+	@scripts/matrix.sh
+
+changelog: setup-user
+	@scripts/changelog.sh
 
 # Every scenario runs even when one fails; the failures are listed at the end.
 molecule: images collection-link

@@ -4,9 +4,10 @@
 # and inside a git work tree (it lists files through git), so we copy the tracked and
 # untracked-but-not-ignored files there and commit them in a throwaway repository.
 #   scripts/sanity.sh [extra ansible-test args, e.g. --test pylint]
+#   SANITY_VENV=.cache/venv-core2.17 scripts/sanity.sh    # another ansible-core (scripts/matrix.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv="$root/.venv"
+venv=$(cd "${SANITY_VENV:-$root/.venv}" && pwd)
 export PATH="$venv/bin:$PATH"
 
 # Offline pip bootstrap: write the stand-in only when the real script is not cached.

@@ -9,7 +9,7 @@ cd "$root" || exit 1
 logs=tests/output/gates
 rm -rf "$logs" && mkdir -p "$logs"
 
-gates=(setup images unit sanity lint build molecule)
+gates=(setup images unit sanity lint build galaxy docs matrix fuzz molecule)
 [ -n "${GATES:-}" ] && read -r -a gates <<<"$GATES"
 passed=0 failed=0
 summary=()
@@ -20,8 +20,8 @@ for gate in "${gates[@]}"; do
   make --no-print-directory "$gate" >"$logs/$gate.log" 2>&1
   rc=$?
   took=$((SECONDS - start))
-  # pytest (unit tests, testinfra in molecule's verify) closing lines
-  grep -E '^(=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s' "$logs/$gate.log" | sed "s/^/   [$gate] /" || true
+  # pytest (unit tests, testinfra in molecule's verify) closing lines, and the fuzz suite's count
+  grep -E '^((=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s|fuzz: [0-9]+ cases: )' "$logs/$gate.log" | sed "s/^/   [$gate] /" || true
   if [ $rc -eq 0 ]; then
     passed=$((passed + 1)); line=$(printf '%-10s PASS %5ss' "$gate" "$took")
   else

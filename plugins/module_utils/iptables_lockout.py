@@ -565,8 +565,7 @@ def _compile(rule, family):
                 j = i + 2
                 while j < n:
                     t, tq = toks[j]
-                    if not tq and (t in _GENERIC or (t == '!' and j + 1 < n and toks[j + 1][0] in _GENERIC
-                                                     and not toks[j + 1][1])):
+                    if not tq and (t in _GENERIC or (t == '!' and j + 1 < n and toks[j + 1][0] in _GENERIC and not toks[j + 1][1])):
                         break
                     j += 1
                 name = MATCH_ALIASES.get(val, val)

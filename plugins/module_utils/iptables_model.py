@@ -160,8 +160,7 @@ class Chain:
     def __eq__(self, other):
         if not isinstance(other, Chain):
             return NotImplemented
-        return (self.name == other.name and self.policy == other.policy and len(self.rules) == len(other.rules) and
-                self.keys() == other.keys())
+        return (self.name == other.name and self.policy == other.policy and len(self.rules) == len(other.rules) and self.keys() == other.keys())
 
     def __ne__(self, other):
         r = self.__eq__(other)
