@@ -25,7 +25,9 @@ Ownership rules (the module's documentation repeats them):
   (Plan.dropped lists it).
 * If the desired ruleset declares a chain that matches a preserve pattern, the desired
   version wins: the user took ownership of it, its live rules and the live jumps into it
-  are replaced by what the desired ruleset says (Plan.owned lists such chains).
+  are replaced by what the desired ruleset says (Plan.owned lists such chains). Rules at the
+  very top of a desired chain that jump into such a chain (``-A FORWARD -j DOCKER-USER``)
+  stay above the kept foreign rules, where the chain's original owner puts them.
 * Container engines also write rules straight into built-in chains (Docker's
   ``FORWARD -o docker0 -j DOCKER``, ``FORWARD -i docker0 ! -o docker0 -j ACCEPT``, its
   ``raw PREROUTING ... ! -i docker0 -j DROP``, and ``nat POSTROUTING -s 172.17.0.0/16
@@ -289,7 +291,13 @@ def _merge_table(name, want, have, preserve, interfaces=()):
             elif rule not in present:
                 kept_rules.append(rule_line(rule))
         new_rules = [rule for rule in jumps[chain_name] if rule not in present]
-        target.rules[0:0] = new_rules
+        # The ruleset's own leading jumps into chains it took over from a preserve pattern
+        # (DOCKER-USER) stay first, where their original owner puts them.
+        lead = 0
+        owned_set = set(owned)
+        while lead < len(target.rules) and target.rules[lead].jumps in owned_set:
+            lead += 1
+        target.rules[lead:lead] = new_rules
 
     kept = []
     for chain_name in foreign:

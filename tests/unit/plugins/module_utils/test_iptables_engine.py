@@ -188,9 +188,10 @@ def test_desired_declaring_a_preserved_chain_wins():
     result = plan(desired, live, DEFAULT_PRESERVE)
     assert result.owned == {'filter': ['DOCKER-USER']}
     assert [k['chain'] for k in result.kept] == ['DOCKER']
-    # The desired jump into DOCKER-USER is where the user put it; DOCKER's jump goes on top.
+    # The desired jump into DOCKER-USER (a chain the ruleset took over) stays first, where Docker
+    # puts it; DOCKER's jump goes below it.
     forward = [r.text for r in result.result.tables['filter'].chains['FORWARD'].rules]
-    assert forward == ['-o docker0 -j DOCKER', '-j DOCKER-USER']
+    assert forward == ['-j DOCKER-USER', '-o docker0 -j DOCKER']
     user = [r.text for r in result.result.tables['filter'].chains['DOCKER-USER'].rules]
     assert user == ['-s 10.0.0.0/8 -j DROP', '-j RETURN']
 
@@ -531,3 +532,23 @@ def test_without_preserve_chains_a_docker_jump_goes_with_its_chain():
     assert forward == ['-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
                        '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT', '-A FORWARD -i docker0 -o docker0 -j ACCEPT']
     assert all(rule.jumps is None for rule in result.result.tables['filter'].chains['FORWARD'].rules)
+
+
+def test_an_owned_docker_user_jump_stays_above_dockers_rules():
+    """The ruleset takes DOCKER-USER over (to restrict published ports): its jump must stay first in
+    FORWARD, before Docker's kept accepts, or the restriction would be bypassed."""
+    desired = p4(HOST_FILTER.replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n').replace(
+        'COMMIT', '-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -s 10.0.0.0/8 -m conntrack --ctstate DNAT -j RETURN\n'
+                  '-A DOCKER-USER -m conntrack --ctstate DNAT -j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT'))
+    result = plan(desired, p4(DOCKER_LIVE))
+    forward = [rule.line() for rule in result.result.tables['filter'].chains['FORWARD'].rules]
+    assert forward[0] == '-A FORWARD -j DOCKER-USER'
+    assert forward[1:] == ['-A FORWARD -j DOCKER-ISOLATION-STAGE-1',
+                           '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+                           '-A FORWARD -o docker0 -j DOCKER', '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
+                           '-A FORWARD -i docker0 -o docker0 -j ACCEPT']
+    after = apply_result(p4(DOCKER_LIVE), result.result)
+    assert plan(desired, after).changed is False
+    wanted, names = persistable(after, owned=result.owned, mine=result.mine)
+    text = render(wanted, tables=names)
+    assert '-A FORWARD -j DOCKER-USER' in text and 'DOCKER-ISOLATION' not in text and '-A DOCKER-USER -j RETURN' in text
