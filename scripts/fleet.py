@@ -10,7 +10,8 @@ A platform: {"name": "web", "image": "localhost/rampart-test:bookworm",
                            "ipv6_address": "fd89:50::11"}]}
 Networks are created --internal (no route out of the sandbox), with the /24 (and /64)
 around the given addresses. The host's bridge takes .1 of every network: never use it.
-Containers run systemd as PID 1, privileged (writing sysctls needs it).
+Containers run systemd as PID 1, privileged (writing sysctls needs it), unless the platform
+says "privileged": false; "capabilities": ["NET_ADMIN", "NET_RAW"] adds those (--cap-add).
 A platform with "ssh": true gets the public key PUBKEY (`fleet.py up SPEC PUBKEY`) in
 /root/.ssh/authorized_keys and is waited for until sshd is active, for scenarios that
 reach it over ssh.
@@ -169,7 +170,11 @@ def up(platforms, pubkey=None):
         podman(*(args + [name]))
     for plat in platforms:
         args = ['run', '-d', '--replace', '--name', plat['name'], '--hostname', plat['name'],
-                '--systemd=always', '--privileged', '--label', 'rampart.test=1']
+                '--systemd=always', '--label', 'rampart.test=1']
+        # "privileged": false runs the container the way users' molecule drivers do (read-only
+        # /proc/sys), with only the capabilities listed in "capabilities" added.
+        args += ['--privileged'] if plat.get('privileged', True) else []
+        args += ['--cap-add=%s' % cap for cap in plat.get('capabilities', [])]
         for net in plat.get('networks', []):
             spec = '%s:ip=%s' % (net['name'], net['ipv4_address'])
             if net.get('ipv6_address'):

@@ -15,7 +15,8 @@ What is here:
   - render() for the managed file and parse_sysctl_conf() for sysctl.d/sysctl.conf syntax;
   - load_order() (systemd-sysctl and procps `sysctl --system` order) and find_overrides();
   - values_equal() to compare a value with what /proc/sys shows;
-  - readonly_mount() to tell from /proc/self/mountinfo whether /proc/sys is mounted read-only.
+  - readonly_mount() to tell from /proc/self/mountinfo whether /proc/sys is mounted read-only;
+  - check_path() for the file the module may write (a plain *.conf name in a sysctl.d directory).
 """
 
 from __future__ import annotations
@@ -82,6 +83,15 @@ PROFILES = {
 # systems). procps `sysctl --system` reads the same and then /etc/sysctl.conf.
 SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d')
 SYSCTL_CONF = '/etc/sysctl.conf'
+
+# The directories the module may write its file to: the administrator's (/etc/sysctl.d) and the
+# volatile one (/run/sysctl.d). The /usr and /lib ones belong to packages.
+WRITE_DIRS = ('/etc/sysctl.d', '/run/sysctl.d')
+
+# A file name the module may write: no slash, no leading dot or dash, printable ASCII without
+# blanks, ending in .conf (systemd-sysctl and procps read *.conf only).
+FILE_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.@+-]*\.conf$')
+FILE_NAME_MAX = 255
 
 KEY_RE = re.compile(r'^[a-z0-9_]+(\.[a-zA-Z0-9_.-]+)+$')
 GLOB_CHARS = frozenset('*?[')
@@ -329,6 +339,55 @@ def readonly_mount(mountinfo, path):
                 best = (point, fields[5].split(','))
     if best and 'ro' in best[1]:
         return best[0]
+    return None
+
+
+def escape(text):
+    """TEXT quoted for a message, with backslashes, quotes and every non-printable character
+    escaped (a NUL byte reads \\x00, a newline \\n), so that the message shows exactly what was
+    given and stays on one line."""
+    out = []
+    for char in str(text):
+        if char in '\\"':
+            out.append('\\' + char)
+        elif char == '\n':
+            out.append('\\n')
+        elif char == '\t':
+            out.append('\\t')
+        elif char == '\r':
+            out.append('\\r')
+        elif not char.isprintable():
+            code = ord(char)
+            out.append('\\x%02x' % code if code < 0x100 else ('\\u%04x' % code if code < 0x10000 else '\\U%08x' % code))
+        else:
+            out.append(char)
+    return '"%s"' % ''.join(out)
+
+
+def check_path(path, dirs=WRITE_DIRS):
+    """None when PATH is a file the module may write, else the reason why not (a sentence
+    naming `path` and the escaped value).
+
+    Accepted: DIR/NAME exactly, DIR one of DIRS, NAME a plain file name ending in .conf
+    (FILE_NAME_RE: letters, digits, "_", ".", "@", "+", "-", not starting with a dot or a
+    dash). Nothing is normalised: "..", "//", "/./", control characters, blanks and relative
+    paths are refused, so the file written is always the file named."""
+    shown = escape(path)
+    allowed = ' or '.join('%s/NAME.conf' % d for d in dirs)
+    if not isinstance(path, str) or not path:
+        return 'path must be %s, got %s.' % (allowed, shown)
+    if any(not c.isprintable() or c.isspace() for c in path):
+        return 'path %s contains a control or blank character; it must be %s.' % (shown, allowed)
+    if '/..' in path or '../' in path or path == '..':
+        return 'path %s contains "..": it must be %s, named directly.' % (shown, allowed)
+    directory, _sep, name = path.rpartition('/')
+    if directory not in dirs:
+        return ('path %s is not a file of %s: the module writes only to %s (the directories systemd-sysctl '
+                'reads that belong to the administrator).' % (shown, ' or '.join(dirs), allowed))
+    if not FILE_NAME_RE.fullmatch(name) or len(name) > FILE_NAME_MAX:
+        return ('path %s: the file name must end in .conf (systemd-sysctl reads *.conf only) and consist of letters, '
+                'digits, "_", ".", "@", "+" and "-", not starting with a dot or a dash, at most %d characters.'
+                % (shown, FILE_NAME_MAX))
     return None
 
 

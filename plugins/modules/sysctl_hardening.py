@@ -63,7 +63,8 @@ attributes:
     details:
       - Predicts the file change and the live values that would change, and changes nothing. It fails where the real
         run would fail before changing anything (bad input, unknown keys, overrides with O(on_override=fail),
-        C(/proc/sys) not writable).
+        C(/proc/sys) not writable with O(on_readonly=fail)), and it reports RV(live_skipped) and warns as the real run
+        would with O(on_readonly=file_only) or O(on_readonly=skip).
   diff_mode:
     support: full
     details:
@@ -97,11 +98,17 @@ options:
     type: dict
   path:
     description:
-      - The file to write.
-      - It must be a C(*.conf) file in a directory that C(systemd-sysctl) reads (C(/etc/sysctl.d), C(/run/sysctl.d),
-        C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d), C(/lib/sysctl.d)) to be applied at boot. Otherwise the
-        module warns that it is not read at boot. It also warns when a file of the same name in a directory of higher
-        precedence masks it.
+      - The file to write, C(/etc/sysctl.d/NAME.conf) or C(/run/sysctl.d/NAME.conf) (volatile, gone at the next boot),
+        the administrator's directories among those that C(systemd-sysctl) reads. The directories of packages
+        (C(/usr/lib/sysctl.d), C(/usr/local/lib/sysctl.d), C(/lib/sysctl.d)) are refused.
+      - NAME is a plain file name of letters, digits, C(_), C(.), C(@), C(+) and C(-), not starting with a dot or a
+        dash, ending in C(.conf). The path is checked as given, before anything is read or written, and is not
+        normalised; C(..), C(//), blanks and control characters are refused with an error naming O(path) and the
+        value.
+      - An existing file at O(path) must be a regular file of its own, not a symbolic link (Debian's
+        C(/etc/sysctl.d/99-sysctl.conf) links to C(/etc/sysctl.conf)).
+      - The module warns when a file of the same name in a directory of higher precedence masks it (a file of
+        C(/run/sysctl.d) masked by one of C(/etc/sysctl.d)).
       - The directory must exist.
     type: path
     default: /etc/sysctl.d/90-rampart-firewall.conf
@@ -111,16 +118,34 @@ options:
       - The module writes C(/proc/sys) directly (no C(sysctl) command is needed). It writes forwarding keys first, because the
         kernel resets C(net.ipv4.conf.all.accept_redirects) when C(net.ipv4.ip_forward) changes, then the other keys,
         read again, sorted. Afterwards it reads every key back and warns about values that the kernel did not keep.
-      - Before writing anything, the module checks that each key to change is writable. If one is not (C(/proc/sys)
-        mounted read-only, as in unprivileged containers; not root; a key of the host that the container's
-        namespaces do not own), it fails naming the key and changes nothing, neither the file nor any live value.
+      - Before writing anything, the module checks that each key to change is writable. If the module does not run as
+        root, it fails naming the key and changes nothing. If a key is not writable for root (C(/proc/sys) mounted
+        read-only, as in unprivileged containers; a key of the host that the container's namespaces do not own),
+        O(on_readonly) decides.
       - If the kernel refuses a value while writing (for example V(abc) for a number), the module puts the live values
         it already wrote back and restores the previous file (or removes it if it did not exist), then fails naming the
         key. The message says what was restored.
-      - V(false) only writes the file, for example for a container whose C(/proc/sys) is read-only, or to apply the
-        settings at the next boot only. The result then has no live changes.
+      - V(false) only writes the file, for example to apply the settings at the next boot only. The result then has no
+        live changes. For containers, O(on_readonly=file_only) is the better choice; it still sets live values where
+        it can, and says which it could not.
     type: bool
     default: true
+  on_readonly:
+    description:
+      - What to do when live values must change (O(reload=true)) and some keys cannot be set because they are not
+        writable for root, typically because C(/proc/sys) is mounted read-only in an unprivileged container
+        (podman or docker without C(--privileged); C(--cap-add NET_ADMIN) does not change that).
+      - V(fail) fails before changing anything, naming the first such key, with all of them in RV(live_skipped).
+      - V(file_only) writes the file as usual, sets the live values that can be set, leaves the others as they are,
+        lists them in RV(live_skipped) and warns naming each, with its live and wanted value. They do not count as a
+        change, so a second run reports none (and warns again). The file is applied at boot only where C(/proc/sys)
+        is writable, not in such a container (C(systemd-sysctl.service) is skipped on a read-only C(/proc/sys)).
+      - V(skip) changes nothing at all, neither the file nor any live value, warns, and lists in RV(live_skipped)
+        every live value that differs.
+      - Where every key to change is writable, this option has no effect. Not running as root is always an error.
+    type: str
+    choices: [fail, file_only, skip]
+    default: fail
   on_override:
     description:
       - What to do when a file read after O(path) at boot sets one of the keys to another value (or removes it with a
@@ -192,10 +217,15 @@ EXAMPLES = r'''
       net.ipv4.conf.all.log_martians: null
       net.ipv4.conf.default.log_martians: null
 
-- name: Only write the file (a container whose /proc/sys is read-only); it is applied at boot
+- name: Only write the file; it is applied at the next boot
   rampart.firewall.sysctl_hardening:
     profile: host
     reload: false
+
+- name: In an unprivileged container (read-only /proc/sys), write the file and warn about the live values left as they are
+  rampart.firewall.sysctl_hardening:
+    profile: host
+    on_readonly: file_only
 
 - name: Refuse to run when another sysctl.d file would undo a setting at the next boot
   rampart.firewall.sysctl_hardening:
@@ -232,15 +262,18 @@ settings:
     net.ipv4.tcp_rmem: "4096 131072 6291456"
     net.ipv6.conf.all.forwarding: "1"
 file_changed:
-  description: Whether the file was (or, in check mode, would be) written or its mode corrected.
-  returned: success
+  description:
+    - Whether the file was (or, in check mode, would be) written or its mode corrected.
+    - On failure, whether the file holds new content now (V(false) when the module failed before writing it or put
+      the previous file back).
+  returned: always
   type: bool
   sample: true
 live_changed:
   description:
     - The live values that were (or, in check mode, would be) changed, with the value before and after.
-    - Empty with O(reload=false).
-  returned: success
+    - Empty with O(reload=false), and on failure unless putting the previous values back failed.
+  returned: always
   type: list
   elements: dict
   contains:
@@ -292,6 +325,35 @@ overrides:
       ours: "1"
       theirs: "0"
       file: /etc/sysctl.d/99-zzz.conf
+live_skipped:
+  description:
+    - The live values that differ from the settings and were not set, see O(on_readonly), with the reason.
+    - Empty where C(/proc/sys) is writable.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The sysctl key.
+      type: str
+      sample: net.ipv4.ip_forward
+    before:
+      description: The live value, left as it is.
+      type: str
+      sample: "1"
+    after:
+      description: The value of the settings (written to the file with O(on_readonly=file_only)).
+      type: str
+      sample: "0"
+    reason:
+      description: Why it was not set.
+      type: str
+      sample: /proc/sys is mounted read-only (/proc/sys is read-only, as in an unprivileged container)
+  sample:
+    - key: net.ipv4.conf.all.rp_filter
+      before: "2"
+      after: "1"
+      reason: /proc/sys is mounted read-only (/proc/sys is read-only, as in an unprivileged container)
 unknown:
   description: The keys that do not exist below C(/proc/sys) on the target, with O(unknown_keys=warn).
   returned: success
@@ -302,6 +364,7 @@ unknown:
 
 import errno
 import os
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -313,7 +376,9 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     SYSCTL_DIRS,
     SettingsError,
     apply_order,
+    WRITE_DIRS,
     boot_position,
+    check_path,
     find_overrides,
     merge_settings,
     normalize_live,
@@ -328,6 +393,7 @@ PROC_SYS = '/proc/sys'
 MOUNTINFO = '/proc/self/mountinfo'
 DIRS = SYSCTL_DIRS
 CONF = SYSCTL_CONF
+WRITABLE_DIRS = WRITE_DIRS
 
 FILE_MODE = 0o644
 LIVE_HEADER = 'live values (/proc/sys)'
@@ -407,11 +473,17 @@ class SysctlHardening:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.path = os.path.normpath(self.params['path'])
-        self.result = {'changed': False, 'path': self.path}
+        self.path = self.params['path']
+        # What was changed so far: a failure reports the truth, not the plan.
+        self.result = {'changed': False, 'path': self.path, 'file_changed': False, 'live_changed': [], 'live_skipped': []}
+        # Before anything else, even reading: the file written must be the file named.
+        problem = check_path(self.path, WRITABLE_DIRS)
+        if problem:
+            self.fail('%s Nothing was changed.' % problem)
 
     def fail(self, msg, changed=False, **extra):
-        """Fail. Unless CHANGED says otherwise, nothing was changed (all checks run before any change)."""
+        """Fail. Unless CHANGED says otherwise, nothing was changed (all checks run before any change);
+        RV(file_changed) and RV(live_changed) say what was changed."""
         self.result.update(extra)
         self.result['changed'] = changed
         self.module.fail_json(msg=msg, **self.result)
@@ -446,6 +518,11 @@ class SysctlHardening:
             return None, None
         if os.path.isdir(self.path):
             self.fail('path %s is a directory. Nothing was changed.' % self.path)
+        if os.path.islink(self.path):
+            self.fail('path %s is a symbolic link (to %s): the module writes only a regular file of its own. '
+                      'Nothing was changed.' % (self.path, os.readlink(self.path)))
+        if not stat.S_ISREG(os.lstat(self.path).st_mode):
+            self.fail('path %s is not a regular file. Nothing was changed.' % self.path)
         try:
             with open(self.path, 'rb') as handle:
                 content = to_text(handle.read(), errors='surrogate_or_replace')
@@ -492,23 +569,29 @@ class SysctlHardening:
 
     # -- checks before changing anything ---------------------------------------------------
 
-    def check_writable(self, keys):
+    def blocked(self, keys):
+        """The keys of KEYS that cannot be set live, as (key, reason), in order. Fails at once
+        when the module does not run as root: that is a mistake (become), not a container."""
+        blocked = []
+        mountinfo = None
         for key in keys:
             if proc_writable(key):
                 continue
             path = proc_file(key)
-            ro = readonly_mount(read_mountinfo(), path)
+            if mountinfo is None:
+                mountinfo = read_mountinfo()
+            ro = readonly_mount(mountinfo, path)
             if ro:
                 why = '%s is mounted read-only (%s is read-only, as in an unprivileged container)' % (ro, PROC_SYS)
             elif os.geteuid() != 0:
-                why = 'permission denied: the module runs as uid %d, not root (use become)' % os.geteuid()
+                self.fail('Cannot set %s live: %s is not writable, permission denied: the module runs as uid %d, not root '
+                          '(use become). Nothing was changed: %s was not written and no live value was set.'
+                          % (key, path, os.geteuid(), self.path), key=key)
             else:
                 why = ('permission denied: the key is read-only, or it belongs to the host and the namespaces of this '
                        'container do not own it')
-            self.fail('Cannot set %s live: %s is not writable, %s. Nothing was changed: %s was not written and no live '
-                      'value was set. Use reload=false to only write the file (applied at the next boot where %s is '
-                      'writable).' % (key, path, why, self.path, PROC_SYS),
-                      key=key)
+            blocked.append((key, why))
+        return blocked
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -568,15 +651,14 @@ class SysctlHardening:
         content_changed = before != content
         file_changed = content_changed or mode != FILE_MODE
 
-        live_changed = []
+        differ = []
         if params['reload']:
             for key in apply_order(live):
                 if not values_equal(settings[key], live[key]):
-                    live_changed.append({'key': key, 'before': normalize_live(live[key]), 'after': settings[key]})
+                    differ.append({'key': key, 'before': normalize_live(live[key]), 'after': settings[key]})
 
         overrides = self.overrides(settings)
-        self.result.update(settings=settings, file_changed=file_changed, live_changed=live_changed,
-                           overrides=overrides, unknown=unknown)
+        self.result.update(settings=settings, overrides=overrides, unknown=unknown)
         if overrides:
             lines = '; '.join('%s = %s in %s (ours: %s)' % (o['key'], describe(o['theirs']), o['file'], o['ours']) for o in overrides)
             if params['on_override'] == 'fail':
@@ -586,12 +668,36 @@ class SysctlHardening:
                 self.module.warn('Files read after %s at boot set these keys to other values, which win at the next '
                                  'boot: %s. The live values are set to ours now.' % (self.path, lines))
 
+        # Live values that cannot be set (/proc/sys read-only): on_readonly decides.
+        blocked = self.blocked([c['key'] for c in differ]) if differ else []
+        reasons = dict(blocked)
+        live_skipped = [dict(c, reason=reasons[c['key']]) for c in differ if c['key'] in reasons]
+        live_changed = [c for c in differ if c['key'] not in reasons]
+        if blocked:
+            key, why = blocked[0]
+            listed = ', '.join('%s (live %s, wanted %s)' % (c['key'], c['before'], c['after']) for c in live_skipped)
+            if params['on_readonly'] == 'fail':
+                self.fail('Cannot set %s live: %s is not writable, %s. Nothing was changed: %s was not written and no live '
+                          'value was set. Use on_readonly=file_only to write only the file and leave these live values '
+                          'as they are (or reload=false), on_readonly=skip to change nothing. Keys that cannot be set: %s.'
+                          % (key, proc_file(key), why, self.path, listed),
+                          key=key, live_skipped=live_skipped)
+            if params['on_readonly'] == 'skip':
+                self.module.warn('Kernel settings NOT applied (on_readonly=skip): %s; nothing was changed, %s was %s and no '
+                                 'live value was set. Live values that differ from the settings: %s.'
+                                 % (why, self.path, 'not written although it differs' if file_changed else 'not touched',
+                                    ', '.join('%s (live %s, wanted %s)' % (c['key'], c['before'], c['after']) for c in differ)))
+                self.result.update(live_skipped=[dict(c, reason=reasons.get(c['key'], 'on_readonly=skip')) for c in differ])
+                self.module.exit_json(**self.result)
+            self.module.warn('%d kernel setting(s) NOT applied live (on_readonly=file_only): %s. Not set: %s. %s holds them; '
+                             'they take effect only at a boot where %s is writable (not in this container).'
+                             % (len(live_skipped), why, listed, self.path, PROC_SYS))
+
         directory = os.path.dirname(self.path)
         if content_changed and not os.access(directory, os.W_OK):
             self.fail('Cannot write %s: the directory %s is not writable (%s). Nothing was changed.'
-                      % (self.path, directory, 'read-only file system' if readonly_mount(read_mountinfo(), directory) else 'permission denied'))
-        if live_changed:
-            self.check_writable([c['key'] for c in live_changed])
+                      % (self.path, directory, 'read-only file system' if readonly_mount(read_mountinfo(), directory) else 'permission denied'),
+                      live_skipped=live_skipped)
 
         if self.module._diff:
             diff = []
@@ -605,8 +711,9 @@ class SysctlHardening:
                              'after': ''.join('%s = %s\n' % (c['key'], c['after']) for c in live_changed)})
             self.result['diff'] = diff
 
-        self.result['changed'] = file_changed or bool(live_changed)
+        self.result['live_skipped'] = live_skipped
         if self.module.check_mode:
+            self.result.update(changed=file_changed or bool(live_changed), file_changed=file_changed, live_changed=live_changed)
             self.module.exit_json(**self.result)
 
         if content_changed:
@@ -620,19 +727,25 @@ class SysctlHardening:
             except (IOError, OSError) as e:
                 self.fail('Cannot set the mode of %s to 0644: %s. %s; no live value was set.'
                           % (self.path, error_text(e), 'The file was written' if content_changed else 'The file was not written'),
-                          changed=content_changed)
+                          changed=content_changed, file_changed=content_changed)
+        self.result['file_changed'] = file_changed
 
         if live_changed:
+            # Every readable key that is not blocked: writing a forwarding key may reset others.
+            settable = [k for k in live if k not in reasons]
             written = []
             try:
-                apply_live(dict((k, settings[k]) for k in live), written)
+                apply_live(dict((k, settings[k]) for k in settable), written)
             except LiveWriteError as e:
-                live_note, live_ok = self.rollback_live(live, written)
+                live_note, live_ok = self.rollback_live(dict((k, live[k]) for k in settable), written)
                 file_note, file_ok = self.restore_file(before, mode) if file_changed else ('%s was not changed' % self.path, True)
                 self.fail('Cannot set %s = %s live: %s. %s; %s.' % (e.key, settings[e.key], error_text(e.error), file_note, live_note),
-                          changed=not (live_ok and file_ok), key=e.key)
-            self.verify(settings, live)
+                          changed=not (live_ok and file_ok), key=e.key,
+                          file_changed=file_changed and not file_ok,
+                          live_changed=[] if live_ok else [c for c in live_changed if c['key'] in written])
+            self.verify(settings, settable)
 
+        self.result.update(changed=file_changed or bool(live_changed), live_changed=live_changed)
         self.module.exit_json(**self.result)
 
     def verify(self, settings, keys):
@@ -655,6 +768,7 @@ def main():
             reload=dict(type='bool', default=True),
             on_override=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
             unknown_keys=dict(type='str', default='fail', choices=['fail', 'warn']),
+            on_readonly=dict(type='str', default='fail', choices=['fail', 'file_only', 'skip']),
         ),
         supports_check_mode=True,
     )
