@@ -27,7 +27,7 @@ if [ "$backend" != netavark ]; then
   exit 1
 fi
 
-PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,python3,python3-apt,iproute2,procps,netcat-openbsd,openssh-server,iputils-ping,kmod
+PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,ipset,ipset-persistent,python3,python3-apt,iproute2,procps,netcat-openbsd,openssh-server,iputils-ping,kmod
 recipe=$(sha256sum "$here/build.sh" | cut -c1-16)
 
 DOCKER_PACKAGES=docker.io,crun,fail2ban,python3-systemd,busybox-static,iputils-ping

@@ -55,6 +55,8 @@ Decisions for matches that depend on the host: the SSH server address is a local
 unless its address is a loopback address or the server's own; ``-m limit`` matches (one
 connection attempt is well under any limit; recorded as a note); ``-m recent --set`` matches;
 conntrack tuple options (``--ctorigsrc`` ...) assume the session is not NATed on this host.
+``-m set [!] --match-set NAME src|dst`` is decided when the caller passes the set's contents
+(``sets={NAME: [networks]}`` to evaluate() or preflight()); otherwise it is undecidable.
 
 Pure Python, standard library only (Python 3.8+).
 """
@@ -78,7 +80,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
 
 __metaclass__ = type
 
-__all__ = ['Packet', 'Verdict', 'evaluate', 'parse_ssh_connection', 'session_packets', 'preflight', 'MAX_PATHS',
+__all__ = ['Packet', 'Verdict', 'evaluate', 'compile_sets', 'parse_ssh_connection', 'session_packets', 'preflight',
+           'MAX_PATHS',
            'VERDICTS', 'SESSION_PACKETS']
 
 MAX_PATHS = 64
@@ -288,9 +291,9 @@ class _Ctx:
     """The packet, reduced to what the matches look at."""
 
     __slots__ = ('family', 'src', 'dst', 'bits', 'proto', 'sport', 'dport', 'flags', 'state', 'iin', 'iout',
-                 'direction', 'src_local', 'dst_local', 'chain')
+                 'direction', 'src_local', 'dst_local', 'chain', 'sets')
 
-    def __init__(self, packet, family):
+    def __init__(self, packet, family, sets=None):
         src = _ip(packet.src, 'source address')
         dst = _ip(packet.dst, 'destination address')
         if src.version != dst.version:
@@ -311,6 +314,7 @@ class _Ctx:
         self.state = packet.ctstate
         self.direction = packet.direction
         self.chain = packet.chain
+        self.sets = sets
         same = self.src == self.dst
         # locally known addresses: the server's (dst on INPUT, src on OUTPUT) and loopback ones
         if packet.chain == 'INPUT':
@@ -428,9 +432,28 @@ def _parse_opts(mod, opts):
     return out
 
 
+def _set_match(opts):
+    """(set name, 'src' or 'dst', negated) of '-m set [!] --match-set NAME src|dst' with nothing else, or None."""
+    words = [t for t, q in opts if not q]
+    if len(words) != len(opts):
+        return None
+    neg = bool(words) and words[0] == '!'
+    if neg:
+        words = words[1:]
+    if len(words) == 3 and words[0] == '--match-set' and words[2] in ('src', 'dst'):
+        return words[1], words[2], neg
+    return None
+
+
 def _compile_match(name, opts, family, comps, notes):
     """Add the components of one '-m NAME OPTS' to comps. Returns True if it has side effects."""
     label = ' '.join(['-m', name] + [_show(t, q) for t, q in opts])
+    if name == 'set':
+        one = _set_match(opts)
+        if one is not None:
+            # decided in _check when the caller gave the set's contents; otherwise undecidable as before
+            comps.append(('set', False, one + (_Unknown(('m', label), '-m set %s' % _REASONS['set'], True),)))
+            return False
     mod = MATCHES.get(name)
     parsed = _parse_opts(mod, opts) if mod is not None else None
     if name in _PROTO_ONLY:
@@ -661,6 +684,16 @@ def _check(kind, data, c):
         return False
     if kind == 'unknown':
         return data
+    if kind == 'set':
+        name, side, neg, unknown = data
+        contents = c.sets.get(name) if c.sets is not None else None
+        if contents is None:
+            return unknown
+        addr = c.src if side == 'src' else c.dst
+        bits = c.bits
+        found = any(((addr >> (bits - plen)) << (bits - plen) if plen else 0) in nets
+                    for plen, nets in contents.get(c.family, {}).items())
+        return found != neg
     if kind in ('ctaddr', 'ctport', 'ctdir'):
         if c.direction is None:
             return _Unknown(('ctdir?', kind, data), 'the conntrack direction of the packet is unknown')
@@ -926,10 +959,41 @@ class _Evaluator:
         return Verdict('UNDECIDED', None, None, None, None, undecidable, first.state.trace, notes, possible, paths)
 
 
-def evaluate(ruleset_or_table, packet, max_paths=MAX_PATHS):
+def compile_sets(sets):
+    """{name: {'ipv4'|'ipv6': {prefix length: set of network ints}}} of {name: [networks]}.
+
+    Networks are strings ('10.0.0.0/8', '192.0.2.7', '2001:db8::/32') or ipaddress objects; host
+    bits are masked. Raises ValueError naming the set and the entry. Already compiled sets pass."""
+    if sets is None:
+        return None
+    if not isinstance(sets, dict):
+        raise ValueError('sets must be a dict of set name -> list of networks, not %r' % (sets,))
+    out = {}
+    for name, members in sets.items():
+        if isinstance(members, dict):
+            out[name] = members
+            continue
+        if isinstance(members, str) or not hasattr(members, '__iter__'):
+            raise ValueError('the contents of the set %r must be a list of networks, not %r' % (name, members))
+        fams = {}
+        for member in members:
+            try:
+                net = ipaddress.ip_network(member if not isinstance(member, str) else member.strip(), strict=False)
+            except (TypeError, ValueError):
+                raise ValueError('the set %r holds %r, which is not an IP network' % (name, member)) from None
+            fam = 'ipv4' if net.version == 4 else 'ipv6'
+            fams.setdefault(fam, {}).setdefault(net.prefixlen, set()).add(int(net.network_address))
+        out[name] = fams
+    return out
+
+
+def evaluate(ruleset_or_table, packet, max_paths=MAX_PATHS, sets=None):
     """The Verdict of the filter table (of a Ruleset, or a filter Table) for a Packet.
 
     A Ruleset without a filter table gives ACCEPT with a note (the live filter table stays).
+    sets: optional {set name: [networks]} (see compile_sets): a '-m set --match-set NAME src|dst'
+    match on a set given here is decided; sets not given (and set matches with other options or
+    several directions) stay undecidable.
     Raises ValueError when the packet's addresses are of the other family than the ruleset.
     """
     if not isinstance(packet, Packet):
@@ -946,7 +1010,7 @@ def evaluate(ruleset_or_table, packet, max_paths=MAX_PATHS):
         family = None
     else:
         raise TypeError('evaluate() needs a Ruleset or a filter Table, not %r' % (ruleset_or_table,))
-    ctx = _Ctx(packet, family)
+    ctx = _Ctx(packet, family, compile_sets(sets))
     chain = table.chains.get(packet.chain)
     if chain is None or chain.policy is None:
         raise ValueError('the filter table has no built-in chain %s' % packet.chain)
@@ -1029,8 +1093,11 @@ def _where(v):
     return where
 
 
-def preflight(ruleset, ssh_connection, in_iface=None, out_iface=None, max_paths=MAX_PATHS):
+def preflight(ruleset, ssh_connection, in_iface=None, out_iface=None, max_paths=MAX_PATHS, sets=None):
     """Would applying ruleset cut the SSH session described by ssh_connection?
+
+    sets: optional {set name: [networks]}, the contents of the ipsets the ruleset matches with
+    '-m set --match-set NAME src|dst' (live or declared); without it such matches are undecidable.
 
     Returns {'safe': True/False/None, 'family', 'session', 'filter_managed', 'verdicts',
     'undecidable', 'notes', 'message'}:
@@ -1065,8 +1132,9 @@ def preflight(ruleset, ssh_connection, in_iface=None, out_iface=None, max_paths=
     blocked = []
     uncertain = []
     notes = {}
+    sets = compile_sets(sets)
     for label, pkt in packets:
-        v = evaluate(ruleset, pkt, max_paths)
+        v = evaluate(ruleset, pkt, max_paths, sets)
         out['verdicts'].append({'packet': label, 'description': _DESCRIPTIONS[label], 'verdict': v.verdict,
                                 'chain': v.chain, 'rule': v.rule_text, 'lineno': v.lineno,
                                 'possible': list(v.possible)})

@@ -1,0 +1,548 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The pure model of ipset sets: names, members, ``ipset save`` text, diffs and payloads.
+
+No AnsibleModule, no file or process access: the module (plugins/modules/ipset.py) reads
+``ipset save NAME`` and the persisted file, and hands the text to these functions.
+
+* check_name(name): a set name the kernel accepts and that can never be read as an option or
+  a path: ASCII letters, digits, ``_ . : -``, 1 to 31 characters, not starting with ``-``.
+* SetSpec: the type, family and creation options of a set; ``key()`` is what idempotence
+  compares (hashsize is left out: it is a starting size the kernel grows on its own).
+* member_key(text, set_type, family): the canonical key of one member (``10.0.0.1/32`` and
+  ``10.0.0.1`` are the same key in a hash:net set); raises IpsetError naming the entry.
+* parse_members(items, spec): the keys of a member list; every bad entry is reported.
+* parse_save(text): ``ipset save`` (or ``ipset list -output save``) text -> {name: LiveSet}.
+* render_swap / render_create / render_block: the ``ipset restore`` payloads and the
+  persisted block of a set; merge_persisted(): the persisted file with one set's block
+  replaced, added or removed, the other sets left as they are.
+* references(save_text, name): the iptables rules (``-m set --match-set NAME`` and the SET
+  target's ``--add-set`` / ``--del-set`` / ``--map-set NAME``) that use a set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import shlex
+
+__metaclass__ = type
+
+TYPES = ('hash:net', 'hash:ip', 'hash:ip,port')
+FAMILIES = ('inet', 'inet6')
+PORT_PROTOS = ('tcp', 'udp', 'sctp', 'udplite')
+MAX_NAME = 31
+MAX_MEMBER_CHARS = 100
+SAMPLE = 10
+DEFAULT_HASHSIZE = 1024
+DEFAULT_MAXELEM = 65536
+
+_NAME_RE = re.compile(r'\A[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,30}\Z')
+_DIGITS_RE = re.compile(r'\A[0-9]{1,10}\Z')
+# creation options that take a value / that are flags, as ipset save prints them
+_VALUE_OPTS = ('family', 'hashsize', 'maxelem', 'timeout', 'bucketsize', 'initval', 'netmask', 'markmask',
+               'size', 'range')
+_FLAG_OPTS = ('counters', 'comment', 'skbinfo', 'forceadd')
+# options that say nothing about what the set holds or does
+_IGNORED_OPTS = ('hashsize', 'bucketsize', 'initval')
+# entry options of an "add" line that are state, not membership
+_ENTRY_VALUE_OPTS = ('timeout', 'packets', 'bytes', 'comment', 'skbmark', 'skbprio', 'skbqueue')
+
+
+class IpsetError(ValueError):
+    """Bad input: the message names the option or entry, escaped and shortened."""
+
+
+def excerpt(text, limit=60):
+    """TEXT for a message: control and non-ASCII characters escaped, at most LIMIT characters."""
+    shown = repr(str(text))[1:-1]
+    return shown if len(shown) <= limit else shown[:limit] + '...'
+
+
+def check_name(name, option='name'):
+    """Return NAME when it is a safe set name; raise IpsetError naming OPTION otherwise."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise IpsetError("%s must be 1 to %d characters of ASCII letters, digits, '_', '.', ':' or '-', not "
+                         "starting with '-': '%s'" % (option, MAX_NAME, excerpt(name)))
+    return name
+
+
+def temp_name(name):
+    """The name of the temporary set a new member list is built in before the swap (at most 31 characters)."""
+    return 'rft_%s' % hashlib.sha256(check_name(name).encode('ascii')).hexdigest()[:16]
+
+
+class SetSpec:
+    """Type, family and creation options of a set. timeout None: no timeout support; counters and
+    comment: the extensions; extra: other creation options (read from a live set), kept as text."""
+
+    __slots__ = ('set_type', 'family', 'hashsize', 'maxelem', 'timeout', 'counters', 'comment', 'extra')
+
+    def __init__(self, set_type='hash:net', family='inet', hashsize=None, maxelem=None, timeout=None,
+                 counters=False, comment=False, extra=()):
+        if set_type not in TYPES:
+            raise IpsetError('type must be one of %s, not %s' % (', '.join(TYPES), excerpt(set_type)))
+        if family not in FAMILIES:
+            raise IpsetError('family must be inet or inet6, not %s' % excerpt(family))
+        for what, value, low, high in (('hashsize', hashsize, 64, 1 << 31), ('maxelem', maxelem, 1, 1 << 31),
+                                       ('timeout', timeout, 0, 2147483)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+                raise IpsetError('%s must be an integer from %d to %d, not %s' % (what, low, high, excerpt(value)))
+        self.set_type = set_type
+        self.family = family
+        self.hashsize = hashsize if hashsize is not None else DEFAULT_HASHSIZE
+        self.maxelem = maxelem if maxelem is not None else DEFAULT_MAXELEM
+        self.timeout = timeout
+        self.counters = bool(counters)
+        self.comment = bool(comment)
+        self.extra = tuple(extra)
+
+    def key(self):
+        """What idempotence compares (hashsize is only a starting size)."""
+        return (self.set_type, self.family, self.maxelem, self.timeout, self.counters, self.comment, self.extra)
+
+    def swappable(self, other):
+        """ipset swap needs the same type and family."""
+        return self.set_type == other.set_type and self.family == other.family
+
+    def as_dict(self):
+        return {'type': self.set_type, 'family': self.family, 'hashsize': self.hashsize, 'maxelem': self.maxelem,
+                'timeout': self.timeout, 'counters': self.counters, 'comment': self.comment,
+                'other_options': list(self.extra)}
+
+    def create_line(self, name):
+        words = ['create', name, self.set_type, 'family', self.family, 'hashsize', str(self.hashsize),
+                 'maxelem', str(self.maxelem)]
+        if self.timeout is not None:
+            words += ['timeout', str(self.timeout)]
+        if self.counters:
+            words.append('counters')
+        if self.comment:
+            words.append('comment')
+        return ' '.join(words)
+
+    def __repr__(self):
+        return 'SetSpec(%s)' % self.create_line('-')
+
+
+# ----------------------------------------------------------------------- members
+
+def _version(family):
+    return 4 if family == 'inet' else 6
+
+
+def _address(text, family, entry):
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise IpsetError("%s: '%s' is not an %s address" % (entry, excerpt(text), 'IPv4' if family == 'inet' else 'IPv6'))
+    if addr.version != _version(family):
+        raise IpsetError("%s: '%s' is an IPv%d address, but the set has family %s"
+                         % (entry, excerpt(text), addr.version, family))
+    return addr
+
+
+def _network(text, family, entry):
+    if '/' not in text:
+        addr = _address(text, family, entry)
+        return int(addr), addr.max_prefixlen
+    addr_text, _slash, plen = text.partition('/')
+    if _DIGITS_RE.match(plen):
+        try:
+            net = ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            net = None
+        if net is not None and net.version == _version(family) and net.prefixlen:
+            return int(net.network_address), net.prefixlen
+    # the slow way, for a precise message
+    _address(addr_text, family, entry)
+    if not _DIGITS_RE.match(plen):
+        raise IpsetError("%s: '%s' has a bad prefix length" % (entry, excerpt(text)))
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if 'host bits' in str(exc):
+            raise IpsetError("%s: '%s' has host bits set: write the network address (%s) or a single address"
+                             % (entry, excerpt(text), ipaddress.ip_network(text, strict=False)))
+        raise IpsetError("%s: '%s' is not an %s network" % (entry, excerpt(text), 'IPv4' if family == 'inet' else 'IPv6'))
+    if net.prefixlen == 0:
+        raise IpsetError("%s: '%s': a hash:net set cannot hold a /0 network" % (entry, excerpt(text)))
+    return int(net.network_address), net.prefixlen
+
+
+def member_keys(text, set_type, family, entry='member'):
+    """The canonical keys of one member text (a range in a hash:net set gives several). Raises IpsetError.
+
+    hash:net: (version, address int, prefix length, nomatch); hash:ip: (version, address int);
+    hash:ip,port: (version, address int, protocol, port)."""
+    if not isinstance(text, str):
+        raise IpsetError('%s must be a string, not %s' % (entry, excerpt(repr(text))))
+    raw = text.strip()
+    if not raw:
+        raise IpsetError('%s is empty' % entry)
+    if len(raw) > MAX_MEMBER_CHARS or '%' in raw or any(ord(c) < 33 and c != ' ' or ord(c) > 126 for c in raw):
+        raise IpsetError("%s: '%s' is not a member (ASCII, at most %d characters)" % (entry, excerpt(raw), MAX_MEMBER_CHARS))
+    ver = _version(family)
+    words = raw.split()
+    value, flags = words[0], words[1:]
+    nomatch = False
+    if flags == ['nomatch'] and set_type == 'hash:net':
+        nomatch = True
+    elif flags:
+        raise IpsetError("%s: '%s' is not a member: one address%s per entry"
+                         % (entry, excerpt(raw), ' or network (optionally followed by nomatch)' if set_type == 'hash:net' else ''))
+    if set_type == 'hash:net':
+        if '-' in value:
+            first, _dash, last = value.partition('-')
+            lo = _address(first, family, entry)
+            hi = _address(last, family, entry)
+            if int(hi) < int(lo):
+                raise IpsetError("%s: '%s' is a range that ends before it starts" % (entry, excerpt(raw)))
+            return [(ver, int(n.network_address), n.prefixlen, nomatch)
+                    for n in ipaddress.summarize_address_range(lo, hi)]
+        addr, plen = _network(value, family, entry)
+        return [(ver, addr, plen, nomatch)]
+    if set_type == 'hash:ip':
+        if '/' in value:
+            addr, plen = _network(value, family, entry)
+            if plen != (32 if ver == 4 else 128):
+                raise IpsetError("%s: '%s' is a network: a hash:ip set holds single addresses (use type hash:net)"
+                                 % (entry, excerpt(raw)))
+            return [(ver, addr)]
+        return [(ver, int(_address(value, family, entry)))]
+    # hash:ip,port
+    addr_text, comma, port_text = value.partition(',')
+    if not comma:
+        raise IpsetError("%s: '%s' is not ADDRESS,PROTO:PORT (for example 192.0.2.1,tcp:22)" % (entry, excerpt(raw)))
+    if '/' in addr_text:
+        addr, plen = _network(addr_text, family, entry)
+        if plen != (32 if ver == 4 else 128):
+            raise IpsetError("%s: '%s': a hash:ip,port set holds single addresses" % (entry, excerpt(raw)))
+    else:
+        addr = int(_address(addr_text, family, entry))
+    proto, colon, port = port_text.partition(':')
+    if not colon:
+        proto, port = 'tcp', port_text
+    proto = proto.lower()
+    if proto not in PORT_PROTOS:
+        raise IpsetError("%s: '%s': the protocol must be one of %s" % (entry, excerpt(raw), ', '.join(PORT_PROTOS)))
+    if not _DIGITS_RE.match(port) or int(port) > 65535:
+        raise IpsetError("%s: '%s': the port must be a number from 0 to 65535 (no names or ranges)"
+                         % (entry, excerpt(raw)))
+    return [(ver, addr, proto, int(port))]
+
+
+def member_text(key, set_type):
+    """The ipset spelling of a key (the inverse of member_keys)."""
+    if isinstance(key[1], str):      # a live entry this model does not understand, kept as text
+        return key[1]
+    addr = ipaddress.ip_address(key[1]) if key[0] == 4 else ipaddress.IPv6Address(key[1])
+    if set_type == 'hash:net':
+        text = str(addr) if key[2] == addr.max_prefixlen else '%s/%d' % (addr, key[2])
+        return text + (' nomatch' if key[3] else '')
+    if set_type == 'hash:ip':
+        return str(addr)
+    return '%s,%s:%d' % (addr, key[2], key[3])
+
+
+def _strip_comment(text):
+    """A member line without its '#' comment; '' for a blank or comment line."""
+    return text.split('#', 1)[0].strip()
+
+
+def parse_members(items, spec, origin='members'):
+    """The set of keys of ITEMS (strings; '#' starts a comment, blank items are skipped).
+
+    ORIGIN names the source in errors: 'members' gives 'members[3]', a file path gives 'PATH line 3'.
+    Raises IpsetError listing up to 5 bad entries (and how many there are)."""
+    keys = set()
+    errors = []
+    count = 0
+    for index, item in enumerate(items):
+        entry = ('%s[%d]' % (origin, index)) if origin == 'members' else ('%s line %d' % (origin, index + 1))
+        if not isinstance(item, str):
+            errors.append('%s must be a string, not %s' % (entry, excerpt(repr(item))))
+            continue
+        text = _strip_comment(item)
+        if not text:
+            continue
+        count += 1
+        try:
+            keys.update(member_keys(text, spec.set_type, spec.family, entry))
+        except IpsetError as exc:
+            errors.append(str(exc))
+    if errors:
+        more = ' (and %d more bad entries)' % (len(errors) - 5) if len(errors) > 5 else ''
+        raise IpsetError('; '.join(errors[:5]) + more)
+    if len(keys) > spec.maxelem:
+        raise IpsetError('%d members, more than maxelem %d: raise maxelem' % (len(keys), spec.maxelem))
+    return keys
+
+
+def sorted_keys(keys):
+    return sorted(keys, key=lambda k: tuple((1, x) if isinstance(x, str) else (0, x) for x in k))
+
+
+# ----------------------------------------------------------------------- ipset save text
+
+class LiveSet:
+    """A set read from ipset save text: spec, keys, and lineno of its create line."""
+
+    __slots__ = ('name', 'spec', 'keys', 'lineno')
+
+    def __init__(self, name, spec, keys, lineno):
+        self.name = name
+        self.spec = spec
+        self.keys = keys
+        self.lineno = lineno
+
+
+def _words(line):
+    if '"' not in line and "'" not in line and '\\' not in line:
+        return line.split()
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError:
+        return line.split()
+
+
+def parse_create(words, lineno=None):
+    """A SetSpec from the words of a create line: ['create', NAME, TYPE, opt...]. Unknown
+    types raise IpsetError; unknown options go to extra (so they count as a difference)."""
+    where = ' (line %d)' % lineno if lineno else ''
+    if len(words) < 3:
+        raise IpsetError('cannot read the create line%s: %s' % (where, excerpt(' '.join(words))))
+    set_type = words[2]
+    if set_type not in TYPES:
+        raise IpsetError('the set %s is of type %s%s; this module manages %s'
+                         % (excerpt(words[1]), excerpt(set_type), where, ', '.join(TYPES)))
+    opts = {}
+    extra = []
+    i = 3
+    while i < len(words):
+        word = words[i]
+        if word in _VALUE_OPTS and i + 1 < len(words):
+            opts[word] = words[i + 1]
+            if word not in _IGNORED_OPTS and word not in ('family', 'maxelem', 'timeout'):
+                extra.append('%s %s' % (word, words[i + 1]))
+            i += 2
+            continue
+        if word in _FLAG_OPTS:
+            opts[word] = True
+            if word not in ('counters', 'comment'):
+                extra.append(word)
+        else:
+            extra.append(word)
+        i += 1
+
+    def num(name):
+        value = opts.get(name)
+        if value is None:
+            return None
+        if not _DIGITS_RE.match(value):
+            raise IpsetError('cannot read %s %s of the set %s%s' % (name, excerpt(value), excerpt(words[1]), where))
+        return int(value)
+    return SetSpec(set_type, opts.get('family', 'inet'), num('hashsize'), num('maxelem'), num('timeout'),
+                   bool(opts.get('counters')), bool(opts.get('comment')), tuple(extra))
+
+
+def _live_key(value, spec, flags):
+    """The key of a member as ipset prints it; text it cannot read is kept as (9, text)."""
+    text = value + (' nomatch' if 'nomatch' in flags and spec.set_type == 'hash:net' else '')
+    try:
+        keys = member_keys(text, spec.set_type, spec.family)
+    except IpsetError:
+        return (9, text)
+    return keys[0] if len(keys) == 1 else (9, text)
+
+
+def parse_save(text, only=None):
+    """{name: LiveSet} of ``ipset save`` text (ONLY: a name, to skip the other sets).
+
+    Entry state (timeout left, packets, bytes, comments) is dropped: membership is what is
+    compared. Raises IpsetError on a line it cannot read (naming the line)."""
+    sets = {}
+    for lineno, line in enumerate((text or '').splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith('#'):
+            continue
+        words = _words(stripped)
+        if len(words) < 2:
+            raise IpsetError('cannot read ipset save line %d: %s' % (lineno, excerpt(stripped)))
+        cmd, name = words[0], words[1]
+        if only is not None and name != only:
+            continue
+        if cmd in ('create', '-N', '-exist'):
+            if cmd == '-exist':
+                raise IpsetError('cannot read ipset save line %d: %s' % (lineno, excerpt(stripped)))
+            sets[name] = LiveSet(name, parse_create(words, lineno), set(), lineno)
+        elif cmd in ('add', '-A'):
+            if name not in sets or len(words) < 3:
+                raise IpsetError('ipset save line %d adds to a set not created before it: %s'
+                                 % (lineno, excerpt(stripped)))
+            live = sets[name]
+            live.keys.add(_live_key(words[2], live.spec, words[3:]))
+        else:
+            raise IpsetError('cannot read ipset save line %d: %s' % (lineno, excerpt(stripped)))
+    return sets
+
+
+def list_names(text):
+    """The set names of ``ipset list -n`` text."""
+    return [line.strip() for line in (text or '').splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------- diff and payloads
+
+def diff(before, after):
+    """(added, removed): sorted lists of keys."""
+    before = before or set()
+    return sorted_keys(after - before), sorted_keys(before - after)
+
+
+def sample(keys, set_type, limit=SAMPLE):
+    return [member_text(k, set_type) for k in keys[:limit]]
+
+
+def _adds(name, keys, set_type):
+    return ['add %s %s' % (name, member_text(k, set_type)) for k in sorted_keys(keys)]
+
+
+def render_create(name, spec, keys):
+    """ipset restore payload creating a set that does not exist yet (nothing references it)."""
+    return '\n'.join([spec.create_line(name)] + _adds(name, keys, spec.set_type)) + '\n'
+
+
+def render_swap(name, spec, keys, tmp=None, destroy_leftover=False):
+    """ipset restore payload replacing a live set atomically: fill a temporary set, swap it with
+    NAME (rules that use NAME see the old members, then the new ones, never a part), destroy the
+    temporary set (which then holds the old members)."""
+    tmp = tmp or temp_name(name)
+    lines = ['destroy %s' % tmp] if destroy_leftover else []
+    lines.append(spec.create_line(tmp))
+    lines += _adds(tmp, keys, spec.set_type)
+    lines += ['swap %s %s' % (tmp, name), 'destroy %s' % tmp]
+    return '\n'.join(lines) + '\n'
+
+
+def payload_excerpt(payload, limit=SAMPLE):
+    """The payload for a result: every line but the 'add' lines past the first LIMIT, which are counted."""
+    out = []
+    skipped = 0
+    adds = 0
+    for line in payload.splitlines():
+        if line.startswith('add '):
+            adds += 1
+            if adds > limit:
+                skipped += 1
+                continue
+        elif skipped:
+            out.append('# ... %d more add lines' % skipped)
+            skipped = 0
+        out.append(line)
+    if skipped:
+        out.append('# ... %d more add lines' % skipped)
+    return out
+
+
+def restore_error_line(output):
+    """The payload line number of an ``ipset restore`` error ('Error in line N: ...'), or None."""
+    match = re.search(r'Error in line (\d+)', output or '')
+    return int(match.group(1)) if match else None
+
+
+# ----------------------------------------------------------------------- persisted file
+
+def render_block(name, spec, keys):
+    """The lines of a set in the persisted file (what ipset restore loads at boot)."""
+    return [spec.create_line(name)] + _adds(name, keys, spec.set_type)
+
+
+def merge_persisted(text, name, block):
+    """The persisted file TEXT with the lines of set NAME replaced by BLOCK (a list of lines, or
+    None to remove the set). Other sets' lines, comments and order are kept; a new set is added at
+    the end. Returns the new text ('' when nothing is left)."""
+    out = []
+    placed = False
+    for line in (text or '').splitlines():
+        words = line.split(None, 2)
+        if len(words) >= 2 and words[0] in ('create', 'add', '-N', '-A') and words[1] == name:
+            if not placed and block is not None:
+                out.extend(block)
+            placed = True
+            continue
+        out.append(line)
+    if not placed and block is not None:
+        out.extend(block)
+    while out and not out[-1].strip():
+        out.pop()
+    return '\n'.join(out) + '\n' if out else ''
+
+
+def persisted_set(text, name):
+    """The LiveSet of NAME in the persisted file TEXT, or None (also when the file cannot be read)."""
+    lines = [line for line in (text or '').splitlines()
+             if len(line.split(None, 2)) >= 2 and line.split(None, 2)[1] == name]
+    try:
+        return parse_save('\n'.join(lines)).get(name)
+    except IpsetError:
+        return None
+
+
+# ----------------------------------------------------------------------- references
+
+_REF_OPTS = ('--match-set', '--add-set', '--del-set', '--map-set', '--set')
+
+
+def references(save_text, name):
+    """['table filter: -A INPUT -m set --match-set NAME src -j DROP', ...]: the rules of
+    iptables-save text that use the set NAME (set match or SET target)."""
+    found = []
+    table = None
+    for line in (save_text or '').splitlines():
+        if line.startswith('*'):
+            table = line[1:].strip()
+            continue
+        if not line.startswith('-A ') or name not in line:
+            continue
+        words = _words(line)
+        for i, word in enumerate(words[:-1]):
+            if word in _REF_OPTS and words[i + 1] == name:
+                found.append('table %s: %s' % (table, line.strip()))
+                break
+    return found
+
+
+# ----------------------------------------------------------------------- persistence layouts
+
+# layout (iptables_persist.distribution_layout) -> (file, services, package, mode of a new file, plugin)
+# Debian/Ubuntu: the netfilter-persistent plugin 10-ipset of ipset-persistent runs
+# `ipset restore -exist < /etc/iptables/ipsets` before 15-ip4tables/25-ip6tables load the rules
+# (its own `save` writes the file with mode 0640). RHEL family: ipset.service of ipset-service loads
+# /etc/sysconfig/ipset, ordered before iptables.service. Arch: ipset.service of the ipset package
+# restores /etc/ipset.conf before network-pre.target. RHEL and Arch are mapped, not tested.
+PERSIST_LAYOUTS = {
+    'debian': ('/etc/iptables/ipsets', ('netfilter-persistent',), 'ipset-persistent', 0o640,
+               '/usr/share/netfilter-persistent/plugins.d/10-ipset'),
+    'rhel': ('/etc/sysconfig/ipset', ('ipset.service',), 'ipset-service', 0o600, None),
+    'arch': ('/etc/ipset.conf', ('ipset.service',), 'ipset', 0o644, None),
+}
+
+
+def lockout_networks(live):
+    """The members of a LiveSet as networks for iptables_lockout.preflight(sets={name: networks}),
+    or None when the set cannot be given that way (hash:ip,port, nomatch entries, unreadable entries):
+    its matches then stay undecidable."""
+    if live.spec.set_type not in ('hash:net', 'hash:ip'):
+        return None
+    out = []
+    for key in live.keys:
+        if isinstance(key[1], str) or (live.spec.set_type == 'hash:net' and key[3]):
+            return None
+        plen = key[2] if live.spec.set_type == 'hash:net' else (32 if key[0] == 4 else 128)
+        out.append(ipaddress.ip_network((key[1], plen)) if key[0] == 4 else ipaddress.IPv6Network((key[1], plen)))
+    return out
