@@ -45,7 +45,7 @@ collection-link:
 	@ln -sfn $(ROOT) $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/rampart/firewall
 
 images: setup
-	@images/build.sh bookworm trixie
+	@images/build.sh bookworm trixie bookworm-docker
 
 unit: setup-user
 	@python -m pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -86,9 +86,7 @@ changelog: setup-user
 
 # Every scenario runs even when one fails; the failures are listed at the end.
 molecule: images collection-link
-	@failed=""; for s in $(SCENARIOS); do molecule test -s $$s || failed="$$failed $$s"; done; \
-	if [ -n "$$failed" ]; then echo "molecule scenarios that failed:$$failed"; exit 1; fi; \
-	echo "molecule: all scenarios passed ($(SCENARIOS))"
+	@scripts/molecule-all.sh $(SCENARIOS)
 
 molecule-%: images collection-link
 	@molecule test -s $*

@@ -95,4 +95,10 @@ build() {
 
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie)
-for s in "${suites[@]}"; do build "$s"; done
+# The images are built side by side (debootstrap mostly waits for the mirror); each build's
+# status is collected, and any failure fails the whole run.
+pids=()
+for s in "${suites[@]}"; do build "$s" & pids+=($!); done
+rc=0
+for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+exit $rc

@@ -21,7 +21,7 @@ for gate in "${gates[@]}"; do
   rc=$?
   took=$((SECONDS - start))
   # pytest (unit tests, testinfra in molecule's verify) closing lines, and the fuzz suite's count
-  grep -E '^((=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s|fuzz: [0-9]+ cases: )' "$logs/$gate.log" | sed "s/^/   [$gate] /" || true
+  grep -E '^((=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s|fuzz: [0-9]+ cases: |molecule [a-z_]+ +(PASS|FAIL) )' "$logs/$gate.log" | sed "s/^/   [$gate] /" || true
   if [ $rc -eq 0 ]; then
     passed=$((passed + 1)); line=$(printf '%-10s PASS %5ss' "$gate" "$took")
   else
