@@ -139,6 +139,10 @@ def normalize_value(key, value):
         if char in text:
             raise SettingsError('settings: the value of %s contains %s (%r); a sysctl value is one line. '
                                 'Nothing was changed.' % (key, name, text))
+    odd = [char for char in text if (ord(char) < 32 and char != '\t') or 127 <= ord(char)]
+    if odd:
+        raise SettingsError('settings: the value of %s must be ASCII text without control characters, not %s. '
+                            'Nothing was changed.' % (key, ascii(text)[:80]))
     text = ' '.join(text.split())
     if not text:
         raise SettingsError('settings: the value of %s is empty. Use null to remove a key of the profile. '

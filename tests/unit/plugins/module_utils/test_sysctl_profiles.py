@@ -444,3 +444,12 @@ def test_escape():
     assert sp.escape('a"b\\c') == '"a\\"b\\\\c"'
     assert sp.escape('x\x00\t\r\n\x7f\udcff') == '"x\\x00\\t\\r\\n\\x7f\\udcff"'
     assert sp.escape('ü') == '"ü"'
+
+
+@pytest.mark.parametrize('value', ['0\x1b', '1\x7f', '\uff10', '0\x85'])
+def test_values_with_control_or_non_ascii_characters_are_refused_escaped(value):
+    from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import SettingsError, normalize_value
+    with pytest.raises(SettingsError) as err:
+        normalize_value('net.ipv4.tcp_timestamps', value)
+    assert 'net.ipv4.tcp_timestamps' in str(err.value)
+    assert not any(ord(char) < 32 or ord(char) > 126 for char in str(err.value))
