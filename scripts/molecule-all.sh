@@ -14,7 +14,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 [ $# -gt 0 ] || { echo "usage: $0 SCENARIO..." >&2; exit 2; }
 
 # Longest first (measured), then the rest in the given order.
-longest=(unprivileged single_host sysctl docker ruleset bastion masquerading_router granular ipset safety harness)
+longest=(granular unprivileged single_host ruleset sysctl docker masquerading_router bastion ipset safety harness)
 order=()
 for s in "${longest[@]}"; do
   for want in "$@"; do [ "$want" = "$s" ] && order+=("$s"); done
