@@ -32,17 +32,3 @@ attributes:
     description: Target OS/families that can be operated against.
     support: N/A
 '''
-
-    # Read-only modules (to be used together with the standard fragment).
-    INFO_MODULE = r'''
-options: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-'''

@@ -209,9 +209,6 @@ def _uint_norm_32(args, ctx):
     return (str(_uint(args[0])),)
 
 
-_SAFE = frozenset('_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')
-
-
 def save_string(value):
     """Quote a value the way iptables-save's xtables_save_string() does."""
     if value and not value.strip('_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'):

@@ -204,15 +204,6 @@ def prune(state_dir, now, age=3600):
                 pass
 
 
-def disarm(state_dir, token):
-    """Withdraw an armed window before anything was applied (the apply itself failed)."""
-    for suffix in ('pending', 'json', 'rules'):
-        try:
-            os.unlink(_path(state_dir, token, suffix))
-        except OSError:
-            pass
-
-
 def outcome(state_dir, token):
     """What became of TOKEN: pending, confirmed, reverting, reverted, failed or unknown."""
     for state in ('pending', 'confirmed', 'reverting', 'reverted', 'failed', 'apply-failed'):

@@ -125,13 +125,6 @@ def test_watch_stops_early_once_confirmed(state):
     assert run.calls == []
 
 
-def test_disarm_removes_everything(state):
-    token = rb.arm(state, 'ipv4', PREVIOUS, RESTORE, 30, now=1000)
-    rb.disarm(state, token)
-    assert rb.outcome(state, token) == 'unknown'
-    assert rb.pending(state) == []
-
-
 def test_old_decided_windows_are_pruned_at_the_next_arm(state):
     import time as _time
     old = rb.arm(state, 'ipv4', PREVIOUS, RESTORE, 30)
