@@ -241,19 +241,9 @@ class Plan:
         return self.current.tables[name] != self.result.tables[name]
 
 
-def _copy_chain(chain):
-    """A new Chain with its own rule list; Rule objects are never modified, so they are shared
-    (a deepcopy of 10,000 rules costs more than parsing them)."""
-    return Chain(chain.name, chain.policy, list(chain.rules), chain.lineno)
-
-
-def _copy_table(table):
-    return Table(table.name, dict((name, _copy_chain(chain)) for name, chain in table.chains.items()), table.lineno)
-
-
 def _merge_table(name, want, have, preserve, interfaces=()):
     """Return (result table, kept entries, owned chain names, dropped lines, kept foreign rule lines) for one table."""
-    table = _copy_table(want)
+    table = want.copy()
     alien = foreign_rules(name, have, interfaces)
     owned = [chain for chain in want.chains if is_preserved(chain, preserve, name)]
     foreign = [chain for chain in have.chains
@@ -301,7 +291,7 @@ def _merge_table(name, want, have, preserve, interfaces=()):
 
     kept = []
     for chain_name in foreign:
-        table.chains[chain_name] = _copy_chain(have.chains[chain_name])
+        table.chains[chain_name] = have.chains[chain_name].copy()
         kept.append({
             'table': name,
             'chain': chain_name,
@@ -404,7 +394,7 @@ def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFA
         foreign = set(chain for chain in table.chains
                       if chain not in own and is_preserved(chain, preserve, name))
         alien = foreign_rules(name, table, interfaces) - mine_rules
-        clean = _copy_table(table)
+        clean = table.copy()
         for chain in foreign:
             del clean.chains[chain]
         for chain in clean.chains.values():

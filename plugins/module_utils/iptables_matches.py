@@ -968,15 +968,16 @@ REJECT6 = (('icmp6-no-route', 'no-route'), ('icmp6-adm-prohibited', 'adm-prohibi
            ('icmp6-addr-unreachable', 'addr-unreach'), ('icmp6-port-unreachable', 'port-unreach'),
            ('icmp6-policy-fail', 'policy-fail'), ('icmp6-reject-route', 'reject-route'),
            ('tcp-reset', 'tcp-rst'))
-_REJECT_NAMES = {'ipv4': {}, 'ipv6': {}}
+# {family: {reject type or its alias: the canonical name iptables-save prints}}
+REJECT_NAMES = {'ipv4': {}, 'ipv6': {}}
 for _fam, _tab in (('ipv4', REJECT4), ('ipv6', REJECT6)):
     for _canon, _alias in _tab:
-        _REJECT_NAMES[_fam][_canon] = _canon
-        _REJECT_NAMES[_fam][_alias] = _canon
+        REJECT_NAMES[_fam][_canon] = _canon
+        REJECT_NAMES[_fam][_alias] = _canon
 
 
 def reject_norm(args, ctx):
-    v = _REJECT_NAMES[ctx.family].get(args[0])
+    v = REJECT_NAMES[ctx.family].get(args[0])
     if v is None:
         raise BadValue('unknown reject type %r for %s' % (args[0], ctx.family), args[0])
     if v == 'tcp-reset' and (ctx.proto != 6 or ctx.proto_inv):

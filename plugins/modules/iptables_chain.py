@@ -203,19 +203,9 @@ lineno:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import (
-    FAMILY_CHOICES,
-    Apply,
-    NoflushRunner,
-    SpecError,
-    check_empty_lists,
-    check_user_chain_name,
-    failure,
-    families_of,
-    plan_chain,
-)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, NoflushRunner, run_change
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import FAMILY_CHOICES, families_of
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_planner import check_user_chain_name, plan_chain
 
 
 def argument_spec():
@@ -229,35 +219,26 @@ def argument_spec():
     )
 
 
+def describe(params):
+    """The Change of the task. Raises SpecError."""
+    name, table, state = params['chain'], params['table'], params['state']
+    check_user_chain_name(name, table)
+    references = {}
+
+    def planner(family, live):
+        plan, refs = plan_chain(family, live[table], name, state, params['force'])
+        references[family] = refs
+        return [plan]
+
+    return Change(families_of(params['family']), [table], planner,
+                  lambda: {'references': references} if state == 'absent' else {})
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    apply = None
-    try:
-        check_empty_lists(params, argument_spec())
-        if not 0 <= params['wait'] <= 300:
-            raise SpecError('wait must be between 0 and 300 seconds, not %d' % params['wait'], 'wait', params['wait'])
-        name, table = params['chain'], params['table']
-        check_user_chain_name(name, table)
-        references = {}
-
-        def planner(family, live):
-            plan, refs = plan_chain(family, live[table], name, params['state'], params['force'])
-            references[family] = refs
-            return [plan]
-
-        runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families_of(params['family']))
-        apply = Apply(runners, [table], planner, lock=ApplyLock(params['wait']))
-        apply.plan()
-        if params['state'] == 'absent':
-            apply.result['references'] = references
-        if module._diff:
-            apply.result['diff'] = apply.diffs()
-        result = apply.run(module.check_mode)
-    except (SpecError, IptablesCommandError) as exc:
-        msg, extra = failure(exc, apply)
-        module.fail_json(msg=msg, **extra)
-    module.exit_json(**result)
+    ok, result = run_change(module.params, argument_spec(), describe, lambda f, w: NoflushRunner(module, f, w),
+                            module.check_mode, module._diff)
+    (module.exit_json if ok else module.fail_json)(**result)
 
 
 if __name__ == '__main__':

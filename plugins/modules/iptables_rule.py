@@ -585,24 +585,18 @@ lineno:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import (
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, NoflushRunner, run_change
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILY_CHOICES,
     RULE_OPTION_NAMES,
-    Apply,
-    NoflushRunner,
-    RulePlanner,
-    RuleRequest,
     SpecError,
-    check_empty_lists,
-    failure,
     families_of,
     parse_position,
     rule_argument_spec,
     rule_spec_mutually_exclusive,
     rule_spec_required_by,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_planner import RulePlanner, RuleRequest
 
 
 def argument_spec():
@@ -650,6 +644,13 @@ def resolve(params, position):
     return out
 
 
+def describe(params):
+    """The Change of the task. Raises SpecError."""
+    families = families_of(params['family'])
+    planner = RulePlanner(resolve(params, parse_position(params['position'])), len(families) == 2)
+    return Change(families, planner.tables(), planner, lambda: {'rules': dict(planner.lines)})
+
+
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
@@ -657,25 +658,9 @@ def main():
         required_by=rule_spec_required_by(),
         supports_check_mode=True,
     )
-    params = module.params
-    apply = None
-    try:
-        check_empty_lists(params, argument_spec(), allow=('rules',))
-        if not 0 <= params['wait'] <= 300:
-            raise SpecError('wait must be between 0 and 300 seconds, not %d' % params['wait'], 'wait', params['wait'])
-        families = families_of(params['family'])
-        planner = RulePlanner(resolve(params, parse_position(params['position'])), len(families) == 2)
-        runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in families)
-        apply = Apply(runners, planner.tables(), planner, lock=ApplyLock(params['wait']))
-        apply.plan()
-        apply.result['rules'] = dict(planner.lines)
-        if module._diff:
-            apply.result['diff'] = apply.diffs()
-        result = apply.run(module.check_mode)
-    except (SpecError, IptablesCommandError) as exc:
-        msg, extra = failure(exc, apply)
-        module.fail_json(msg=msg, **extra)
-    module.exit_json(**result)
+    ok, result = run_change(module.params, argument_spec(), describe, lambda f, w: NoflushRunner(module, f, w),
+                            module.check_mode, module._diff, allow=('rules',))
+    (module.exit_json if ok else module.fail_json)(**result)
 
 
 if __name__ == '__main__':

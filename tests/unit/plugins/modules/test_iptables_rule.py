@@ -857,7 +857,7 @@ def test_corpus_round_trip(kernel, name):
 def test_corpus_rules_are_exact_except_the_state_first_rules():
     """Every corpus rule builds to exactly the canonical rule of the file, except the eight that
     write -m state before the protocol match (one in 001, seven in 004)."""
-    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import build_rules
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import build_rules
     inexact = []
     for name, entry in sorted(CORPUS.items()):
         family = entry['family']

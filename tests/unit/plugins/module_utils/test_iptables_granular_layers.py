@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of iptables_rulespec: structured options, family translation, the partial-table
+"""Unit tests of the granular layers (iptables_options, iptables_planner, iptables_apply): structured options, family translation, the partial-table
 planner and the apply/verify driver."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import random
 import pytest
 import yaml
 
-from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rulespec as rs
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_apply as app
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_options as options_mod
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_planner as planner_mod
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     ICMP6_TYPES,
     ICMP_TYPES,
@@ -36,11 +38,11 @@ def rule(text, chain='INPUT', chains=()):
 
 
 def specs(family='ipv4', **opts):
-    return rs.build_specs(rs.translate(opts, family), family)[0]
+    return options_mod.build_specs(options_mod.translate(opts, family), family)[0]
 
 
 def lines(opts, family='ipv4', table='filter', chain='INPUT', chains=()):
-    return [r.line() for r in rs.build_rules(opts, family, table, chain, list(chains))]
+    return [r.line() for r in options_mod.build_rules(opts, family, table, chain, list(chains))]
 
 
 # ---- options -------------------------------------------------------------------------------------
@@ -48,10 +50,10 @@ def lines(opts, family='ipv4', table='filter', chain='INPUT', chains=()):
 def test_option_table_is_the_documented_one():
     doc = yaml.safe_load(iptables_rule.DOCUMENTATION)
     documented = set(doc['options']) - {'rules', 'chain', 'table', 'family', 'state', 'position', 'wait'}
-    assert documented == set(rs.RULE_OPTION_NAMES)
+    assert documented == set(options_mod.RULE_OPTION_NAMES)
     item = doc['options']['rules']['suboptions']
-    assert set(item) == set(rs.RULE_OPTION_NAMES) | {'chain', 'table', 'family', 'state'}
-    for name, spec in rs.rule_argument_spec().items():
+    assert set(item) == set(options_mod.RULE_OPTION_NAMES) | {'chain', 'table', 'family', 'state'}
+    for name, spec in options_mod.rule_argument_spec().items():
         assert doc['options'][name]['type'] == spec['type'], name
         assert doc['options'][name].get('choices') == spec.get('choices'), name
 
@@ -119,15 +121,15 @@ def test_targets():
     ({'log_level': 'info'}, 'log_level'),
 ])
 def test_errors_name_the_option(opts, field):
-    with pytest.raises(rs.SpecError) as info:
-        rs.build_rules(opts, 'ipv4', 'filter', 'INPUT', [])
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.build_rules(opts, 'ipv4', 'filter', 'INPUT', [])
     assert info.value.field == field, info.value.msg
     assert info.value.msg.startswith('rule (ipv4 filter INPUT): ')
 
 
 def test_error_label_names_the_list_item():
-    with pytest.raises(rs.SpecError) as info:
-        rs.build_rules({'protocol': 'tcp', 'destination_port': 70000}, 'ipv4', 'filter', 'INPUT', [], 'rules[4]')
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.build_rules({'protocol': 'tcp', 'destination_port': 70000}, 'ipv4', 'filter', 'INPUT', [], 'rules[4]')
     assert info.value.msg == "rules[4] (ipv4 filter INPUT): destination_port: invalid port '70000' (-p tcp --dport 70000)"
     assert (info.value.field, info.value.value, info.value.rule) == ('destination_port', '70000', '-p tcp --dport 70000')
 
@@ -139,14 +141,14 @@ def names(table):
 
 
 def test_translation_tables_use_known_names():
-    assert set(rs.ICMP_4TO6) <= names(ICMP_TYPES)
-    assert set(v for v in rs.ICMP_4TO6.values() if v) <= names(ICMP6_TYPES)
-    assert set(rs.ICMP_6TO4) <= names(ICMP6_TYPES)
-    assert set(rs.ICMP_6TO4.values()) <= names(ICMP_TYPES)
-    assert set(rs.REJECT_4TO6) <= set(n for n, _a in REJECT4)
-    assert set(rs.REJECT_4TO6.values()) <= set(n for n, _a in REJECT6)
-    assert set(rs.REJECT_6TO4) <= set(n for n, _a in REJECT6)
-    assert set(rs.REJECT_6TO4.values()) <= set(n for n, _a in REJECT4)
+    assert set(options_mod.ICMP_4TO6) <= names(ICMP_TYPES)
+    assert set(v for v in options_mod.ICMP_4TO6.values() if v) <= names(ICMP6_TYPES)
+    assert set(options_mod.ICMP_6TO4) <= names(ICMP6_TYPES)
+    assert set(options_mod.ICMP_6TO4.values()) <= names(ICMP_TYPES)
+    assert set(options_mod.REJECT_4TO6) <= set(n for n, _a in REJECT4)
+    assert set(options_mod.REJECT_4TO6.values()) <= set(n for n, _a in REJECT6)
+    assert set(options_mod.REJECT_6TO4) <= set(n for n, _a in REJECT6)
+    assert set(options_mod.REJECT_6TO4.values()) <= set(n for n, _a in REJECT4)
 
 
 @pytest.mark.parametrize('v4,v6', [
@@ -182,7 +184,7 @@ def test_icmp_types_for_ipv6(v4, v6):
 def test_icmpv6_types_for_ipv4(v6, v4):
     opts = {'protocol': 'ipv6-icmp', 'icmp_type': v6}
     if v4 is None:
-        with pytest.raises(rs.SpecError) as info:
+        with pytest.raises(options_mod.SpecError) as info:
             lines(opts, 'ipv4')
         assert info.value.field == 'icmp_type'
         assert 'no ICMP equivalent' in info.value.msg and 'family: ipv6' in info.value.msg
@@ -196,7 +198,7 @@ def test_icmp_protocol_spellings():
     for proto in ('ipv6-icmp', 'icmpv6', '58'):
         assert lines({'protocol': proto}, 'ipv4') == ['-A INPUT -p icmp'], proto
     assert lines({'protocol': '! icmp'}, 'ipv6') == ['-A INPUT ! -p ipv6-icmp']
-    assert rs.protocol_family('tcp') is None and rs.protocol_family(None) is None
+    assert options_mod.protocol_family('tcp') is None and options_mod.protocol_family(None) is None
 
 
 @pytest.mark.parametrize('v4,v6', [
@@ -218,18 +220,18 @@ def test_reject_types_for_ipv4():
         '-A INPUT -j REJECT --reject-with icmp-admin-prohibited']
     assert lines({'protocol': 'tcp', 'jump': 'REJECT', 'reject_with': 'tcp-reset'}, 'ipv6') == [
         '-A INPUT -p tcp -j REJECT --reject-with tcp-reset']
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines({'jump': 'REJECT', 'reject_with': 'icmp6-policy-fail'}, 'ipv4')
     assert info.value.field == 'reject_with'
 
 
 def test_addresses_of_the_other_family():
-    with pytest.raises(rs.SpecError) as info:
-        rs.build_rules({'destination': ['2001:db8::1']}, 'ipv4', 'filter', 'INPUT', [], both=True)
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.build_rules({'destination': ['2001:db8::1']}, 'ipv4', 'filter', 'INPUT', [], both=True)
     assert info.value.field == 'destination'
     assert 'give this rule family: ipv6' in info.value.msg
-    with pytest.raises(rs.SpecError) as info:
-        rs.build_rules({'jump': 'DNAT', 'to_destination': '10.0.0.1'}, 'ipv6', 'nat', 'PREROUTING', [], both=True)
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.build_rules({'jump': 'DNAT', 'to_destination': '10.0.0.1'}, 'ipv6', 'nat', 'PREROUTING', [], both=True)
     assert info.value.field == 'to_destination'
     assert 'give this rule family: ipv4' in info.value.msg
 
@@ -239,13 +241,13 @@ def test_addresses_of_the_other_family():
 @pytest.mark.parametrize('value,expect', [(None, 'append'), ('append', 'append'), ('prepend', 1), ('Prepend', 1),
                                           (1, 1), ('7', 7), (' 3 ', 3)])
 def test_parse_position(value, expect):
-    assert rs.parse_position(value) == expect
+    assert options_mod.parse_position(value) == expect
 
 
 @pytest.mark.parametrize('value', [0, -1, '0', 'top', True, 1.5, ''])
 def test_parse_position_errors(value):
-    with pytest.raises(rs.SpecError) as info:
-        rs.parse_position(value)
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.parse_position(value)
     assert info.value.field == 'position'
 
 
@@ -276,22 +278,22 @@ def keys(rules):
     ([X, Y], [A], 3, [X, Y, A]),
 ])
 def test_wanted_chain(live, want, position, expect):
-    assert keys(rs.wanted_chain(live, want, [], position)) == keys(expect)
+    assert keys(planner_mod.wanted_chain(live, want, [], position)) == keys(expect)
 
 
 def test_wanted_chain_absent_and_beyond_the_end():
-    assert keys(rs.wanted_chain([A, X, A, B], [], [A], 'append')) == keys([X, B])
-    with pytest.raises(rs.PlanError) as info:
-        rs.wanted_chain([X, A], [A], [], 3)
+    assert keys(planner_mod.wanted_chain([A, X, A, B], [], [A], 'append')) == keys([X, B])
+    with pytest.raises(planner_mod.PlanError) as info:
+        planner_mod.wanted_chain([X, A], [A], [], 3)
     assert info.value.field == 'position'
     assert 'highest possible position is 2' in info.value.msg
 
 
 def test_chain_ops_never_move_rules_of_others():
     # X and Y are not the task's: the task's rule A moves around them
-    ops = rs.chain_ops('INPUT', [A, X, Y], [X, Y, A], {A.key})
+    ops = planner_mod.chain_ops('INPUT', [A, X, Y], [X, Y, A], {A.key})
     assert ops == [('D', 'INPUT', 1), ('A', 'INPUT', A)]
-    ops = rs.chain_ops('INPUT', [X, Y, A], [A, X, Y], {A.key})
+    ops = planner_mod.chain_ops('INPUT', [X, Y, A], [A, X, Y], {A.key})
     assert ops == [('D', 'INPUT', 3), ('I', 'INPUT', 1, A)]
 
 
@@ -304,12 +306,12 @@ def test_chain_ops_random():
         gone = [r for r in pool[6:9] if rng.random() < 0.5]
         position = rng.choice(['append', 1, 2])
         try:
-            final = rs.wanted_chain(live, want, gone, position)
-        except rs.PlanError:
+            final = planner_mod.wanted_chain(live, want, gone, position)
+        except planner_mod.PlanError:
             continue
-        ops = rs.chain_ops('INPUT', live, final, set(keys(want)))
+        ops = planner_mod.chain_ops('INPUT', live, final, set(keys(want)))
         table = Table('filter', {'INPUT': Chain('INPUT', 'ACCEPT', list(live))})
-        after = rs.simulate(table, ops)
+        after = planner_mod.simulate(table, ops)
         assert after.chains['INPUT'].keys() == keys(final)
         # only the task's rules and removed rules are deleted, only the task's rules are inserted
         assert all(op[3].key in keys(want) for op in ops if op[0] == 'I')
@@ -320,17 +322,17 @@ def test_chain_ops_random():
         others = [r.key for r in live if r.key not in keys(want) and r.key not in keys(gone)]
         assert [k for k in keys(final) if k not in keys(want)] == others
         # a second plan against the result has nothing to do
-        again = rs.wanted_chain(after.chains['INPUT'].rules, want, gone, position)
-        assert rs.chain_ops('INPUT', after.chains['INPUT'].rules, again, set(keys(want))) == []
+        again = planner_mod.wanted_chain(after.chains['INPUT'].rules, want, gone, position)
+        assert planner_mod.chain_ops('INPUT', after.chains['INPUT'].rules, again, set(keys(want))) == []
 
 
 def test_simulate_refuses_what_iptables_refuses():
     table = parse('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:web - [0:0]\n'
                   '-A INPUT -j web\nCOMMIT\n').tables['filter']
     for ops in ([('X', 'web')], [('D', 'INPUT', 2)], [('I', 'INPUT', 3, A)], [('F', 'nope')], [('X', 'INPUT')]):
-        with pytest.raises(rs.PlanError):
-            rs.simulate(table, ops)
-    assert list(rs.simulate(table, [('N', 'new')]).chains)[-1] == 'new'
+        with pytest.raises(planner_mod.PlanError):
+            planner_mod.simulate(table, ops)
+    assert list(planner_mod.simulate(table, [('N', 'new')]).chains)[-1] == 'new'
     assert 'new' not in table.chains          # the live table is not changed
 
 
@@ -343,64 +345,64 @@ def filter_table(text=''):
 
 def test_plan_rules_payload_lines_and_texts():
     table = filter_table(':web - [0:0]\n-A INPUT -p tcp -m tcp --dport 100 -j ACCEPT\n')
-    want = rs.ChainWant('INPUT', 'ipv4', 1)
+    want = planner_mod.ChainWant('INPUT', 'ipv4', 1)
     want.add(A, 'present')
-    web = rs.ChainWant('web', 'ipv4', 'append')
+    web = planner_mod.ChainWant('web', 'ipv4', 'append')
     web.add(B, 'present')
-    plan = rs.plan_rules('ipv4', table, [want, web])
+    plan = planner_mod.plan_rules('ipv4', table, [want, web])
     assert plan.changed
     assert plan.lines() == ['-I INPUT 1 -p tcp -m tcp --dport 1 -j ACCEPT', '-A web -p tcp -m tcp --dport 2 -j ACCEPT']
-    assert rs.payload([plan]) == '*filter\n%s\nCOMMIT\n' % '\n'.join(plan.lines())
-    assert rs.plans_text([plan], 'before') == ('*filter\n:INPUT ACCEPT [0:0]\n:web - [0:0]\n'
+    assert planner_mod.payload([plan]) == '*filter\n%s\nCOMMIT\n' % '\n'.join(plan.lines())
+    assert planner_mod.plans_text([plan], 'before') == ('*filter\n:INPUT ACCEPT [0:0]\n:web - [0:0]\n'
                                                '-A INPUT -p tcp -m tcp --dport 100 -j ACCEPT\nCOMMIT\n')
     assert table.chains['INPUT'].keys() == [X.key]          # the live table is untouched
     assert plan.after.chains['INPUT'].keys() == [A.key, X.key]
 
 
 def test_plan_rules_duplicates_in_one_task():
-    want = rs.ChainWant('INPUT', 'ipv6')
+    want = planner_mod.ChainWant('INPUT', 'ipv6')
     want.add(A, 'present', 'rules[0]')
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         want.add(A, 'absent', 'rules[3]')
     assert info.value.msg.startswith('rules[0] and rules[3] give the same ipv6 rule twice')
 
 
 def test_plan_chain():
     table = filter_table(':web - [0:0]\n:other - [0:0]\n-A INPUT -j web\n-A other -p tcp -g web\n-A web -j RETURN\n')
-    plan, refs = rs.plan_chain('ipv4', table, 'web', 'absent', force=True)
+    plan, refs = planner_mod.plan_chain('ipv4', table, 'web', 'absent', force=True)
     assert plan.lines() == ['-D INPUT 1', '-D other 1', '-F web', '-X web']
     assert refs == ['-A INPUT -j web', '-A other -p tcp -g web']
     assert plan.touched == ['INPUT', 'web', 'other']
     assert 'web' not in plan.after.chains
-    with pytest.raises(rs.PlanError) as info:
-        rs.plan_chain('ipv4', table, 'web', 'absent')
+    with pytest.raises(planner_mod.PlanError) as info:
+        planner_mod.plan_chain('ipv4', table, 'web', 'absent')
     assert '2 rule(s)' in info.value.msg
-    plan, refs = rs.plan_chain('ipv4', table, 'other', 'flushed')
+    plan, refs = planner_mod.plan_chain('ipv4', table, 'other', 'flushed')
     assert plan.lines() == ['-F other']
-    plan, refs = rs.plan_chain('ipv4', table, 'new', 'present')
+    plan, refs = planner_mod.plan_chain('ipv4', table, 'new', 'present')
     assert plan.lines() == [':new - [0:0]']
-    assert not rs.plan_chain('ipv4', table, 'web', 'present')[0].changed
-    assert not rs.plan_chain('ipv4', table, 'gone', 'absent')[0].changed
+    assert not planner_mod.plan_chain('ipv4', table, 'web', 'present')[0].changed
+    assert not planner_mod.plan_chain('ipv4', table, 'gone', 'absent')[0].changed
 
 
 def test_check_chain_names():
-    rs.check_user_chain_name('fw-open', 'filter')
+    planner_mod.check_user_chain_name('fw-open', 'filter')
     for name in ('INPUT', 'x' * 29, 'a b', '-a', '!a', 'DROP', 'a"b'):
-        with pytest.raises(rs.SpecError) as info:
-            rs.check_user_chain_name(name, 'filter')
+        with pytest.raises(options_mod.SpecError) as info:
+            planner_mod.check_user_chain_name(name, 'filter')
         assert info.value.field == 'chain'
-    rs.check_user_chain_name('FORWARD', 'nat')           # only a built-in chain in filter
-    with pytest.raises(rs.SpecError):
-        rs.check_builtin_chain('FORWARD', 'nat')
+    planner_mod.check_user_chain_name('FORWARD', 'nat')           # only a built-in chain in filter
+    with pytest.raises(options_mod.SpecError):
+        planner_mod.check_builtin_chain('FORWARD', 'nat')
 
 
 def test_plan_policy():
     table = filter_table()
-    plan = rs.plan_policy('ipv4', table, 'INPUT', 'DROP')
+    plan = planner_mod.plan_policy('ipv4', table, 'INPUT', 'DROP')
     assert plan.lines() == [':INPUT DROP [0:0]']
-    assert not rs.plan_policy('ipv4', table, 'INPUT', 'ACCEPT').changed
-    with pytest.raises(rs.SpecError):
-        rs.plan_policy('ipv4', table, 'INPUT', 'REJECT')
+    assert not planner_mod.plan_policy('ipv4', table, 'INPUT', 'ACCEPT').changed
+    with pytest.raises(options_mod.SpecError):
+        planner_mod.plan_policy('ipv4', table, 'INPUT', 'REJECT')
 
 
 # ---- live tables ------------------------------------------------------------------------------------------
@@ -427,14 +429,14 @@ COMMIT
 
 
 def test_parse_tables_reads_only_the_named_tables():
-    live = rs.parse_tables(SAVED, 'ipv4', ['filter', 'nat'])
+    live = planner_mod.parse_tables(SAVED, 'ipv4', ['filter', 'nat'])
     assert live['filter'].chains['INPUT'].policy == 'DROP'
     assert [r.text for r in live['filter'].chains['INPUT'].rules] == ['-i lo -j ACCEPT']
     assert live['nat'] == new_table('nat')
-    with pytest.raises(rs.SpecError) as info:
-        rs.parse_tables(SAVED, 'ipv4', ['mangle'])
+    with pytest.raises(options_mod.SpecError) as info:
+        planner_mod.parse_tables(SAVED, 'ipv4', ['mangle'])
     assert 'cannot understand the live mangle table' in info.value.msg
-    assert rs.parse_tables('', 'ipv6', ['raw'])['raw'] == new_table('raw')
+    assert planner_mod.parse_tables('', 'ipv6', ['raw'])['raw'] == new_table('raw')
 
 
 @pytest.mark.parametrize('value,expect', [
@@ -446,13 +448,13 @@ def test_parse_tables_reads_only_the_named_tables():
     ('[fd00::53]', ('fd00::53', None)),
 ])
 def test_split_nat_destination(value, expect):
-    assert rs.split_nat_destination(value) == expect
+    assert options_mod.split_nat_destination(value) == expect
 
 
 @pytest.mark.parametrize('value', [':80', '10.0.0.1-10.0.0.2:80', '[fd00::1', '[fd00::1]80', ''])
 def test_split_nat_destination_errors(value):
-    with pytest.raises(rs.SpecError):
-        rs.split_nat_destination(value)
+    with pytest.raises(options_mod.SpecError):
+        options_mod.split_nat_destination(value)
 
 
 # ---- Apply ---------------------------------------------------------------------------------------------------
@@ -471,7 +473,7 @@ class FakeModule:
 
 def test_noflush_runner_adds_noflush():
     module = FakeModule()
-    runner = rs.NoflushRunner(module, 'ipv6', 5)
+    runner = app.NoflushRunner(module, 'ipv6', 5)
     runner.test('*filter\nCOMMIT\n')
     runner.restore('*filter\nCOMMIT\n')
     assert module.calls == [['/sbin/ip6tables-restore', '-w', '5', '--test', '--noflush'],
@@ -500,7 +502,7 @@ class FakeRunner:
 
 
 def policy_planner(family, live):
-    return [rs.plan_policy(family, live['filter'], 'INPUT', 'DROP')]
+    return [planner_mod.plan_policy(family, live['filter'], 'INPUT', 'DROP')]
 
 
 DROPPED = SAVED.replace(':INPUT DROP', ':INPUT XX').replace(':INPUT XX', ':INPUT DROP')
@@ -509,7 +511,7 @@ ACCEPTING = SAVED.replace(':INPUT DROP [12:345]', ':INPUT ACCEPT [0:0]')
 
 def test_apply_check_mode_and_run():
     runners = {'ipv4': FakeRunner(ACCEPTING, after=DROPPED), 'ipv6': FakeRunner(SAVED)}
-    apply = rs.Apply(runners, ['filter'], policy_planner)
+    apply = app.Apply(runners, ['filter'], policy_planner)
     result = apply.plan()
     assert result['changed'] is True
     assert result['payload'] == {'ipv4': '*filter\n:INPUT DROP [0:0]\nCOMMIT\n', 'ipv6': ''}
@@ -524,19 +526,19 @@ def test_apply_check_mode_and_run():
 
 
 def test_apply_verification_and_failures():
-    apply = rs.Apply({'ipv4': FakeRunner(ACCEPTING, after=ACCEPTING)}, ['filter'], policy_planner)
+    apply = app.Apply({'ipv4': FakeRunner(ACCEPTING, after=ACCEPTING)}, ['filter'], policy_planner)
     apply.plan()
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         apply.run()
     assert 'differ from the prediction in ipv4 filter INPUT' in info.value.msg
     assert '-:INPUT DROP [0:0]' in info.value.msg and '+:INPUT ACCEPT [0:0]' in info.value.msg
-    msg, extra = rs.failure(info.value, apply)
+    msg, extra = app.failure(info.value, apply)
     assert extra['changed'] is True and extra['payload'] == apply.result['payload']
-    apply = rs.Apply({'ipv4': FakeRunner(ACCEPTING, fail=True)}, ['filter'], policy_planner)
+    apply = app.Apply({'ipv4': FakeRunner(ACCEPTING, fail=True)}, ['filter'], policy_planner)
     apply.plan()
     with pytest.raises(IptablesCommandError) as info:
         apply.run()
-    msg, extra = rs.failure(info.value, apply)
+    msg, extra = app.failure(info.value, apply)
     assert msg == 'boom'
     assert extra['changed'] is False and extra['rc'] == 4 and extra['cmd'] == 'iptables-restore'
 
@@ -561,7 +563,7 @@ def _no_raw_controls(text):
     ({'protocol': 'tcp', 'destination_ports': ['22\x00'], 'jump': 'ACCEPT'}, 'destination_ports', r"'22\x00'"),
 ])
 def test_control_characters_in_options_are_errors_naming_the_option(opts, field, shown):
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines(opts)
     assert info.value.field == field, info.value.msg
     assert shown in info.value.msg
@@ -586,7 +588,7 @@ EMPTY_LISTS = [
 
 @pytest.mark.parametrize('opts,field,hint', EMPTY_LISTS, ids=[c[1] for c in EMPTY_LISTS])
 def test_an_empty_list_is_an_error_not_a_wider_rule(opts, field, hint):
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines(opts)
     assert info.value.field == field
     assert '%s must not be an empty list' % field in info.value.msg
@@ -602,24 +604,24 @@ def test_every_list_option_of_a_rule_is_covered_by_the_empty_list_tests():
                 listed.add(prefix + name)
             if entry.get('type') == 'dict' and entry.get('options'):
                 walk(entry['options'], prefix + name + '.')
-    walk(rs.rule_argument_spec())
+    walk(options_mod.rule_argument_spec())
     assert listed == set(c[1] for c in EMPTY_LISTS)
 
 
 def test_check_empty_lists_allows_the_documented_empty_lists():
     spec = iptables_rule.argument_spec()
-    rs.check_empty_lists({'rules': []}, spec, allow=('rules',))
-    rs.check_empty_lists({'tcp_flags': {'flags': ['SYN'], 'flags_set': []}}, spec)
-    with pytest.raises(rs.SpecError) as info:
-        rs.check_empty_lists({'rules': []}, spec)
+    options_mod.check_empty_lists({'rules': []}, spec, allow=('rules',))
+    options_mod.check_empty_lists({'tcp_flags': {'flags': ['SYN'], 'flags_set': []}}, spec)
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.check_empty_lists({'rules': []}, spec)
     assert info.value.field == 'rules'
-    with pytest.raises(rs.SpecError) as info:
-        rs.check_empty_lists({'rules': [{'jump': 'ACCEPT'}, {'protocol': 'tcp', 'destination_ports': []}]}, spec,
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.check_empty_lists({'rules': [{'jump': 'ACCEPT'}, {'protocol': 'tcp', 'destination_ports': []}]}, spec,
                              allow=('rules',))
     assert info.value.field == 'destination_ports'
     assert info.value.msg.startswith('rules[1].destination_ports must not be an empty list')
-    with pytest.raises(rs.SpecError) as info:
-        rs.check_empty_lists({'rules': [{'tcp_flags': {'flags': [], 'flags_set': []}}]}, spec, allow=('rules',))
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.check_empty_lists({'rules': [{'tcp_flags': {'flags': [], 'flags_set': []}}]}, spec, allow=('rules',))
     assert info.value.field == 'tcp_flags.flags'
     assert info.value.msg.startswith('rules[0].tcp_flags.flags must not be an empty list')
 
@@ -638,7 +640,7 @@ def test_check_empty_lists_allows_the_documented_empty_lists():
 ])
 def test_non_ascii_digits_are_errors(opts, field, value):
     table, chain = ('nat', 'PREROUTING') if opts.get('jump') == 'REDIRECT' else ('filter', 'INPUT')
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines(opts, table=table, chain=chain)
     assert info.value.field == field, info.value.msg
     assert value in info.value.msg
@@ -646,29 +648,29 @@ def test_non_ascii_digits_are_errors(opts, field, value):
 
 def test_non_ascii_icmp_type_is_not_translated():
     # str.lower() turns the Kelvin sign into 'k': 'pac\u212aet-too-big' must not become fragmentation-needed
-    with pytest.raises(rs.SpecError) as info:
-        rs.translate({'protocol': 'ipv6-icmp', 'icmp_type': 'pac\u212aet-too-big'}, 'ipv4')
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.translate({'protocol': 'ipv6-icmp', 'icmp_type': 'pac\u212aet-too-big'}, 'ipv4')
     assert info.value.field == 'icmp_type'
-    with pytest.raises(rs.SpecError):
-        rs.translate({'protocol': 'icmp', 'icmp_type': '３/4'}, 'ipv6')
+    with pytest.raises(options_mod.SpecError):
+        options_mod.translate({'protocol': 'icmp', 'icmp_type': '３/4'}, 'ipv6')
 
 
 @pytest.mark.parametrize('value', ['２', '٣', '1\u0660'])
 def test_non_ascii_position_is_an_error(value):
-    with pytest.raises(rs.SpecError) as info:
-        rs.parse_position(value)
+    with pytest.raises(options_mod.SpecError) as info:
+        options_mod.parse_position(value)
     assert info.value.field == 'position' and repr(value) in info.value.msg
 
 
 def test_non_ascii_blanks_are_not_trimmed_as_ascii_ones():
-    assert rs._text(' 22\n', 'destination_port') == '22'
-    with pytest.raises(rs.SpecError):
+    assert options_mod._text(' 22\n', 'destination_port') == '22'
+    with pytest.raises(options_mod.SpecError):
         lines({'protocol': 'tcp', 'destination_port': '\u200322', 'jump': 'ACCEPT'})
 
 
 @pytest.mark.parametrize('protocol', ['tcp; id', 'tcp -j DROP', '"tcp"', '! ', 'tcp\x00', 'ｔｃｐ'])
 def test_an_invalid_protocol_is_named_before_options_that_need_one(protocol):
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines({'protocol': protocol, 'destination_port': 22, 'destination_ports': [80], 'jump': 'ACCEPT'})
     assert info.value.field == 'protocol', info.value.msg
     assert info.value.value == protocol
@@ -678,20 +680,20 @@ def test_an_invalid_protocol_is_named_before_options_that_need_one(protocol):
 
 
 def test_protocol_error_names_the_value():
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         lines({'protocol': 'tcp; id', 'destination_port': 22, 'jump': 'ACCEPT'})
     assert info.value.msg.endswith("protocol: unknown protocol 'tcp; id'")
 
 
 @pytest.mark.parametrize('check,name', [
-    (lambda n: rs.check_user_chain_name(n, 'filter'), 'web\x00'),
-    (lambda n: rs.check_user_chain_name(n, 'filter'), 'w\x1beb'),
-    (lambda n: rs.check_builtin_chain(n, 'filter'), 'INPUT\x00'),
-    (lambda n: rs.check_chain_name(n, 'filter'), 'INPUT\x00'),
-    (lambda n: rs.check_chain_name(n, 'filter'), 'web\x85'),
+    (lambda n: planner_mod.check_user_chain_name(n, 'filter'), 'web\x00'),
+    (lambda n: planner_mod.check_user_chain_name(n, 'filter'), 'w\x1beb'),
+    (lambda n: planner_mod.check_builtin_chain(n, 'filter'), 'INPUT\x00'),
+    (lambda n: planner_mod.check_chain_name(n, 'filter'), 'INPUT\x00'),
+    (lambda n: planner_mod.check_chain_name(n, 'filter'), 'web\x85'),
 ])
 def test_chain_names_with_control_characters(check, name):
-    with pytest.raises(rs.SpecError) as info:
+    with pytest.raises(options_mod.SpecError) as info:
         check(name)
     assert info.value.field == 'chain' and info.value.value == name
     assert repr(name) in info.value.msg
@@ -700,28 +702,28 @@ def test_chain_names_with_control_characters(check, name):
 
 
 def test_chain_name_length_counts_bytes():
-    rs.check_user_chain_name('é' * 14, 'filter')
-    with pytest.raises(rs.SpecError) as info:
-        rs.check_user_chain_name('é' * 15, 'filter')
+    planner_mod.check_user_chain_name('é' * 14, 'filter')
+    with pytest.raises(options_mod.SpecError) as info:
+        planner_mod.check_user_chain_name('é' * 15, 'filter')
     assert 'bytes' in info.value.msg
-    rs.check_chain_name('INPUT', 'filter')
-    rs.check_chain_name('my-chain', 'filter')
-    with pytest.raises(rs.SpecError):
-        rs.check_chain_name('é' * 15, 'filter')
+    planner_mod.check_chain_name('INPUT', 'filter')
+    planner_mod.check_chain_name('my-chain', 'filter')
+    with pytest.raises(options_mod.SpecError):
+        planner_mod.check_chain_name('é' * 15, 'filter')
 
 
 def test_rule_planner_checks_the_chain_names_first():
-    with pytest.raises(rs.SpecError) as info:
-        rs.RulePlanner([rs.RuleRequest('rules[1]', 'fw\x00', 'filter', ('ipv4',), 'absent', {'jump': 'ACCEPT'})])
+    with pytest.raises(options_mod.SpecError) as info:
+        planner_mod.RulePlanner([planner_mod.RuleRequest('rules[1]', 'fw\x00', 'filter', ('ipv4',), 'absent', {'jump': 'ACCEPT'})])
     assert info.value.field == 'chain'
     assert info.value.msg.startswith("rules[1]: chain: invalid chain name: 'fw\\x00'")
-    with pytest.raises(rs.SpecError) as info:
-        rs.RulePlanner([rs.RuleRequest('', 'fw\x00', 'filter', ('ipv4',), 'present', {}, chain_field='filter_chain')])
+    with pytest.raises(options_mod.SpecError) as info:
+        planner_mod.RulePlanner([planner_mod.RuleRequest('', 'fw\x00', 'filter', ('ipv4',), 'present', {}, chain_field='filter_chain')])
     assert info.value.field == 'filter_chain'
 
 
 def test_match_args_with_non_ascii_digits_names_match_args():
-    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_rulespec import SpecError, _emit_match_args
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import SpecError, _emit_match_args
     with pytest.raises(SpecError) as err:
         _emit_match_args({'match_args': '-m ttl --ttl-eq \uff16\uff14'}, None)
     assert err.value.field == 'match_args' and '\\uff16' in str(err.value)
