@@ -51,9 +51,7 @@ from fnmatch import fnmatchcase
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     BUILTIN_CHAINS,
     TABLES,
-    Chain,
     Ruleset,
-    Table,
     diff as model_diff,
     new_table,
     parse,
