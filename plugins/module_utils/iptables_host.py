@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
-import tempfile
 import time
 
 import hashlib
@@ -24,6 +23,7 @@ import hashlib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 
 ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
@@ -40,28 +40,16 @@ class HostError(Exception):
 
 
 def write_atomic(module, path, content, mode):
-    """Write content to path through a temporary file in the same directory and module.atomic_move.
-
-    A new file gets mode; an existing one keeps its owner and mode (atomic_move copies them)."""
+    """Write content to path with atomic_file.write_atomic and module.atomic_move, creating the
+    directory (0755) when it is missing. A new file gets mode; an existing one keeps its owner
+    and mode (atomic_move copies them). Raises HostError."""
     directory = os.path.dirname(path) or '.'
-    creating = not os.path.exists(path)
     try:
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-        try:
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(content)
-            os.chmod(tmp, mode)
-        except Exception:
-            os.unlink(tmp)
-            raise
+        atomic_file.write_atomic(path, content, mode, module.atomic_move)
     except (IOError, OSError) as exc:
         raise HostError('cannot write %s: %s' % (path, to_native(exc)))
-    module.atomic_move(tmp, path)
-    if creating:
-        # atomic_move gives a new file the default mode (0666 & ~umask).
-        os.chmod(path, mode)
 
 
 def _missing(text):
@@ -208,6 +196,52 @@ def check_file_path(option, path, kinds='a regular file'):
     if os.path.lexists(parent) and not os.path.isdir(parent):
         return '%s: the parent %s is not a directory' % (option, excerpt(parent, 200))
     return None
+
+
+def check_dir_path(option, path):
+    """Validate a directory the module will create or write into, before anything is touched.
+    Returns an error message naming OPTION and the (escaped) value, or None: absolute, not /,
+    no control characters, no '.' or '..' components, and, when it exists, a real directory
+    (not a symlink). Ancestors that exist must be directories."""
+    shown = excerpt(path, 200)
+    if not isinstance(path, str) or not path:
+        return '%s must be an absolute directory path, not %r' % (option, path)
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        return '%s must not contain control characters: %s' % (option, shown)
+    if not os.path.isabs(path) or path == '/':
+        return '%s must be an absolute path below /: %s' % (option, shown)
+    if any(part in ('.', '..') for part in path.split('/')) or path.endswith('/') or '//' in path:
+        return '%s must be a normalised directory path (no ".", "..", "//" or trailing "/"): %s' % (option, shown)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc)
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        what = 'a symlink' if stat.S_ISLNK(info.st_mode) else 'not a directory'
+        return '%s must be a directory, but %s is %s' % (option, shown, what)
+    parent = os.path.dirname(path)
+    while parent != '/' and not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return '%s: the ancestor %s is not a directory' % (option, excerpt(parent, 200))
+    return None
+
+
+def ensure_dir(path, mode):
+    """Create PATH (validated with check_dir_path) with MODE, and missing parents with 0755,
+    owned by the running user (root). An existing directory is left as it is. Raises HostError."""
+    try:
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path), 0o755)
+        os.mkdir(path, mode)
+        os.chmod(path, mode)   # mkdir applies the umask
+    except FileExistsError:
+        if os.path.islink(path) or not os.path.isdir(path):
+            raise HostError('refusing to write into %s: not a directory (or a symlink)' % excerpt(path, 200))
+    except (IOError, OSError) as exc:
+        raise HostError('cannot create the directory %s: %s' % (excerpt(path, 200), exc.strerror or to_native(exc)))
 
 
 # Inputs bigger than this are refused (a 10,000-rule ruleset is about 1 MiB).

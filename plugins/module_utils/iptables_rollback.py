@@ -54,6 +54,8 @@ import subprocess
 import time
 import uuid
 
+from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
+
 STATE_DIR = '/run/rampart-firewall'
 # The exact shape arm() makes: family, whole seconds, 8 hex digits (ASCII only).
 TOKEN_RE = re.compile(r'\A(?:ipv4|ipv6)-[0-9]{1,12}-[0-9a-f]{8}\Z')
@@ -115,15 +117,7 @@ def _path(state_dir, token, suffix):
 
 
 def _write(path, text):
-    tmp = path + '.tmp'
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, 'w') as handle:
-        handle.write(text)
-    os.rename(tmp, path)
+    atomic_file.write_atomic(path, text, 0o600)
 
 
 def pending(state_dir, family=None, now=None):

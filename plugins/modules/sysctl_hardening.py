@@ -365,11 +365,11 @@ unknown:
 import errno
 import os
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     PROFILES,
     SYSCTL_CONF,
@@ -596,17 +596,7 @@ class SysctlHardening:
     # -- changing ---------------------------------------------------------------------------
 
     def write_file(self, data):
-        directory = os.path.dirname(self.path)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(self.path), suffix='.tmp')
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(to_bytes(data))
-                handle.flush()
-                os.fsync(handle.fileno())
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        self.module.atomic_move(tmp, self.path)
+        atomic_file.write_atomic(self.path, to_bytes(data), FILE_MODE, self.module.atomic_move)
 
     def restore_file(self, before, mode):
         """Put the previous file back. Returns (sentence for the failure message, whether it worked)."""
