@@ -26,7 +26,7 @@ def write_atomic(path, data, mode, move=None):
     move(tmp, path) does the final rename: os.rename by default (the revert timer, which runs
     without a module), module.atomic_move in modules (it keeps an existing file's owner, mode
     and SELinux context). A new file always ends with MODE. Raises OSError; the temporary file
-    is removed when anything before the rename fails.
+    is removed when anything fails, the rename included.
     """
     directory = os.path.dirname(path) or '.'
     creating = not os.path.exists(path)
@@ -37,10 +37,11 @@ def write_atomic(path, data, mode, move=None):
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        (move or os.rename)(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
         raise
-    (move or os.rename)(tmp, path)
     if creating:
         # atomic_move gives a new file the default mode (0666 & ~umask).
         os.chmod(path, mode)
