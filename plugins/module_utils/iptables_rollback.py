@@ -181,8 +181,17 @@ FINAL = ('confirmed', 'reverted', 'failed', 'apply-failed')
 
 
 def prune(state_dir, now, age=3600):
-    """Forget windows decided more than AGE seconds ago (their files only serve late confirmations)."""
+    """Forget windows decided more than AGE seconds ago (their files only serve late confirmations),
+    and temporary files of atomic_file.write_atomic left by a process killed mid-write."""
     for name in os.listdir(state_dir):
+        if name.startswith('.') and name.endswith('.tmp'):
+            path = os.path.join(state_dir, name)
+            try:
+                if now - os.lstat(path).st_mtime >= age:
+                    os.unlink(path)
+            except OSError:
+                pass
+            continue
         token, _sep, state = name.partition('.')
         if state not in FINAL or not valid_token(token):
             continue

@@ -96,6 +96,34 @@ def test_two_applies_at_once_end_in_one_of_them():
         fleet.playbook('converge.yml')   # back to the converged (and persisted) state for the restart test
 
 
+def test_a_ruleset_and_a_granular_change_at_once_run_one_after_the_other():
+    """iptables_ruleset and iptables_rule take the same apply lock: started together, both
+    succeed and the result is one of the two serial orders (the granular rules after the
+    ruleset's, or gone because the ruleset replaced INPUT after them). Without the shared lock
+    the granular change plans on the old table and its read-back check fails."""
+    name = 'ruleset-bookworm'
+    content = ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+               + ''.join('-A INPUT -p tcp --dport %d -m comment --comment "run-a" -j ACCEPT\n' % (1000 + i) for i in range(300))
+               + 'COMMIT\n')
+    extra = [{'protocol': 'udp', 'destination_port': str(5000 + i), 'comment': 'granular', 'jump': 'ACCEPT'} for i in range(20)]
+    try:
+        for _round in range(3):
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                ruleset = pool.submit(fleet.playbook, 'apply_content.yml', limit=name, extra_vars={'content': content}, check=False)
+                granular = pool.submit(fleet.playbook, 'granular_rules.yml', limit=name, check=False,
+                                       extra_vars={'granular_rules': extra})
+                procs = [ruleset.result(), granular.result()]
+            for proc in procs:
+                assert proc.returncode == 0, proc.stdout[-4000:]
+            rules = [line for line in live(name).splitlines() if line.startswith('-A INPUT ')]
+            tags = ['granular' if '--comment granular' in line else 'run-a' if 'run-a' in line else 'other' for line in rules]
+            assert tags.count('run-a') == 300
+            mine = [t for t in tags if t != 'other']
+            assert mine in (['run-a'] * 300 + ['granular'] * 20, ['run-a'] * 300), 'not a serial order: %s' % mine
+    finally:
+        fleet.playbook('converge.yml')
+
+
 # Last: after a restart the foreign chains are gone from the containers (see managed()).
 def managed(text):
     """The live ruleset without the foreign lines: they are not persisted (on purpose), and

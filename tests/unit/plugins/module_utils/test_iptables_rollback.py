@@ -134,3 +134,18 @@ def test_old_decided_windows_are_pruned_at_the_next_arm(state):
         os.utime(os.path.join(state, name), (stamp, stamp))
     rb.arm(state, 'ipv6', PREVIOUS, RESTORE, 30)
     assert not [name for name in os.listdir(state) if name.startswith(old)]
+
+
+def test_prune_removes_old_temporary_files_only(state):
+    import time as _time
+    os.makedirs(state, exist_ok=True)
+    old = os.path.join(state, '.x.json.abc123.tmp')
+    new = os.path.join(state, '.y.json.def456.tmp')
+    for path in (old, new):
+        with open(path, 'w') as handle:
+            handle.write('partial')
+    stamp = _time.time() - 7200
+    os.utime(old, (stamp, stamp))
+    rb.prune(state, _time.time())
+    assert not os.path.exists(old)
+    assert os.path.exists(new)
