@@ -163,7 +163,7 @@ def failure(exc, apply=None):
             if key in apply.result:
                 out[key] = apply.result[key]
     if isinstance(exc, SpecError):
-        out.update(exc.extra())
+        out.update(exc.extra)
         msg = exc.msg
     else:
         out.update(exc.to_result())

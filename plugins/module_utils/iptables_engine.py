@@ -48,6 +48,8 @@ from __future__ import annotations
 import ipaddress
 from fnmatch import fnmatchcase
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     BUILTIN_CHAINS,
     TABLES,
@@ -86,7 +88,7 @@ DEFAULT_PRESERVE_INTERFACES = (
 )
 
 
-class PlanError(ValueError):
+class PlanError(FirewallError, ValueError):
     """The desired ruleset cannot be combined with the live one."""
 
 

@@ -24,19 +24,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 
 ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
 _C = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
-class HostError(Exception):
+class HostError(FirewallError):
     """A side effect failed: msg plus result keys (cmd, rc, stdout, stderr)."""
-
-    def __init__(self, msg, **extra):
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 def write_atomic(module, path, content, mode):

@@ -18,6 +18,7 @@ iptables_planner (what changes in the live tables) -> iptables_apply (how it is 
 
 from __future__ import annotations
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     ADDR_TYPES,
     ICMP6_TYPES,
@@ -53,23 +54,16 @@ _ICMP6_NAMES = ('ipv6-icmp', 'icmpv6', '58')
 _ASCII_BLANKS = ' \t\n\r\x0b\x0c'
 
 
-class SpecError(ValueError):
-    """Wrong input or an impossible change. field names the module option, value the bad value."""
+class SpecError(FirewallError, ValueError):
+    """Wrong input or an impossible change. field names the module option, value the bad value,
+    rule the rule text the model rejected; those that are given are the extra result keys."""
 
     def __init__(self, msg, field=None, value=None, rule=None):
-        ValueError.__init__(self, msg)
-        self.msg = msg
+        FirewallError.__init__(self, msg, **dict((k, v) for k, v in (('field', field), ('value', value), ('rule', rule))
+                                                if v is not None))
         self.field = field
         self.value = value
         self.rule = rule
-
-    def extra(self):
-        """The keys this error adds to a failure result."""
-        out = {}
-        for key in ('field', 'value', 'rule'):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
 
 
 def families_of(value):

@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one error type of the collection's modules.
+
+Whatever stops a module (bad input, a plan that cannot be made, a side effect that failed)
+raises a FirewallError or a subclass: msg is the message for fail_json, extra the keys it
+adds to the failure result (field and value for bad input; cmd, rc, stdout, stderr for a
+command). A module catches FirewallError once and calls fail_json(msg=exc.msg, **exc.extra).
+The model's ParseError (iptables_model) and the runner's IptablesCommandError carry more
+structure (line numbers, the command) and are converted where they are caught.
+"""
+
+from __future__ import annotations
+
+__metaclass__ = type
+
+
+class FirewallError(Exception):
+    """msg for fail_json plus extra result keys."""
+
+    def __init__(self, msg, **extra):
+        super().__init__(msg)
+        self.msg = msg
+        self.extra = extra
