@@ -76,6 +76,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     Ruleset,
     Table,
+    rule_tokens,
 )
 
 __metaclass__ = type
@@ -336,32 +337,11 @@ class _Ctx:
 # ----------------------------------------------------------------------- rule text
 
 def _tokenize(text):
-    """(token, quoted) pairs of a rule in iptables-save spelling (double quotes, backslash escapes)."""
-    out = []
-    i = 0
-    n = len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
-        buf = []
-        quoted = False
-        while i < n and not text[i].isspace():
-            c = text[i]
-            if c == '"':
-                quoted = True
-                i += 1
-                while i < n and text[i] != '"':
-                    if text[i] == '\\' and i + 1 < n:
-                        i += 1
-                    buf.append(text[i])
-                    i += 1
-                i += 1
-                continue
-            buf.append(c)
-            i += 1
-        out.append((''.join(buf), quoted))
-    return out
+    """(token, quoted) pairs of a rule in iptables-save spelling: the model's tokenizer."""
+    try:
+        return rule_tokens(text)
+    except ValueError:
+        return [(text, False)]
 
 
 def _show(tok, quoted):

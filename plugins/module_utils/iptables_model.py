@@ -54,7 +54,8 @@ MAX_CHAIN_NAME = 28
 MAX_IFNAME = 15
 
 __all__ = ['TABLES', 'BUILTIN_CHAINS', 'POLICIES', 'ParseError', 'Rule', 'Chain', 'Table', 'Ruleset',
-           'parse', 'parse_rule', 'render', 'render_table', 'diff', 'tables_equal', 'new_table', 'chain_name_problem']
+           'parse', 'parse_rule', 'render', 'render_table', 'diff', 'tables_equal', 'new_table', 'chain_name_problem',
+           'rule_tokens']
 
 
 class ParseError(ValueError):
@@ -428,6 +429,14 @@ class _Fail(Exception):
         self.field = field
         self.value = value
         self.message = message
+
+
+def rule_tokens(text):
+    """[(token, quoted)] of a rule's text, split the way the parser splits it (the lockout
+    evaluator reads rules with this, so there is one tokenizer). Raises ValueError on an
+    unbalanced quote."""
+    toks, quoted = _tokens(text)
+    return [(tok, index in quoted) for index, tok in enumerate(toks)]
 
 
 def _opaque_tokens(toks, i, quoted):
