@@ -38,6 +38,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
 
 __metaclass__ = type
 
+
 def NoflushRunner(module, family, wait):  # pylint: disable=invalid-name
     """An IptablesRunner whose restores (and --test runs) edit tables with --noflush."""
     return IptablesRunner(module, family, wait, noflush=True)

@@ -59,8 +59,8 @@ class SpecError(FirewallError, ValueError):
     rule the rule text the model rejected; those that are given are the extra result keys."""
 
     def __init__(self, msg, field=None, value=None, rule=None):
-        FirewallError.__init__(self, msg, **dict((k, v) for k, v in (('field', field), ('value', value), ('rule', rule))
-                                                if v is not None))
+        given = (('field', field), ('value', value), ('rule', rule))
+        FirewallError.__init__(self, msg, **dict((k, v) for k, v in given if v is not None))
         self.field = field
         self.value = value
         self.rule = rule
@@ -140,6 +140,8 @@ REJECT_6TO4 = {
     'icmp6-port-unreachable': 'icmp-port-unreachable',
     'tcp-reset': 'tcp-reset',
 }
+
+
 def _negated(value):
     """(negated, rest) of a value that may start with '!'."""
     text = value.strip(_ASCII_BLANKS)
@@ -791,5 +793,3 @@ def parse_position(value, field='position'):
     if is_ascii_digits(text) and int(text) >= 1:
         return int(text)
     raise SpecError('%s must be append, prepend or a rule number (1, 2, ...), not %r' % (field, value), field, value)
-
-

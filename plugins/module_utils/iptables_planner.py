@@ -35,6 +35,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options 
 
 __metaclass__ = type
 
+
 class PlanError(SpecError):
     """The change cannot be made on the live table."""
 
@@ -527,5 +528,3 @@ def parse_tables(text, family, names):
             raise SpecError('cannot understand the live %s table printed by %s-save (please report this): %s'
                             % (name, 'iptables' if family == 'ipv4' else 'ip6tables', exc))
     return out
-
-
