@@ -7,9 +7,13 @@
 #  3. galaxy-importer, offline (no Galaxy server, ansible-lint offline, no ansible-test
 #     container), with flake8 on; any WARNING or ERROR line fails the gate.
 # Tools: .cache/venv-ecosystem (tooling/requirements-ecosystem.txt, pinned).
-# galaxy.yml's `repository` is empty until the collection has a public address, and
-# galaxy-importer requires it: the gate then builds with a stand-in URL (RAMPART_REPOSITORY
-# overrides it) and says so; fill `repository` in galaxy.yml before publishing.
+# galaxy.yml's `repository` is empty until the collection has a public address (README.md,
+# "Publishing"), and galaxy-importer requires it. The gate then imports the tarball as built and
+# requires the refusal to be that one ("'repository' is required", at the metadata check, where
+# the importer stops), then runs the full import (the checks above) on a tarball of the same
+# files with only `repository` set to a stand-in URL under .invalid (RAMPART_REPOSITORY
+# overrides it), saying so. Once `repository` is filled, the full import runs on the tarball
+# as built.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$root/scripts/venv.sh" ecosystem | tail -n 1)
@@ -20,10 +24,32 @@ trap 'rm -rf "$work"' EXIT
 echo "== build"
 mkdir -p "$work/src"
 (cd "$root" && git ls-files -co --exclude-standard -z) | (cd "$root" && xargs -0 cp --parents -t "$work/src")
+cat > "$work/galaxy-importer.cfg" <<'CFG'
+[galaxy-importer]
+log_level_main = INFO
+run_ansible_doc = True
+run_ansible_lint = True
+offline_ansible_lint = True
+run_ansible_test = False
+run_flake8 = True
+check_required_tags = True
+check_changelog = True
+CFG
 if ! python -c 'import sys, yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])).get("repository") else 1)' \
      "$work/src/galaxy.yml"; then
+  mkdir -p "$work/as-built"
+  ansible-galaxy collection build --force --output-path "$work/as-built" "$work/src" >/dev/null
+  (cd "$work" && GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" python -m galaxy_importer.main \
+     "$work"/as-built/rampart-firewall-*.tar.gz) >"$work/as-built.txt" 2>&1 || true
+  if ! grep -q "^ERROR: The import failed for the following reason: Invalid collection metadata. 'repository' is required$" \
+       "$work/as-built.txt" || [ "$(grep -cE '^(WARNING|ERROR)' "$work/as-built.txt")" -ne 1 ]; then
+    echo "galaxy: the tarball as built is refused for something other than its empty 'repository':"
+    cat "$work/as-built.txt"; exit 1
+  fi
+  echo "galaxy: the tarball as built (galaxy.yml repository empty: not published) stops at galaxy-importer's" \
+       "metadata check with \"'repository' is required\", as expected"
   repo=${RAMPART_REPOSITORY:-https://repository-not-published.invalid/rampart/firewall}
-  echo "NOTE: galaxy.yml's 'repository' is empty (Galaxy requires it); this check builds with $repo"
+  echo "NOTE: galaxy.yml's 'repository' is empty (Galaxy requires it); the full import below builds with $repo"
   sed -i '/^repository:/d' "$work/src/galaxy.yml"
   printf 'repository: %s\n' "$repo" >> "$work/src/galaxy.yml"
 fi
@@ -77,17 +103,6 @@ grep -q 'introspect' "$work/ee/context/Containerfile"
 test -f "$work/ee/context/_build/files/$(basename "$tarball")"
 
 echo "== galaxy-importer"
-cat > "$work/galaxy-importer.cfg" <<'CFG'
-[galaxy-importer]
-log_level_main = INFO
-run_ansible_doc = True
-run_ansible_lint = True
-offline_ansible_lint = True
-run_ansible_test = False
-run_flake8 = True
-check_required_tags = True
-check_changelog = True
-CFG
 (cd "$work" && GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" python -m galaxy_importer.main "$tarball") \
   2>&1 | tee "$work/importer.txt"
 problems=$(grep -cE '^(WARNING|ERROR)' "$work/importer.txt" || true)
