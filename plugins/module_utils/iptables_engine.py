@@ -223,18 +223,27 @@ class Plan:
     kept_rules = ()
     mine = frozenset()
 
-    def __init__(self, tables, payload, changed, before, after, diff, kept, owned, dropped, current, result):
+    def __init__(self, tables, payload, changed, before, after, kept, owned, dropped, current, result):
         self.tables = tables
         self.payload = payload
         self.changed = changed
         self.before = before
         self.after = after
-        self.diff = diff
+        self._diff = None
         self.kept = kept
         self.owned = owned
         self.dropped = dropped
         self.current = current
         self.result = result
+
+    @property
+    def diff(self):
+        """Unified diff of the touched tables, live -> result ('' when equal). Computed on first
+        use only: on 50,000 rules with 10% changed, difflib takes minutes, and a module needs it
+        in diff mode only."""
+        if self._diff is None:
+            self._diff = model_diff(self.current, self.result, tables=self.tables) if self.tables else ''
+        return self._diff
 
     def table_changed(self, name):
         """Whether the touched table name changes."""
@@ -358,7 +367,6 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_I
         changed=changed,
         before=before,
         after=after,
-        diff=model_diff(current, result, tables=touched) if touched else '',
         kept=kept,
         owned=owned,
         dropped=dropped,
