@@ -4,10 +4,10 @@
 
 Starts one Debian 12 test container (scripts/fleet.py, --internal network) and, in one run,
 measures with ansible-playbook through the podman connection:
-  - rampart.firewall.ipset: create the set from a file on the target, swap in the list with 1%
+  - rampart.firewall.ipset: create the set from a file on the target, swap in the list with 10%
     of its networks changed, re-apply it unchanged;
   - rampart.firewall.iptables_ruleset: the same lists as one DROP rule per network (first apply,
-    1% changed, unchanged);
+    10% changed, unchanged);
   - the bare commands on the target: `ipset restore` of the module's temporary-set-and-swap
     payload, and `iptables-restore` of the 50,000-rule file;
 and prints one table with the time and whether the task reported a change. A ping-only
@@ -20,9 +20,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ruleset_bench  # noqa: E402  (the playbook timing helper of the engine benchmark)
+from ruleset_bench import ROOT, sh  # noqa: E402
+
 NAME = 'bench-ipset'
 SPEC = [{'name': NAME, 'image': 'localhost/rampart-test:bookworm',
          'networks': [{'name': 'rampart-ipset-bench', 'ipv4_address': '10.89.93.11', 'ipv6_address': 'fd89:93::11'}]}]
@@ -30,10 +32,10 @@ os.environ.setdefault('CONTAINERS_CONF', os.path.join(ROOT, 'tests', 'containers
 
 
 def networks(n, shift):
-    """N distinct /24s from 11.0.0.0 on; shift=1 replaces every 100th by one from 12.0.0.0 on (1%)."""
+    """N distinct /24s from 11.0.0.0 on; shift=1 replaces every 10th by one from 12.0.0.0 on (10%)."""
     out = []
     for i in range(n):
-        v = (12 << 24) + ((i // 100) << 8) if shift and i % 100 == 0 else (11 << 24) + (i << 8)
+        v = (12 << 24) + ((i // 10) << 8) if shift and i % 10 == 0 else (11 << 24) + (i << 8)
         out.append('%d.%d.%d.0/24' % (v >> 24, v >> 16 & 255, v >> 8 & 255))
     return out
 
@@ -44,21 +46,8 @@ def rules(nets):
     return '\n'.join(lines + ['COMMIT', ''])
 
 
-def sh(*cmd, **kw):
-    return subprocess.run(list(cmd), check=True, capture_output=True, text=True, **kw)
-
-
 def playbook(inventory, path, env, extra=None):
-    cmd = ['ansible-playbook', '-i', inventory, path]
-    if extra:
-        cmd += ['-e', json.dumps(extra)]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    took = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit('playbook failed:\n' + proc.stdout[-4000:] + proc.stderr[-2000:])
-    stats = json.loads(proc.stdout)['stats'][NAME]
-    return took, stats['changed'] > 0
+    return ruleset_bench.playbook(inventory, path, env, extra, host=NAME)
 
 
 TARGET_TIMER = r'''
@@ -134,7 +123,7 @@ def main():
         rows = [('ansible-playbook, ping only (the floor)', floor, '')]
         for label, key, files in (('ipset', 'ipset', ('list0.txt', 'list1.txt', 'list1.txt')),
                                   ('iptables_ruleset', 'rules', ('rules0.v4', 'rules1.v4', 'rules1.v4'))):
-            for what, name in zip(('first apply', '1% changed', 'unchanged'), files):
+            for what, name in zip(('first apply', '10% changed', 'unchanged'), files):
                 rows.append(('%s: %s' % (label, what), playbook(inventory, plays[key], env, {'list': name}),
                              'set hash:net, %d entries' % args.entries if key == 'ipset' else '%d rules' % args.entries))
         out = sh('podman', 'exec', '-i', NAME, 'python3', '-', input=TARGET_TIMER).stdout.split()

@@ -57,14 +57,19 @@ def sh(*cmd, **kw):
     return subprocess.run(list(cmd), check=True, capture_output=True, text=True, **kw)
 
 
-def playbook(inventory, path, env):
+def playbook(inventory, path, env, extra=None, host=NAME):
+    """(wall seconds, whether HOST reported a change) of one ansible-playbook run with the json
+    callback (ANSIBLE_STDOUT_CALLBACK in ENV); EXTRA: extra variables. Exits on a failure."""
+    cmd = ['ansible-playbook', '-i', inventory, path]
+    if extra:
+        cmd += ['-e', json.dumps(extra)]
     start = time.perf_counter()
-    proc = subprocess.run(['ansible-playbook', '-i', inventory, path], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     took = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit('playbook failed:\n' + proc.stdout[-4000:] + proc.stderr[-2000:])
     result = json.loads(proc.stdout)
-    stats = result['stats'][NAME]
+    stats = result['stats'][host]
     return took, stats['changed'] > 0
 
 

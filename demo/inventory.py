@@ -8,7 +8,11 @@ connection. The role variables use the addresses of the spec:
   - demo-web: a web VPS, SSH (brute-force protected), HTTP and HTTPS open;
   - demo-router: NAT for the LAN, port 8080 of its WAN address forwarded to demo-lanclient:80;
     the demo's "internet" is a private network, so it is exempted from the anti-spoofing;
-  - demo-bastion: SSH from demo-wanhost only, SSH out to the internal network.
+  - demo-bastion: SSH from the inventory group admins only (demo-wanhost), through the address
+    sets admins/admins6 filled from the group's facts (demo/site.yml gathers them first), SSH out
+    to the internal network;
+  - demo-db: a database host (single_host), PostgreSQL's 5432 open to the inventory group web
+    (demo-web) only, through the sets web/web6.
 The output is JSON, which is YAML too.
 """
 import json
@@ -39,7 +43,6 @@ def main(spec_path, out_path):
     router, bastion = fleet['demo-router'], fleet['demo-bastion']
     wan, lan = net(router, 'rampart-demo-net'), net(router, 'rampart-demo-lan')
     client = net(fleet['demo-lanclient'], 'rampart-demo-lan')
-    admin = net(fleet['demo-wanhost'], 'rampart-demo-net')
     internal = net(bastion, 'rampart-demo-internal')
     groups = {'single_hosts': {}, 'routers': {}, 'bastions': {}, 'others': {}}
     for name, plat in fleet.items():
@@ -66,12 +69,21 @@ def main(spec_path, out_path):
                 'masquerading_router_antispoof_allow': subnets(wan),
             }},
             'bastions': {'hosts': groups['bastions'], 'vars': {
-                'bastion_allowed_networks': [admin['ipv4_address'] + '/32', admin['ipv6_address'] + '/128'],
+                'bastion_ipsets': [{'name': 'admins', 'members': [{'group': 'admins'}]}],
+                'bastion_allowed_networks': [{'set': 'admins'}],
                 'bastion_internal_networks': subnets(internal),
             }},
             'others': {'hosts': groups['others']},
+            # groups the firewalls name: their hosts' addresses come from their facts
+            'admins': {'hosts': {'demo-wanhost': {}}},
+            'web': {'hosts': {'demo-web': {}}},
         },
     }}
+    if 'demo-db' in groups['single_hosts']:
+        groups['single_hosts']['demo-db'] = {
+            'single_host_ipsets': [{'name': 'web', 'members': [{'group': 'web'}]}],
+            'single_host_tcp_ports': [22, {'port': 5432, 'sources': [{'set': 'web'}], 'comment': 'postgresql'}],
+        }
     with open(out_path, 'w') as handle:
         json.dump(inventory, handle, indent=2)
         handle.write('\n')

@@ -20,7 +20,7 @@ export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_KEY_CHECKING=False
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/5 Starting the fleet (6 containers, 3 --internal networks)"
+step "1/5 Starting the fleet (7 containers, 3 --internal networks)"
 python3 scripts/fleet.py up demo/fleet.json
 # The LAN client reaches the internet through the router; the internet host knows the route to
 # the LAN (to show that the router refuses new connections from outside).
@@ -38,16 +38,16 @@ for group, data in json.load(open(sys.argv[1]))["all"]["children"].items():
 run_site() {
   local log=$1 start ms
   start=$(date +%s%N)
-  ansible-playbook -i "$state/inventory.yml" playbooks/site.yml >"$log" 2>&1 || { tail -40 "$log"; echo "site.yml failed (log: $log)"; exit 1; }
+  ansible-playbook -i "$state/inventory.yml" demo/site.yml >"$log" 2>&1 || { tail -40 "$log"; echo "site.yml failed (log: $log)"; exit 1; }
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   sed -n '/PLAY RECAP/,$p' "$log" | grep -E '^demo-' | sed 's/ *unreachable.*//'
   printf 'took %d.%d s (log: %s)\n' $((ms / 1000)) $(((ms % 1000) / 100)) "$log"
 }
 
-step "3/5 playbooks/site.yml, first run"
+step "3/5 demo/site.yml (the facts of the groups admins and web, then playbooks/site.yml), first run"
 run_site "$state/site-1.log"
 
-step "4/5 playbooks/site.yml, second run (must change nothing)"
+step "4/5 demo/site.yml, second run (must change nothing)"
 run_site "$state/site-2.log"
 if grep -E '^demo-.*changed=[1-9]' "$state/site-2.log" >/dev/null; then
   echo "the second run changed something: see $state/site-2.log"

@@ -546,3 +546,93 @@ def lockout_networks(live):
         plen = key[2] if live.spec.set_type == 'hash:net' else (32 if key[0] == 4 else 128)
         out.append(ipaddress.ip_network((key[1], plen)) if key[0] == 4 else ipaddress.IPv6Network((key[1], plen)))
     return out
+
+
+# ----------------------------------------------------------------------- sets a ruleset uses
+
+def referenced_sets(save_text):
+    """{set name: first rule that uses it} of iptables-save (or iptables-restore) text: set matches
+    (``-m set [!] --match-set NAME``) and SET targets (``--add-set`` / ``--del-set`` / ``--map-set``)."""
+    found = {}
+    table = None
+    for line in (save_text or '').splitlines():
+        if line.startswith('*'):
+            table = line[1:].strip()
+            continue
+        if not line.startswith('-A ') or 'set' not in line:
+            continue
+        words = _words(line)
+        for i, word in enumerate(words[:-1]):
+            if word in _REF_OPTS and word != '--set':
+                found.setdefault(words[i + 1], 'table %s: %s' % (table, line.strip()))
+    return found
+
+
+def parse_headers(text):
+    """{name: family} of ``ipset list -t`` text (family None for a set type without one, such as list:set)."""
+    sets = {}
+    name = None
+    for line in (text or '').splitlines():
+        key, _colon, value = line.partition(':')
+        if key == 'Name':
+            name = value.strip()
+            sets[name] = None
+        elif key == 'Header' and name is not None:
+            words = value.split()
+            if 'family' in words[:-1]:
+                sets[name] = words[words.index('family') + 1]
+    return sets
+
+
+def declared_networks(name, members, family):
+    """The members of a declared set (iptables_ruleset's ipsets option) as networks for the lockout
+    preflight, or None when they are not all addresses and networks of FAMILY ('ipv4' or 'ipv6')."""
+    ipfam = 'inet' if family == 'ipv4' else 'inet6'
+    out = []
+    for index, item in enumerate(members or []):
+        text = _strip_comment(item) if isinstance(item, str) else None
+        if text is None:
+            return None
+        if not text:
+            continue
+        try:
+            keys = member_keys(text, 'hash:net', ipfam, 'ipsets[%s][%d]' % (excerpt(name), index))
+        except IpsetError:
+            return None
+        for key in keys:
+            if key[3]:
+                return None      # nomatch: an exception the lockout evaluator does not model
+            out.append(ipaddress.ip_network((key[1], key[2])) if key[0] == 4 else ipaddress.IPv6Network((key[1], key[2])))
+    return out
+
+
+def check_ruleset_sets(refs, family, live, declared, check_mode):
+    """Decide whether a ruleset that uses the sets REFS ({name: rule}) may be applied.
+
+    live: {name: family} of the live sets (parse_headers); declared: names of the sets the play
+    declares (iptables_ruleset's ipsets option). A set must exist live with the ruleset's family;
+    in check mode a declared set that does not exist yet passes (an ipset task before this one
+    would have created it). Returns the sorted names that are declared but not live (check mode);
+    raises IpsetError naming the set and the rule otherwise."""
+    want = 'inet' if family == 'ipv4' else 'inet6'
+    pending = []
+    problems = []
+    for name in sorted(refs):
+        if name in live:
+            if live[name] is not None and live[name] != want:
+                problems.append('the set %s is of family %s, but this %s ruleset uses it (%s); an %s ruleset needs '
+                                'a set of family %s' % (excerpt(name), live[name], family, excerpt(refs[name], 120),
+                                                        family, want))
+            continue
+        if name in declared:
+            if check_mode:
+                pending.append(name)
+                continue
+            problems.append('the set %s is declared (ipsets) but does not exist: create it with rampart.firewall.ipset '
+                            'before this task (rule %s)' % (excerpt(name), excerpt(refs[name], 120)))
+            continue
+        problems.append('the set %s does not exist and is not declared (ipsets): create it with rampart.firewall.ipset '
+                        'before this task, or fix the name (rule %s)' % (excerpt(name), excerpt(refs[name], 120)))
+    if problems:
+        raise IpsetError('refusing the ruleset, nothing was changed: ' + '; '.join(problems))
+    return pending

@@ -137,6 +137,10 @@ notes:
   - Persisted rules that use a set are loaded at boot only if the set is loaded first, so persist the sets that
     persisted rules use. On Debian install C(ipset-persistent); C(netfilter-persistent save) overwrites
     C(/etc/iptables/ipsets) with every live set.
+  - On Debian the plugin C(10-ipset) of netfilter-persistent runs C(ipset restore -exist) on the file before the
+    plugins that load the rules, so at boot the sets exist before the rules that use them. On a running host a
+    C(systemctl restart netfilter-persistent) adds the file's members to the live sets but removes none; the next
+    run of this module makes the set exact again.
   - A persisted file is replaced by writing a temporary file in the same directory and renaming it; an existing file
     keeps its owner and mode.
   - RHEL-family and Arch persistence is mapped but not tested.

@@ -106,13 +106,17 @@ def test_refusals_change_nothing():
     lines = [l for l in proc.stdout.splitlines() if '"msg": "REFUSED' in l or 'REFUSED failed=' in l]
     text = '\n'.join(lines)
     print(text)
-    assert len(lines) == 4, proc.stdout[-4000:]
+    assert len(lines) == 5, proc.stdout[-4000:]
     assert all('failed=True changed=False' in l for l in lines)
     assert 'refusing to destroy the set blocklist' in text
     assert '-A INPUT -m set --match-set blocklist src -j DROP' in text
     assert "members[1]: '10.89.92.300' is not an IPv4 address" in text
     assert 'name must be 1 to 31 characters' in text
     assert 'cannot swap in' in text
+    # iptables_ruleset: a set that neither exists nor is declared, named with its rule
+    assert ('the set nosuchset does not exist and is not declared (ipsets): create it with rampart.firewall.ipset '
+            'before this task, or fix the name (rule table filter: -A INPUT -m set --match-set nosuchset src -j DROP)'
+            in text)
 
 
 def test_swap_under_continuous_probes_never_drops_an_allowed_packet():
