@@ -1267,6 +1267,20 @@ MATCHES = {
         _hl_slot('ratematch', ('--hashlimit-rate-match',), 0),
         _hl_slot('interval', ('--hashlimit-rate-interval',)),
     ], render=_hl_render),
+    # libxt_set: known, so that a protocol option written after it ('-m set --match-set S src
+    # --dport 22') goes to its own match as iptables-save prints it, not into the set match.
+    'set': Module('set', [
+        Opt('match', ('--match-set', '--set'), 2, None, INV, out='--match-set'),
+        Opt('nomatch', ('--return-nomatch',), 0, _flag),
+        Opt('counters', ('--update-counters',), 0, _flag, INV),
+        Opt('subcounters', ('--update-subcounters',), 0, _flag, INV),
+        Opt('packets', ('--packets-eq',), 1, None, INV),
+        Opt('packets', ('--packets-lt',), 1, None),
+        Opt('packets', ('--packets-gt',), 1, None),
+        Opt('bytes', ('--bytes-eq',), 1, None, INV),
+        Opt('bytes', ('--bytes-lt',), 1, None),
+        Opt('bytes', ('--bytes-gt',), 1, None),
+    ]),
     'comment': Module('comment', [
         Opt('comment', ('--comment',), 1, string_norm(255)),
     ]),
