@@ -12,7 +12,11 @@
 3. Call rampart.firewall.iptables_confirm with confirm=false until it says the ruleset is
    live (or the window is over); then drop the connection (for ssh: stop the ControlMaster,
    so the next command needs a NEW TCP connection, opened after the apply, through the new
-   firewall) and call it again with confirm=true until it answers or the window is over. Confirmed: the module persists and we report success.
+   firewall) and call it again with confirm=true until it answers or the window is over. Confirmed: the module persists
+   (and writes the copy of the rules, option copy_dir) and we report success.
+   With the option rulesets (both families in one call) the module arms one window per family with one deadline;
+   the same two calls confirm all of them at once (option tokens of iptables_confirm), and each family's result
+   in `families` gets what its confirmation found. The revert stays per family.
    Not reachable in time: the host restores the previous ruleset by itself; we wait for
    that, ask once more what happened, and fail with the answer.
 No hidden module parameters: everything passed to the modules is documented.
@@ -66,15 +70,17 @@ class ActionModule(ActionBase):
             display.vvv('iptables_ruleset: connection reset failed: %s' % to_text(exc))
 
     def _try_confirm(self, token, task_vars, confirm):
+        # one token (family), or the tokens of every family armed by one call (option rulesets)
+        args = {'tokens': list(token)} if isinstance(token, (list, tuple)) else {'token': token}
+        args['confirm'] = confirm
         try:
-            res = self._execute_module(module_name=CONFIRM, module_args={'token': token, 'confirm': confirm},
-                                       task_vars=task_vars)
+            res = self._execute_module(module_name=CONFIRM, module_args=args, task_vars=task_vars)
         except AnsibleConnectionFailure as exc:
             return {'unreachable': True, 'msg': to_text(exc)}
         return res
 
     def _confirm(self, window, task_vars, started):
-        token = window['token']
+        token = window['tokens'] if 'tokens' in window else window['token']
         deadline = started + float(window['timeout'])
         attempts = 0
         confirm = False
@@ -119,9 +125,13 @@ class ActionModule(ActionBase):
         result['confirm_attempts'] = confirm.get('attempts')
         result['confirm_seconds'] = round(time.time() - started, 1)
         result.pop('persist_pending', None)
+        if 'tokens' in window:
+            return self._several(result, res, window, confirm)
         if confirm.get('failed'):
             # nothing was persisted: the module's answer only predicted it
             result.update(persisted=None, persist_changed=False, services_enabled=[])
+            if 'copy_changed' in result:
+                result['copy_changed'] = False
             result['failed'] = True
             result['changed'] = bool(confirm.get('changed', True))
             result['revert'] = confirm.get('revert')
@@ -135,8 +145,46 @@ class ActionModule(ActionBase):
             else:
                 result['msg'] = confirm.get('msg')
             return result
-        for key in ('persisted', 'persist_changed', 'services_enabled'):
+        for key in ('persisted', 'persist_changed', 'services_enabled', 'copy_changed'):
             if key in confirm:
                 result[key] = confirm[key]
+        result['changed'] = True
+        return result
+
+    def _several(self, result, res, window, confirm):
+        """The answer of a call with rulesets (both families, one window): each family's result gets
+        what its confirmation found; the task fails when any family was not confirmed."""
+        families = result.get('families') or {}
+        found = dict((item.get('family'), item) for item in confirm.get('windows') or [])
+        for family in window.get('families') or []:
+            entry = families.get(family)
+            if entry is None:
+                continue
+            entry.pop('persist_pending', None)
+            item = found.get(family) or {}
+            entry['confirmed'] = item.get('confirmed') or item.get('outcome') or confirm.get('outcome') or 'unknown'
+            if item.get('confirmed') == 'confirmed':
+                for key in ('persisted', 'persist_changed', 'services_enabled', 'copy_changed'):
+                    if key in item:
+                        entry[key] = item[key]
+            else:
+                # nothing of this family was persisted or copied: the module's answer only predicted it
+                entry.update(persisted=None, persist_changed=False, services_enabled=[])
+                if 'copy_changed' in entry:
+                    entry['copy_changed'] = False
+                if item.get('revert'):
+                    entry['revert'] = item['revert']
+        if confirm.get('failed'):
+            result['failed'] = True
+            result['changed'] = bool(confirm.get('changed', True))
+            result['revert'] = confirm.get('revert')
+            if confirm.get('outcome') == 'reverted':
+                result['msg'] = ('the new ruleset cut the controller off: no new connection could confirm it within %s s, '
+                                 'so the host restored the previous ruleset of %s by itself, and the persisted files were '
+                                 'left as they were. %s'
+                                 % (window['timeout'], ', '.join(window.get('families') or []), confirm.get('msg', '')))
+            else:
+                result['msg'] = confirm.get('msg')
+            return result
         result['changed'] = True
         return result

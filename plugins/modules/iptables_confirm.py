@@ -40,8 +40,18 @@ options:
       - The token of the window, RV(rampart.firewall.iptables_ruleset#module:rollback.token).
       - Only the exact shape the module generates is accepted (C(ipv4-SECONDS-8HEX) or C(ipv6-SECONDS-8HEX),
         lowercase hexadecimal, ASCII digits); anything else is refused before any file is looked at.
+      - One of O(token) and O(tokens) is required.
     type: str
-    required: true
+  tokens:
+    description:
+      - The tokens of all the families one call armed, RV(rampart.firewall.iptables_ruleset#module:rollback.tokens)
+        (option O(rampart.firewall.iptables_ruleset#module:rulesets)), each checked as O(token); at most one per family.
+      - With O(confirm=false), RV(outcome) is V(applied) only when every family is live. If one could not be applied,
+        the module fails and confirms none, so the timers restore the other families at the deadline.
+      - With O(confirm=true) each pending window is confirmed and its deferred writes are done; the module fails if any
+        was not confirmed. RV(windows) has the answer of each family.
+    type: list
+    elements: str
   wait_apply:
     description:
       - Seconds to wait for the timer to have applied the ruleset (it does so one second after
@@ -85,7 +95,7 @@ RETURN = r'''
 confirmed:
   description:
     - V(confirmed) when this call stopped the timer, V(already) when the window had been confirmed before,
-      V(not yet) with O(confirm=false).
+      V(not yet) with O(confirm=false); with O(tokens), V(partly) when not every window was confirmed.
   returned: success
   type: str
   sample: confirmed
@@ -115,6 +125,24 @@ persist_changed:
   returned: success
   type: bool
   sample: true
+windows:
+  description: With O(tokens), the answer for each token, in the same order.
+  returned: with tokens
+  type: list
+  elements: dict
+  sample: [{token: ipv4-1795000000-1a2b3c4d, family: ipv4, outcome: confirmed, confirmed: confirmed, revert: {},
+            persisted: /etc/iptables/rules.v4, persist_changed: true, services_enabled: [], copy: /etc/rampart-firewall/rules.v4,
+            copy_changed: true}]
+copy:
+  description: The copy of the rules written after the confirmation (option copy_dir of iptables_ruleset).
+  returned: success, when the apply had copy_dir
+  type: str
+  sample: /etc/rampart-firewall/rules.v4
+copy_changed:
+  description: Whether the copy was written.
+  returned: success, when the apply had copy_dir
+  type: bool
+  sample: true
 services_enabled:
   description: Boot services enabled after the confirmation.
   returned: success
@@ -132,11 +160,17 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     HostError,
+    check_dir_path,
     check_file_path,
     enable_services,
+    ensure_dir,
     excerpt,
     write_atomic,
 )
+
+# The copy of the applied rules (iptables_ruleset option copy_dir): root-only.
+COPY_MODE = 0o600
+COPY_DIR_MODE = 0o700
 
 _EXPLAIN = {
     'reverted': 'the revert timer restored the previous ruleset because no confirmation arrived in time',
@@ -148,17 +182,90 @@ _EXPLAIN = {
 }
 
 
+def _decide(state_dir, token, confirm, wait):
+    """Wait for the timer's apply of TOKEN, then confirm it (CONFIRM) or only look.
+    Returns (state, report): state 'confirmed', 'already', 'applied' (confirm=false) or what
+    happened instead, with the timer's report."""
+    state = rollback.wait_applied(state_dir, token, wait)
+    if state == 'confirmed':
+        return 'already', {}
+    if state == 'pending' and not confirm:
+        return 'applied', {}
+    detail = ''
+    if state == 'pending':
+        state, detail = rollback.confirm(state_dir, token)
+    elif state in ('reverted', 'failed', 'apply-failed'):
+        state, detail = rollback.confirm(state_dir, token)
+    report = {}
+    if detail:
+        try:
+            report = json.loads(detail)
+        except ValueError:
+            report = {'text': detail}
+    return state, report
+
+
+def _explain(state, report):
+    msg = 'not confirmed: %s' % _EXPLAIN.get(state, state)
+    if state == 'reverted':
+        msg += ' (restored tables: %s)' % ', '.join(report.get('tables') or ['?'])
+    elif state == 'apply-failed':
+        msg += ': %s' % report.get('msg', '')
+    return msg
+
+
+def _finish(module, meta):
+    """After the confirmation: the deferred writes recorded by the apply (persisted file, boot
+    service, copy of the rules). Each path is checked again before writing. Returns the result
+    keys; raises HostError."""
+    result = {'persisted': None, 'persist_changed': False, 'services_enabled': []}
+    todo = (meta or {}).get('persist')
+    if todo:
+        result['persisted'] = todo['path']
+        problem = check_file_path('the persisted file', todo['path'])
+        if problem:
+            raise HostError('not persisting: %s' % problem)
+        if not todo['same']:
+            write_atomic(module, todo['path'], todo['content'], todo['mode'])
+            result['persist_changed'] = True
+        result['services_enabled'] = enable_services(module, todo['services'], todo['package'])
+    copy = (meta or {}).get('copy')
+    if copy:
+        result['copy'] = copy['path']
+        result['copy_changed'] = False
+        problem = (check_dir_path('the directory of the copy', os.path.dirname(copy['path']))
+                   or check_file_path('the copy', copy['path']))
+        if problem:
+            raise HostError('not writing the copy of the rules: %s' % problem)
+        if not copy['same']:
+            ensure_dir(os.path.dirname(copy['path']), COPY_DIR_MODE)
+            write_atomic(module, copy['path'], copy['content'], COPY_MODE)
+            os.chmod(copy['path'], COPY_MODE)
+            result['copy_changed'] = True
+    return result
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(token=dict(type='str', required=True, no_log=False),
+        argument_spec=dict(token=dict(type='str', no_log=False),
+                           tokens=dict(type='list', elements='str', no_log=False),
                            wait_apply=dict(type='int', default=20),
                            confirm=dict(type='bool', default=True)),
+        mutually_exclusive=[('token', 'tokens')],
+        required_one_of=[('token', 'tokens')],
         supports_check_mode=False,
     )
-    token = module.params['token']
-    if not rollback.valid_token(token):
-        module.fail_json(msg='token must be a token of iptables_ruleset (ipv4-SECONDS-8HEX or ipv6-SECONDS-8HEX), not %s'
-                         % excerpt(token, 60), outcome='unknown')
+    many = module.params['tokens'] is not None
+    tokens = module.params['tokens'] if many else [module.params['token']]
+    if not tokens:
+        module.fail_json(msg='tokens must name at least one token of iptables_ruleset', outcome='unknown')
+    for index, token in enumerate(tokens):
+        if not rollback.valid_token(token):
+            module.fail_json(msg='%s must be a token of iptables_ruleset (ipv4-SECONDS-8HEX or ipv6-SECONDS-8HEX), not %s'
+                             % ('tokens[%d]' % index if many else 'token', excerpt(token, 60)), outcome='unknown')
+    if len(set(token.split('-')[0] for token in tokens)) != len(tokens):
+        module.fail_json(msg='tokens must name at most one window per family, not %s' % excerpt(', '.join(tokens), 200),
+                         outcome='unknown')
     if not 0 <= module.params['wait_apply'] <= 300:
         module.fail_json(msg='wait_apply must be between 0 and 300 seconds, not %d' % module.params['wait_apply'])
     state_dir = rollback.STATE_DIR
@@ -168,49 +275,81 @@ def main():
         rollback.secure_dir(state_dir)
     except rollback.StateDirError as exc:
         module.fail_json(msg=to_native(exc))
+    if not many:
+        single(module, state_dir, tokens[0])
+    several(module, state_dir, tokens)
+
+
+def single(module, state_dir, token):
     meta = rollback.meta(state_dir, token)
-    state = rollback.wait_applied(state_dir, token, module.params['wait_apply'])
-    if state == 'confirmed':
+    state, report = _decide(state_dir, token, module.params['confirm'], module.params['wait_apply'])
+    if state == 'already':
         module.exit_json(changed=False, confirmed='already', persisted=None, persist_changed=False, services_enabled=[])
-    if state == 'pending' and not module.params['confirm']:
+    if state == 'applied':
         module.exit_json(changed=False, confirmed='not yet', outcome='applied', persisted=None, persist_changed=False,
                          services_enabled=[])
-    if state == 'pending':
-        state, detail = rollback.confirm(state_dir, token)
-    else:
-        detail = ''
-        if state in ('reverted', 'failed', 'apply-failed'):
-            state, detail = rollback.confirm(state_dir, token)
     if state != 'confirmed':
-        report = {}
-        if detail:
-            try:
-                report = json.loads(detail)
-            except ValueError:
-                report = {'text': detail}
-        msg = 'not confirmed: %s' % _EXPLAIN.get(state, state)
-        if state == 'reverted':
-            msg += ' (restored tables: %s)' % ', '.join(report.get('tables') or ['?'])
-        elif state == 'apply-failed':
-            msg += ': %s' % report.get('msg', '')
-        module.fail_json(msg=msg, outcome=state, revert=report, changed=state in ('reverted', 'failed'))
+        module.fail_json(msg=_explain(state, report), outcome=state, revert=report, changed=state in ('reverted', 'failed'))
+    result = {'changed': True, 'confirmed': 'confirmed'}
+    try:
+        result.update(_finish(module, meta))
+    except HostError as exc:
+        module.fail_json(msg='confirmed, but persisting failed: %s' % exc.msg, **exc.extra)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='confirmed, but persisting failed: %s' % to_native(exc))
+    module.exit_json(**result)
 
-    result = {'changed': True, 'confirmed': 'confirmed', 'persisted': None, 'persist_changed': False, 'services_enabled': []}
-    todo = (meta or {}).get('persist')
-    if todo:
-        result['persisted'] = todo['path']
-        problem = check_file_path('the persisted file', todo['path'])
-        if problem:
-            module.fail_json(msg='confirmed, but not persisting: %s' % problem)
+
+def several(module, state_dir, tokens):
+    """One confirmation for the windows of several families armed by one apply (option rulesets of
+    iptables_ruleset). With confirm=false, 'applied' only when every family is live: if one could
+    not be applied, none is confirmed and the timers restore the others at the deadline, so both
+    families stay as they were. With confirm=true each pending window is confirmed and its deferred
+    writes done; the task fails if any was not confirmed."""
+    metas = dict((token, rollback.meta(state_dir, token)) for token in tokens)
+    windows = []
+    for token in tokens:
+        state, report = _decide(state_dir, token, module.params['confirm'], module.params['wait_apply'])
+        windows.append({'token': token, 'family': token.split('-')[0], 'outcome': state, 'revert': report})
+    states = [window['outcome'] for window in windows]
+    if not module.params['confirm']:
+        if all(state in ('applied', 'already') for state in states):
+            module.exit_json(changed=False, confirmed='not yet', outcome='applied', windows=windows,
+                             persisted=None, persist_changed=False, services_enabled=[])
+        bad = [window for window in windows if window['outcome'] not in ('applied', 'already')]
+        live = [window['family'] for window in windows if window['outcome'] == 'applied']
+        module.fail_json(msg='%s%s' % ('; '.join('%s: %s' % (window['family'], _explain(window['outcome'], window['revert']))
+                                                 for window in bad),
+                                       ('. Not confirming %s either: its timer restores the previous ruleset at the '
+                                        'deadline, so both families stay as they were' % ', '.join(live)) if live else ''),
+                         outcome=bad[0]['outcome'], revert=bad[0]['revert'], windows=windows,
+                         changed=any(state in ('reverted', 'failed') for state in states))
+    failures = []
+    changed = False
+    for window in windows:
+        state = window['outcome']
+        if state == 'already':
+            window['confirmed'] = 'already'
+            continue
+        if state != 'confirmed':
+            failures.append('%s: %s' % (window['family'], _explain(state, window['revert'])))
+            changed = changed or state in ('reverted', 'failed')
+            continue
+        changed = True
+        window['confirmed'] = 'confirmed'
         try:
-            if not todo['same']:
-                write_atomic(module, todo['path'], todo['content'], todo['mode'])
-                result['persist_changed'] = True
-            result['services_enabled'] = enable_services(module, todo['services'], todo['package'])
+            window.update(_finish(module, metas[window['token']]))
         except HostError as exc:
-            module.fail_json(msg='confirmed, but persisting failed: %s' % exc.msg, **exc.extra)
+            failures.append('%s: confirmed, but persisting failed: %s' % (window['family'], exc.msg))
         except (IOError, OSError) as exc:
-            module.fail_json(msg='confirmed, but persisting failed: %s' % to_native(exc))
+            failures.append('%s: confirmed, but persisting failed: %s' % (window['family'], to_native(exc)))
+    result = {'changed': changed, 'windows': windows,
+              'confirmed': 'confirmed' if all(window.get('confirmed') for window in windows) else 'partly',
+              'persisted': None, 'persist_changed': any(window.get('persist_changed') for window in windows),
+              'services_enabled': sorted(set(name for window in windows for name in window.get('services_enabled', [])))}
+    if failures:
+        bad = [window for window in windows if not window.get('confirmed')] or windows
+        module.fail_json(msg='; '.join(failures), outcome=bad[0]['outcome'], revert=bad[0].get('revert', {}), **result)
     module.exit_json(**result)
 
 

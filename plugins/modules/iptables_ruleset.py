@@ -67,6 +67,74 @@ options:
       - Mutually exclusive with O(content). One of them is required with O(state=present).
       - Ignored with O(state=gathered).
     type: path
+  rulesets:
+    description:
+      - Both families in B(one) call, as a dictionary with the keys C(ipv4) and C(ipv6), each the desired ruleset of
+        that family in the format of O(content). A key left out (or V(null)) leaves that family alone.
+      - Every family is read, planned, checked (C(iptables-restore --test), lockout check) before anything changes;
+        an error in one changes neither. With O(rollback_timeout) the changed families are applied under one
+        confirm-or-revert window (one token per family, so the revert stays per family, and one confirmation by the
+        action plugin for all of them). If one family cannot be applied, the other is not confirmed either and its timer
+        restores it at the deadline.
+      - Without a window (O(rollback_timeout=0)), IPv4 is applied first, then IPv6.
+      - The results of each family are in RV(families); the diff (diff mode) holds the diffs of both.
+      - Mutually exclusive with O(content), O(src), O(family) and O(persist_path) (each family is persisted to the
+        distribution's file).
+    type: dict
+    suboptions:
+      ipv4:
+        description: The IPv4 ruleset, in C(iptables-restore) format.
+        type: str
+      ipv6:
+        description: The IPv6 ruleset, in C(ip6tables-restore) format.
+        type: str
+  copy_dir:
+    description:
+      - Keep a copy of the desired ruleset as given (O(content), the text of O(src), or each family of O(rulesets))
+        in this directory, as C(rules.v4) and C(rules.v6), mode C(0600). The directory is created with mode C(0700)
+        (missing parents C(0755)) when it does not exist; an existing one keeps its owner and mode.
+      - A copy is written only when it differs. When the live ruleset changes under a revert window, the copy is
+        written with the persisted file, after the confirmation.
+      - It must be an absolute, normalised path (no C(.), C(..), C(//) or trailing C(/)) without control characters,
+        not C(/); if it exists it must be a directory, not a symlink. This is checked before anything is changed.
+    type: path
+  local_fact:
+    description:
+      - Also write a local fact, C(/etc/ansible/facts.d/NAME.fact), holding O(local_fact.content) as JSON
+        (mode C(0644); the directory is created with mode C(0755)). The roles record there that the packages are installed.
+      - Written only when its content differs, after every check passed and before the rules are applied.
+    type: dict
+    suboptions:
+      name:
+        description: The name of the fact, letters, digits and C(_) (at most 64), read as C(ansible_local.NAME).
+        type: str
+        required: true
+      content:
+        description: The data of the fact.
+        type: dict
+        required: true
+  sysctl_check:
+    description:
+      - Also check, read-only, whether the kernel settings that M(rampart.firewall.sysctl_hardening) would set with these
+        options are in place, the file (content and mode C(0644)) and every live value in C(/proc/sys). The answer is
+        RV(sysctl_in_place), so that a role can skip the call of M(rampart.firewall.sysctl_hardening) when nothing
+        is to change (it still reports overrides and read-only keys when it runs).
+      - Changes nothing and never fails the task; anything unexpected (an unknown key, bad settings) counts as not in
+        place.
+    type: dict
+    suboptions:
+      profile:
+        description: O(rampart.firewall.sysctl_hardening#module:profile).
+        type: str
+        required: true
+        choices: [host, router]
+      settings:
+        description: O(rampart.firewall.sysctl_hardening#module:settings).
+        type: dict
+      path:
+        description: O(rampart.firewall.sysctl_hardening#module:path).
+        type: path
+        default: /etc/sysctl.d/90-rampart-firewall.conf
   state:
     description:
       - V(present) makes the live ruleset match the desired one (and persists it, see O(persist)).
@@ -217,12 +285,26 @@ options:
       - If the verdict is C(DROP) or C(REJECT) the module refuses to apply, names the chain and rule (and its line)
         that would cut the session, and changes nothing.
       - Where a rule on the path uses a match that cannot be decided without runtime state (C(recent),
-        C(hashlimit), C(connlimit), ipset, ...), the result says so in RV(lockout) with a warning, and the
+        C(hashlimit), C(connlimit), ...), the result says so in RV(lockout) with a warning, and the
         module relies on O(rollback_timeout); it never guesses "safe".
+      - A C(-m set --match-set NAME src|dst) match is decided with the members of the set, as declared in
+        O(ipsets) or else as live (C(ipset save NAME)); a set of type C(hash:ip,port) or with C(nomatch) entries
+        stays undecided.
       - Skipped (C(status=skipped) in RV(lockout)) when there is no SSH session (local or container connections) or
         when the ruleset does not name the C(filter) table.
     type: bool
     default: true
+  ipsets:
+    description:
+      - The ipset sets the play declares for this ruleset, set name to member list (addresses and networks), as
+        the O(rampart.firewall.ipset#module:members) of the C(rampart.firewall.ipset) tasks that run before this
+        one. The roles pass their C(<role>_ipsets) here.
+      - Every set the ruleset uses (a C(-m set --match-set NAME) match or a C(SET) target) must exist on the
+        target, with the family of the ruleset; otherwise the module fails naming the set and the rule, before
+        anything changes. In check mode a set listed here that does not exist yet is accepted (the ipset task
+        before would have created it); C(iptables-restore --test) then cannot run, and a warning says so.
+      - The lockout preflight uses these members rather than the live ones (see O(lockout_check)).
+    type: dict
   ssh_connection:
     description:
       - The SSH session the lockout check protects, as the C(SSH_CONNECTION) variable writes it
@@ -334,6 +416,21 @@ EXAMPLES = r'''
     src: /etc/rampart/rules.v4
     persist_path: /etc/rampart/persisted.v4
 
+- name: Both families in one call and one confirm-or-revert window; keep copies, check the kernel settings
+  rampart.firewall.iptables_ruleset:
+    rulesets:
+      ipv4: "{{ lookup('ansible.builtin.template', 'rules.v4.j2') }}"
+      ipv6: "{{ lookup('ansible.builtin.template', 'rules.v6.j2') }}"
+    copy_dir: /etc/rampart
+    sysctl_check:
+      profile: host
+  register: firewall
+
+- name: Set the kernel settings only when they are not in place
+  rampart.firewall.sysctl_hardening:
+    profile: host
+  when: not firewall.sysctl_in_place
+
 - name: Read the live IPv4 ruleset
   rampart.firewall.iptables_ruleset:
     state: gathered
@@ -395,6 +492,59 @@ rollback:
       description: Seconds between the module's answer and the timer's C(iptables-restore).
       type: float
       sample: 1.0
+    tokens:
+      description: With O(rulesets), the tokens of every family armed by this call (one window for all of them).
+      type: list
+      elements: str
+      sample: [ipv4-1795000000-1a2b3c4d, ipv6-1795000000-5e6f7a8b]
+    families:
+      description: With O(rulesets), the families of RV(rollback.tokens), in the same order.
+      type: list
+      elements: str
+      sample: [ipv4, ipv6]
+families:
+  description:
+    - With O(rulesets), the result of each family, keyed V(ipv4) and V(ipv6), with the keys a call with O(content)
+      returns for one family (RV(before), RV(after), RV(payload), RV(tables), RV(kept_chains), RV(kept_rules),
+      RV(lockout), RV(persisted), RV(persist_changed), RV(services_enabled), RV(copy), RV(copy_changed), RV(backup_file),
+      RV(rollback)) and C(changed); after a revert window also C(confirmed).
+  returned: with rulesets
+  type: dict
+  sample: {ipv4: {changed: true, tables: [filter], persisted: /etc/iptables/rules.v4, persist_changed: true,
+                  confirmed: confirmed, lockout: {status: skipped}},
+           ipv6: {changed: false, tables: [filter], persisted: /etc/iptables/rules.v6, persist_changed: false,
+                  lockout: {status: unchanged}}}
+copy:
+  description: The copy of the desired ruleset kept in O(copy_dir) (with O(rulesets), in RV(families)).
+  returned: when copy_dir is set
+  type: str
+  sample: /etc/rampart-firewall/rules.v4
+copy_changed:
+  description: Whether the copy was (or, in check mode or while waiting for the confirmation, will be) written.
+  returned: when copy_dir is set
+  type: bool
+  sample: true
+local_fact:
+  description: The local fact file of O(local_fact).
+  returned: when local_fact is set
+  type: str
+  sample: /etc/ansible/facts.d/rampart_firewall.fact
+local_fact_changed:
+  description: Whether the local fact was (or, in check mode, would be) written.
+  returned: when local_fact is set
+  type: bool
+  sample: false
+sysctl_in_place:
+  description: Whether the kernel settings of O(sysctl_check) are in place, file and live values.
+  returned: when sysctl_check is set
+  type: bool
+  sample: true
+sysctl_differ:
+  description: What is not in place (empty when RV(sysctl_in_place)).
+  returned: when sysctl_check is set
+  type: list
+  elements: str
+  sample: ["net.ipv4.conf.all.rp_filter is 2 live, not 1", "/etc/sysctl.d/90-rampart-firewall.conf differs"]
 confirmed:
   description: What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success).
   returned: when a revert window was armed
@@ -567,7 +717,10 @@ value:
 
 import datetime
 import ipaddress
+import json
 import os
+import re
+import stat
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -588,13 +741,16 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     ApplyLock,
     DigestLoggingModule,
     HostError,
+    check_dir_path,
     check_file_path,
     enable_services,
+    ensure_dir,
     excerpt,
     read_regular_file,
     write_atomic,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight as lockout_preflight
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     ParseError,
@@ -612,6 +768,16 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
     IptablesCommandError,
     IptablesRunner,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
+    SettingsError,
+    apply_order,
+    check_path as sysctl_check_path,
+    merge_settings,
+    normalize_live,
+    render as render_sysctl,
+    sysctl_path,
+    values_equal,
+)
 
 BACKUP_DIR = '/var/backups/rampart-firewall'
 # Upper bounds of the options in seconds: a window that never ends is no safety net.
@@ -619,6 +785,16 @@ MAX_ROLLBACK_TIMEOUT = 3600
 MAX_WAIT = 300
 # Seconds between the module's answer and the timer's iptables-restore (see apply_with_rollback).
 APPLY_DELAY = 1.0
+# The copy of the applied rules (copy_dir): root-only, like the persisted files.
+COPY_MODE = 0o600
+COPY_DIR_MODE = 0o700
+# The local fact (local_fact), read by the setup module (its default fact_path).
+FACTS_DIR = '/etc/ansible/facts.d'
+FACT_MODE = 0o644
+FACT_NAME_RE = re.compile(r'\A[A-Za-z0-9_]{1,64}\Z')
+# The kernel settings checked by sysctl_check, and the default file of rampart.firewall.sysctl_hardening.
+PROC_SYS = '/proc/sys'
+SYSCTL_DEFAULT_PATH = '/etc/sysctl.d/90-rampart-firewall.conf'
 
 PERSIST_HEADER = (
     '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
@@ -627,6 +803,18 @@ PERSIST_HEADER = (
 )
 
 # systemctl is-enabled states that need no "systemctl enable".
+
+
+def withdraw(token):
+    """Withdraw a window armed by this run whose timer was never started (nothing was applied):
+    remove its files, so that no later apply finds it pending and restores its ruleset."""
+    if not rollback.valid_token(token):
+        return
+    for suffix in ('pending', 'json', 'rules'):
+        try:
+            os.unlink(os.path.join(rollback.STATE_DIR, '%s.%s' % (token, suffix)))
+        except OSError:
+            pass
 
 
 class ModuleFailure(Exception):
@@ -645,9 +833,10 @@ class RulesetModule:
     (backup, restore, verify) and persist.
     """
 
-    def __init__(self, module, runner=None):
+    def __init__(self, module, runner=None, params=None):
         self.module = module
-        self.params = module.params
+        # params: the module's, or those of one family of O(rulesets) (family and content set)
+        self.params = params if params is not None else module.params
         self.family = self.params['family']
         self.preserve = list(self.params['preserve_chains'] or [])
         self.interfaces = list(self.params['preserve_interfaces'] or [])
@@ -656,18 +845,26 @@ class RulesetModule:
         self.diffs = []
         # True once iptables-restore has changed the live ruleset (a later failure still changed it).
         self.applied = False
+        # The text of src once read (the copy in copy_dir is this text).
+        self.source_text = None
+        copy_dir = self.params.get('copy_dir')
+        self.copy_path = (os.path.join(copy_dir, 'rules.v6' if self.family == 'ipv6' else 'rules.v4')
+                          if copy_dir else None)
 
     # ---- reading -------------------------------------------------------------------------
     def desired_text(self):
         if self.params['content'] is not None:
             return self.params['content']
+        if self.source_text is not None:
+            return self.source_text
         path = self.params['src']
         try:
             data = read_regular_file('src', path)
         except HostError as exc:
             raise ModuleFailure(exc.msg)
         try:
-            return data.decode('utf-8')
+            self.source_text = data.decode('utf-8')
+            return self.source_text
         except UnicodeDecodeError as exc:
             raise ModuleFailure('cannot read src %s: not UTF-8 text (byte %d)' % (excerpt(path, 200), exc.start))
 
@@ -913,7 +1110,8 @@ class RulesetModule:
         if version != (4 if self.family == 'ipv4' else 6):
             return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this ruleset is %s' % (version, self.family)}
         try:
-            report = lockout_preflight(plan.result, ssh)
+            sets = getattr(self, 'sets', None)
+            report = lockout_preflight(plan.result, ssh, sets=sets.contents() if sets is not None else None)
         except ValueError as exc:
             raise ModuleFailure('lockout check: %s' % to_native(exc))
         report = dict(report)
@@ -931,17 +1129,22 @@ class RulesetModule:
             report['status'] = 'safe'
         return report
 
-    def apply_with_rollback(self, plan, desired, target, predicted):
-        """Arm the revert timer, and let it apply the payload a moment after this module has answered.
+    def arm_window(self, plan, desired, target, predicted):
+        """Arm the revert timer of this family (nothing is applied yet). Returns a function that
+        starts the timer, which applies the payload a moment after the module has answered.
 
-        The persisted file is not written here: iptables_confirm writes it once the controller has
-        confirmed over a new connection (the action plugin does that)."""
+        The persisted file and the copy are not written here: iptables_confirm writes them once the
+        controller has confirmed over a new connection (the action plugin does that)."""
         state_dir = rollback.STATE_DIR
         todo = self.plan_persist(predicted, plan, target) if target is not None else None
+        copy = self.plan_copy()
         timeout = self.params['rollback_timeout']
+        extra = {'persist': todo and dict(todo, diff=None)}
+        if copy is not None:
+            extra['copy'] = dict(copy, diff=None)
         try:
             token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
-                                 tables=plan.tables, extra={'persist': todo and dict(todo, diff=None)})
+                                 tables=plan.tables, extra=extra)
         except (rollback.RollbackBusy, rollback.StateDirError) as exc:
             raise ModuleFailure(to_native(exc))
         except (IOError, OSError) as exc:
@@ -961,22 +1164,83 @@ class RulesetModule:
                 raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
             return {'verified': True}
 
-        restore_argv = self.runner.restore_argv()
-        pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
-        meta = rollback.meta(state_dir, token) or {}
-        self.result['rollback'] = {
-            'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
-            'timer_pid': pid, 'apply_delay': APPLY_DELAY,
-        }
-        if todo is not None:
-            self.result['persisted'] = todo['path']
-            self.result['persist_changed'] = not todo['same']
-            self.result['persist_pending'] = True
-            if not todo['same'] and self.module._diff:
-                self.diffs.append(todo['diff'])
+        def start():
+            restore_argv = self.runner.restore_argv()
+            pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
+            meta = rollback.meta(state_dir, token) or {}
+            self.result['rollback'] = {
+                'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
+                'timer_pid': pid, 'apply_delay': APPLY_DELAY,
+            }
+            if todo is not None:
+                self.result['persisted'] = todo['path']
+                self.result['persist_changed'] = not todo['same']
+                self.result['persist_pending'] = True
+                if not todo['same'] and self.module._diff:
+                    self.diffs.append(todo['diff'])
+            if copy is not None:
+                self.result['copy_changed'] = not copy['same']
+                if not copy['same'] and self.module._diff:
+                    self.diffs.append(copy['diff'])
+            return self.result['rollback']
 
-    def present(self):
+        start.token = token
+        return start
+
+    def apply_with_rollback(self, plan, desired, target, predicted):
+        """Arm the revert timer and start it (one family)."""
+        return self.arm_window(plan, desired, target, predicted)()
+
+    # ---- the copy of the applied rules (copy_dir) ----------------------------------------
+    def plan_copy(self):
+        """What writing the copy of the desired ruleset means (None without copy_dir): path, content,
+        mode, same, diff. Changes nothing."""
+        if self.copy_path is None:
+            return None
+        content = self.desired_text()
+        old = None
+        same = False
+        if os.path.lexists(self.copy_path):
+            try:
+                old = read_regular_file('the copy', self.copy_path).decode('utf-8', 'replace')
+            except HostError as exc:
+                raise ModuleFailure(exc.msg)
+            same = old == content and stat.S_IMODE(os.stat(self.copy_path).st_mode) == COPY_MODE
+        return {'path': self.copy_path, 'content': content, 'mode': COPY_MODE, 'same': same,
+                'dir': os.path.dirname(self.copy_path), 'dir_mode': COPY_DIR_MODE,
+                'diff': {'before_header': '%s (copy)' % self.copy_path, 'after_header': '%s (copy)' % self.copy_path,
+                         'before': old or '', 'after': content}}
+
+    def write_copy(self):
+        """Write the copy now (unless it is up to date); in check mode only report it."""
+        copy = self.plan_copy()
+        if copy is None:
+            return
+        self.result['copy_changed'] = not copy['same']
+        if copy['same']:
+            return
+        if self.module._diff:
+            self.diffs.append(copy['diff'])
+        if not self.module.check_mode:
+            try:
+                ensure_dir(copy['dir'], COPY_DIR_MODE)
+                write_atomic(self.module, copy['path'], copy['content'], COPY_MODE)
+                os.chmod(copy['path'], COPY_MODE)
+            except HostError as exc:
+                raise ModuleFailure('cannot write the copy of the rules: %s' % exc.msg, **exc.extra)
+            except (IOError, OSError) as exc:
+                raise ModuleFailure('cannot write the copy of the rules %s: %s' % (copy['path'], to_native(exc)))
+
+    # ---- present: prepare (reads and checks only), then apply -----------------------------
+    def prepare(self):
+        """Everything before the first change: load, where to persist, read live, plan, diff,
+        iptables-restore --test and the lockout check. Returns (desired, target, live_text, live, plan)."""
         desired = self.load_desired()
+        try:
+            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
+            self.sets = RulesetSets(self.module, desired, self.module.params.get('ipsets'))
+        except ValueError as exc:
+            raise ModuleFailure(to_native(exc))
         # Where to persist is known before anything changes (an unknown distribution fails here).
         target = self.persist_target() if self.params['persist'] else None
         live_text, live = self.read_live()
@@ -992,6 +1256,9 @@ class RulesetModule:
             'persist_changed': False,
             'services_enabled': [],
         })
+        if self.copy_path is not None:
+            self.result.update(copy=self.copy_path, copy_changed=False)
+            self.plan_copy()   # an unreadable copy fails here, before anything changed
         for line in plan.dropped:
             self.module.warn('dropped %s: its chain is not in the desired ruleset' % line)
         if self.module._diff:
@@ -1006,27 +1273,64 @@ class RulesetModule:
                 })
         self.result['lockout'] = {'status': 'unchanged'}
         if plan.changed:
-            self.check(plan, desired)
+            if self.sets.pending:
+                self.module.warn(self.sets.warn_untested())
+            else:
+                self.check(plan, desired)
             self.result['lockout'] = self.lockout(plan)
+        return desired, target, live_text, live, plan
+
+    def settle(self):
+        """Refuse while a window of this family is open; revert a stale one (see rollback.settle)."""
+        try:
+            rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
+        except (rollback.RollbackBusy, rollback.StateDirError) as exc:
+            raise ModuleFailure(to_native(exc))
+
+    def windowed(self, prepared):
+        """Whether this family's change goes through a revert window."""
+        return bool(prepared[4].changed and not self.module.check_mode and self.params['rollback_timeout'] > 0)
+
+    def finish(self, prepared, start=None):
+        """After prepare() (and, for a windowed change, arm_window()): apply synchronously, or
+        start the timer; persist and copy unless that waits for the confirmation."""
+        desired, target, live_text, live, plan = prepared
+        if plan.changed:
             if self.module.check_mode:
                 live = apply_result(live, plan.result)
             else:
-                try:
-                    rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
-                except (rollback.RollbackBusy, rollback.StateDirError) as exc:
-                    raise ModuleFailure(to_native(exc))
                 if self.params['backup']:
-                    self.result['backup_file'] = self.backup(live_text)
-                if self.params['rollback_timeout'] > 0:
-                    self.apply_with_rollback(plan, desired, target, apply_result(live, plan.result))
+                    try:
+                        self.result['backup_file'] = self.backup(live_text)
+                    except ModuleFailure:
+                        if start is not None:   # armed, its timer never started: withdraw it
+                            withdraw(start.token)
+                        raise
+                if start is not None:
+                    start()
                     self.result['changed'] = True
-                    if self.module._diff:
-                        self.result['diff'] = self.diffs
                     return self.result
                 live = self.apply(plan, desired)
         if target is not None:
             self.persist(live, plan, target)
-        self.result['changed'] = bool(plan.changed or self.result['persist_changed'] or self.result['services_enabled'])
+        self.write_copy()
+        self.result['changed'] = bool(plan.changed or self.result['persist_changed'] or self.result['services_enabled']
+                                      or self.result.get('copy_changed'))
+        return self.result
+
+    def present(self):
+        prepared = self.prepare()
+        start = None
+        extras = Extras(self.module)
+        extras.prepare()
+        if prepared[4].changed and not self.module.check_mode:
+            self.settle()
+        extras.write()
+        if self.windowed(prepared):
+            desired, target, dummy, live, plan = prepared
+            start = self.arm_window(plan, desired, target, apply_result(live, plan.result))
+        self.finish(prepared, start)
+        extras.report(self.result, self.diffs)
         if self.module._diff:
             self.result['diff'] = self.diffs
         return self.result
@@ -1044,29 +1348,223 @@ class RulesetModule:
             raise self.command_failure(exc, before=self.result.get('before'))
 
 
+# ---- what one call does besides the rules: the local fact and the sysctl check ------------
+def sysctl_state(options, proc_sys=None):
+    """Read-only: whether the kernel settings that rampart.firewall.sysctl_hardening would set with
+    OPTIONS (profile, settings, path) are in place, file and live values. Returns (in_place, reasons).
+    Anything unexpected (bad input, unknown key, unreadable file) is 'not in place': sysctl_hardening
+    then runs and reports it."""
+    proc_sys = proc_sys or PROC_SYS
+    reasons = []
+    try:
+        settings = merge_settings(options['profile'], options.get('settings') or {})
+    except SettingsError as exc:
+        return False, ['settings: %s' % to_native(exc)]
+    path = options.get('path') or SYSCTL_DEFAULT_PATH
+    problem = sysctl_check_path(path)
+    if problem:
+        return False, ['path: %s' % problem]
+    for key in apply_order(settings):
+        proc = os.path.join(proc_sys, sysctl_path(key))
+        try:
+            with open(proc, 'rb') as handle:
+                value = handle.read().decode('utf-8', 'replace')
+        except (IOError, OSError):
+            return False, ['%s cannot be read live' % key]
+        value = value[:-1] if value.endswith('\n') else value
+        if not values_equal(settings[key], value):
+            reasons.append('%s is %s live, not %s' % (key, excerpt(normalize_live(value), 40), settings[key]))
+    content = render_sysctl(settings, options['profile'])
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            reasons.append('%s is not a regular file' % path)
+        else:
+            if stat.S_IMODE(info.st_mode) != 0o644:
+                reasons.append('%s has mode %04o' % (path, stat.S_IMODE(info.st_mode)))
+            with open(path, 'rb') as handle:
+                if handle.read().decode('utf-8', 'replace') != content:
+                    reasons.append('%s differs' % path)
+    except (IOError, OSError):
+        reasons.append('%s is missing or unreadable' % path)
+    return not reasons, reasons
+
+
+class Extras:
+    """The role's local fact (local_fact) and the read-only sysctl check (sysctl_check) of one call."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.fact = None
+
+    def prepare(self):
+        """Validate and plan the fact: nothing is written here."""
+        spec = self.params.get('local_fact')
+        if not spec:
+            return
+        name = spec['name']
+        if not FACT_NAME_RE.match(name or ''):
+            raise ModuleFailure('local_fact.name must be letters, digits and "_" (it names %s/NAME.fact), not %s'
+                                % (FACTS_DIR, excerpt(name, 60)), field='local_fact.name', value=excerpt(name, 60))
+        path = os.path.join(FACTS_DIR, '%s.fact' % name)
+        for problem in (check_dir_path('the directory of local facts', FACTS_DIR), check_file_path('local_fact', path)):
+            if problem:
+                raise ModuleFailure(problem)
+        content = json.dumps(spec['content'], sort_keys=True) + '\n'
+        old = None
+        same = False
+        if os.path.exists(path):
+            try:
+                old = read_regular_file('local_fact', path, limit=1 << 20).decode('utf-8', 'replace')
+            except HostError as exc:
+                raise ModuleFailure(exc.msg)
+            try:
+                same = json.loads(old) == spec['content'] and stat.S_IMODE(os.stat(path).st_mode) == FACT_MODE
+            except ValueError:
+                same = False
+        self.fact = {'path': path, 'content': content, 'same': same, 'old': old}
+
+    def write(self):
+        fact = self.fact
+        if fact is None or fact['same'] or self.module.check_mode:
+            return
+        try:
+            ensure_dir(FACTS_DIR, 0o755)
+            write_atomic(self.module, fact['path'], fact['content'], FACT_MODE)
+            os.chmod(fact['path'], FACT_MODE)
+        except HostError as exc:
+            raise ModuleFailure('cannot write the local fact: %s' % exc.msg, **exc.extra)
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('cannot write the local fact %s: %s' % (fact['path'], to_native(exc)))
+
+    def report(self, result, diffs):
+        fact = self.fact
+        if fact is not None:
+            result['local_fact'] = fact['path']
+            result['local_fact_changed'] = not fact['same']
+            if not fact['same']:
+                result['changed'] = True
+                if self.module._diff:
+                    diffs.append({'before_header': '%s (local fact)' % fact['path'],
+                                  'after_header': '%s (local fact)' % fact['path'],
+                                  'before': fact['old'] or '', 'after': fact['content']})
+        if self.params.get('sysctl_check'):
+            result['sysctl_in_place'], result['sysctl_differ'] = sysctl_state(self.params['sysctl_check'])
+
+
+class FamiliesModule:
+    """O(rulesets): both families in one call and one revert window. Every family is read, planned
+    and checked before anything changes; then each changed family is armed (one window, one token per
+    family: the revert stays per family), and the timers started together."""
+
+    def __init__(self, module, runners=None):
+        self.module = module
+        self.workers = []
+        for family in ('ipv4', 'ipv6'):
+            content = (module.params['rulesets'] or {}).get(family)
+            if content is None:
+                continue
+            params = dict(module.params, family=family, content=content, src=None)
+            self.workers.append(RulesetModule(module, runner=(runners or {}).get(family), params=params))
+        self.result = {'changed': False, 'families': {}}
+        self.applied = False
+
+    def present(self):
+        extras = Extras(self.module)
+        prepared = [worker.prepare() for worker in self.workers]
+        extras.prepare()
+        if not self.module.check_mode:
+            for worker, prep in zip(self.workers, prepared):
+                if prep[4].changed:
+                    worker.settle()
+        extras.write()
+        starts = []
+        try:
+            for worker, prep in zip(self.workers, prepared):
+                if worker.windowed(prep):
+                    desired, target, dummy, live, plan = prep
+                    starts.append(worker.arm_window(plan, desired, target, apply_result(live, plan.result)))
+                else:
+                    starts.append(None)
+        except ModuleFailure:
+            for start in starts:
+                if start is not None:   # armed, timer not started: withdraw
+                    withdraw(start.token)
+            raise
+        diffs = []
+        for index, (worker, prep, start) in enumerate(zip(self.workers, prepared, starts)):
+            try:
+                worker.finish(prep, start)
+            except ModuleFailure:
+                for later in starts[index + 1:]:
+                    if later is not None:   # armed, its timer never started: withdraw it
+                        withdraw(later.token)
+                raise
+            finally:
+                self.applied = self.applied or worker.applied or 'rollback' in worker.result
+                self.result['families'][worker.family] = worker.result
+            diffs.extend(worker.diffs)
+        windows = [worker.result['rollback'] for worker in self.workers if 'rollback' in worker.result]
+        if windows:
+            self.result['rollback'] = {
+                'token': windows[0]['token'], 'tokens': [window['token'] for window in windows],
+                'families': [worker.family for worker in self.workers if 'rollback' in worker.result],
+                'timeout': windows[0]['timeout'], 'deadline': max(window['deadline'] or 0 for window in windows),
+                'state_dir': windows[0]['state_dir'], 'timer_pid': windows[0]['timer_pid'],
+                'apply_delay': windows[0]['apply_delay'],
+            }
+        self.result['changed'] = any(worker.result['changed'] for worker in self.workers)
+        extras.report(self.result, diffs)
+        if self.module._diff:
+            self.result['diff'] = diffs
+        return self.result
+
+    def run(self):
+        current = None
+        try:
+            with ApplyLock(self.module.params['wait']):
+                return self.present()
+        except HostError as exc:
+            raise ModuleFailure(exc.msg, **exc.extra)
+        except IptablesCommandError as exc:
+            for worker in self.workers:
+                if worker.result.get('before') is not None:
+                    current = worker
+            raise (current or self.workers[0]).command_failure(exc)
+
+
 def argument_spec():
     return dict(
         family=dict(type='str', default='ipv4', choices=['ipv4', 'ipv6']),
         content=dict(type='str'),
         src=dict(type='path'),
+        rulesets=dict(type='dict', options=dict(ipv4=dict(type='str'), ipv6=dict(type='str'))),
         state=dict(type='str', default='present', choices=['present', 'gathered']),
         preserve_chains=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE)),
         preserve_interfaces=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE_INTERFACES)),
         wait=dict(type='int', default=10),
         persist=dict(type='bool', default=True),
         persist_path=dict(type='path'),
+        copy_dir=dict(type='path'),
+        local_fact=dict(type='dict', options=dict(name=dict(type='str', required=True),
+                                                  content=dict(type='dict', required=True))),
+        sysctl_check=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
+                                                    settings=dict(type='dict'),
+                                                    path=dict(type='path', default=SYSCTL_DEFAULT_PATH))),
         backup=dict(type='bool', default=False),
         rollback_timeout=dict(type='int', default=30),
         lockout_check=dict(type='bool', default=True),
         ssh_connection=dict(type='str'),
+        ipsets=dict(type='dict'),
     )
 
 
 def main():
     module = DigestLoggingModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[('content', 'src')],
-        required_if=[('state', 'present', ('content', 'src'), True)],
+        mutually_exclusive=[('content', 'src', 'rulesets'), ('family', 'rulesets'), ('persist_path', 'rulesets')],
+        required_if=[('state', 'present', ('content', 'src', 'rulesets'), True)],
         supports_check_mode=True,
     )
     if not 0 <= module.params['wait'] <= MAX_WAIT:
@@ -1074,7 +1572,18 @@ def main():
     if not 0 <= module.params['rollback_timeout'] <= MAX_ROLLBACK_TIMEOUT:
         module.fail_json(msg='rollback_timeout must be 0 (off) or up to %d seconds, not %d'
                          % (MAX_ROLLBACK_TIMEOUT, module.params['rollback_timeout']))
-    worker = RulesetModule(module)
+    if module.params['copy_dir'] is not None:
+        problem = check_dir_path('copy_dir', module.params['copy_dir'])
+        if problem:
+            module.fail_json(msg=problem, field='copy_dir', value=excerpt(module.params['copy_dir'], 200))
+    rulesets = module.params['rulesets']
+    if rulesets is not None and module.params['state'] == 'present':
+        if not any(value is not None for value in rulesets.values()):
+            module.fail_json(msg='rulesets must give the ruleset of at least one family (ipv4, ipv6), not %s'
+                             % excerpt(rulesets, 60), field='rulesets')
+        worker = FamiliesModule(module)
+    else:
+        worker = RulesetModule(module)
     try:
         result = worker.run()
     except ModuleFailure as exc:

@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the action plugin of iptables_ruleset (confirm-or-revert on the controller).
+The connection and _execute_module are mocks: each test scripts the answers of the module and
+of iptables_confirm and checks the calls made, their order, the resets of the connection (a new
+connection before the confirmation) and the final result."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible.errors import AnsibleConnectionFailure
+
+from ansible_collections.rampart.firewall.plugins.action import iptables_ruleset as action
+
+MODULE = 'rampart.firewall.iptables_ruleset'
+CONFIRM = 'rampart.firewall.iptables_confirm'
+
+
+class Clock:
+    """time.time and time.sleep for the plugin: sleeping advances the clock."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(action.time, 'time', fake.time)
+    monkeypatch.setattr(action.time, 'sleep', fake.sleep)
+    return fake
+
+
+def make(args, answers, transport='podman'):
+    """The plugin with a task of ARGS; ANSWERS: list of (module_name, answer or exception), in order."""
+    task = mock.MagicMock()
+    task.args = dict(args)
+    task.async_val = 0
+    task.check_mode = False
+    connection = mock.MagicMock()
+    connection.transport = transport
+    connection._load_name = transport
+    connection._shell.tmpdir = '/tmp/x'
+    plugin = action.ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), None)
+    calls = []
+    script = list(answers)
+
+    def execute(module_name=None, module_args=None, task_vars=None, **kwargs):
+        calls.append((module_name, dict(module_args), connection.reset.call_count))
+        expected, answer = script.pop(0)
+        assert module_name == expected, (module_name, expected)
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    plugin._execute_module = execute
+    plugin._low_level_execute_command = mock.MagicMock(return_value={'rc': 0, 'stdout': '198.51.100.7 50000 203.0.113.10 22'})
+    return plugin, calls, connection, script
+
+
+WINDOW = {'token': 'ipv4-1000-1a2b3c4d', 'timeout': 30, 'deadline': 1030.0, 'state_dir': '/run/rampart-firewall',
+          'timer_pid': 42, 'apply_delay': 1.0}
+
+
+def applied(**extra):
+    answer = {'changed': False, 'confirmed': 'not yet', 'outcome': 'applied'}
+    answer.update(extra)
+    return answer
+
+
+def test_no_window_is_one_module_call(clock):
+    plugin, calls, connection, script = make({'content': 'X'}, [(MODULE, {'changed': False, 'tables': ['filter']})])
+    result = plugin.run(task_vars={})
+    assert result['changed'] is False
+    assert [call[0] for call in calls] == [MODULE]
+    assert calls[0][1]['ssh_connection'] == '', 'no SSH session over podman'
+    plugin._low_level_execute_command.assert_not_called()
+
+
+def test_ssh_connection_is_read_over_ssh_only_when_not_given(clock):
+    plugin, calls, connection, script = make({'content': 'X'}, [(MODULE, {'changed': False})], transport='ssh')
+    plugin.run(task_vars={})
+    assert calls[0][1]['ssh_connection'] == '198.51.100.7 50000 203.0.113.10 22'
+    assert plugin._low_level_execute_command.call_args.kwargs['sudoable'] is False
+    plugin, calls, connection, script = make({'content': 'X', 'ssh_connection': 'given'}, [(MODULE, {'changed': False})],
+                                             transport='ssh')
+    plugin.run(task_vars={})
+    assert calls[0][1]['ssh_connection'] == 'given'
+    plugin._low_level_execute_command.assert_not_called()
+    plugin, calls, connection, script = make({'content': 'X', 'lockout_check': False}, [(MODULE, {'changed': False})],
+                                             transport='ssh')
+    plugin.run(task_vars={})
+    assert 'ssh_connection' not in calls[0][1]
+
+
+def test_failed_module_is_returned_without_confirming(clock):
+    plugin, calls, connection, script = make({'content': 'X'}, [(MODULE, {'failed': True, 'msg': 'bad', 'rollback': WINDOW})])
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True and [call[0] for call in calls] == [MODULE]
+
+
+def test_window_confirmed_over_a_new_connection_then_persisted(clock):
+    answers = [
+        (MODULE, {'changed': True, 'rollback': WINDOW, 'persisted': '/etc/iptables/rules.v4', 'persist_changed': True,
+                  'persist_pending': True}),
+        (CONFIRM, applied()),
+        (CONFIRM, {'changed': True, 'confirmed': 'confirmed', 'persisted': '/etc/iptables/rules.v4', 'persist_changed': True,
+                   'services_enabled': ['netfilter-persistent']}),
+    ]
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert script == []
+    assert [call[0] for call in calls] == [MODULE, CONFIRM, CONFIRM]
+    assert calls[1][1] == {'token': WINDOW['token'], 'confirm': False}
+    assert calls[2][1] == {'token': WINDOW['token'], 'confirm': True}
+    # apply after answering: the confirmation goes over a connection reset after the apply was seen live
+    assert calls[2][2] > calls[1][2] > calls[0][2]
+    assert result['confirmed'] == 'confirmed' and result['changed'] is True
+    assert result['services_enabled'] == ['netfilter-persistent']
+    assert 'persist_pending' not in result and result['confirm_attempts'] == 2
+
+
+def test_no_reset_over_container_connections(clock):
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW}), (CONFIRM, applied()),
+               (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
+    plugin, calls, connection, script = make({'content': 'X'}, answers)
+    plugin.run(task_vars={})
+    connection.reset.assert_not_called()
+
+
+def test_unreachable_is_retried_within_the_window(clock):
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW}),
+               (CONFIRM, applied()),
+               (CONFIRM, AnsibleConnectionFailure('timed out')),
+               (CONFIRM, AnsibleConnectionFailure('timed out')),
+               (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert result['confirmed'] == 'confirmed' and result['confirm_attempts'] == 4
+    assert all(call[1]['confirm'] for call in calls[2:])
+
+
+def test_reverted_window_fails_and_reports_nothing_persisted(clock):
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW, 'family': 'ipv4', 'tables': ['filter'],
+                         'persisted': '/etc/iptables/rules.v4', 'persist_changed': True, 'copy_changed': True}),
+               (CONFIRM, {'failed': True, 'changed': True, 'outcome': 'reverted', 'msg': 'not confirmed',
+                          'revert': {'rc': 0, 'tables': ['filter']}})]
+    plugin, calls, connection, script = make({'content': 'X'}, answers)
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True
+    assert 'cut the controller off' in result['msg'] and 'filter' in result['msg']
+    assert result['persisted'] is None and result['persist_changed'] is False and result['copy_changed'] is False
+    assert result['revert'] == {'rc': 0, 'tables': ['filter']}
+
+
+def test_still_unreachable_after_the_deadline_fails(clock):
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW})]
+    answers += [(CONFIRM, AnsibleConnectionFailure('no route'))] * 200
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True
+    assert result['confirmed'] == 'unreachable'
+    assert 'still unreachable' in result['msg']
+    assert clock.now >= 1000 + 30 + action.GRACE
+
+
+MULTI = {'token': 'ipv4-1000-1a2b3c4d', 'tokens': ['ipv4-1000-1a2b3c4d', 'ipv6-1000-5e6f7a8b'], 'families': ['ipv4', 'ipv6'],
+         'timeout': 30, 'deadline': 1030.0, 'state_dir': '/run/rampart-firewall', 'timer_pid': 42, 'apply_delay': 1.0}
+
+
+def family(name):
+    return {'changed': True, 'persisted': '/etc/iptables/rules.%s' % name, 'persist_changed': True, 'persist_pending': True,
+            'copy': '/etc/rampart-firewall/rules.%s' % name, 'copy_changed': True}
+
+
+def test_both_families_one_window_one_confirmation(clock):
+    answers = [
+        (MODULE, {'changed': True, 'rollback': MULTI, 'families': {'ipv4': family('v4'), 'ipv6': family('v6')}}),
+        (CONFIRM, applied(windows=[])),
+        (CONFIRM, {'changed': True, 'confirmed': 'confirmed', 'windows': [
+            {'family': 'ipv4', 'confirmed': 'confirmed', 'persisted': '/etc/iptables/rules.v4', 'persist_changed': True,
+             'services_enabled': ['netfilter-persistent'], 'copy_changed': True},
+            {'family': 'ipv6', 'confirmed': 'confirmed', 'persisted': '/etc/iptables/rules.v6', 'persist_changed': False,
+             'services_enabled': [], 'copy_changed': False}]}),
+    ]
+    plugin, calls, connection, script = make({'rulesets': {'ipv4': 'A', 'ipv6': 'B'}}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert [call[0] for call in calls] == [MODULE, CONFIRM, CONFIRM], 'three calls for both families'
+    assert calls[1][1] == {'tokens': MULTI['tokens'], 'confirm': False}
+    assert calls[2][1] == {'tokens': MULTI['tokens'], 'confirm': True}
+    assert calls[2][2] > calls[1][2]
+    assert result['changed'] is True and not result.get('failed')
+    v4, v6 = result['families']['ipv4'], result['families']['ipv6']
+    assert v4['confirmed'] == v6['confirmed'] == 'confirmed'
+    assert v4['services_enabled'] == ['netfilter-persistent'] and v6['persist_changed'] is False
+    assert 'persist_pending' not in v4 and v6['copy_changed'] is False
+
+
+def test_both_families_one_not_applied_fails_and_nothing_is_persisted(clock):
+    answers = [
+        (MODULE, {'changed': True, 'rollback': MULTI, 'families': {'ipv4': family('v4'), 'ipv6': family('v6')}}),
+        (CONFIRM, {'failed': True, 'changed': False, 'outcome': 'apply-failed', 'msg': 'ipv6: not confirmed: ...',
+                   'revert': {'msg': 'line 3'}, 'windows': [
+                       {'family': 'ipv4', 'outcome': 'applied', 'revert': {}},
+                       {'family': 'ipv6', 'outcome': 'apply-failed', 'revert': {'msg': 'line 3'}}]}),
+    ]
+    plugin, calls, connection, script = make({'rulesets': {'ipv4': 'A', 'ipv6': 'B'}}, answers)
+    result = plugin.run(task_vars={})
+    assert [call[0] for call in calls] == [MODULE, CONFIRM], 'no confirmation when one family failed'
+    assert result['failed'] is True and result['msg'].startswith('ipv6')
+    for name in ('ipv4', 'ipv6'):
+        entry = result['families'][name]
+        assert entry['persisted'] is None and entry['persist_changed'] is False and entry['copy_changed'] is False
+    assert result['families']['ipv6']['revert'] == {'msg': 'line 3'}
+
+
+def test_both_families_reverted_message(clock):
+    answers = [
+        (MODULE, {'changed': True, 'rollback': MULTI, 'families': {'ipv4': family('v4'), 'ipv6': family('v6')}}),
+        (CONFIRM, applied()),
+        (CONFIRM, {'failed': True, 'changed': True, 'outcome': 'reverted', 'msg': 'ipv4: not confirmed',
+                   'windows': [{'family': 'ipv4', 'outcome': 'reverted'}, {'family': 'ipv6', 'outcome': 'reverted'}]}),
+    ]
+    plugin, calls, connection, script = make({'rulesets': {'ipv4': 'A', 'ipv6': 'B'}}, answers)
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True and 'ipv4, ipv6' in result['msg'] and 'cut the controller off' in result['msg']
