@@ -140,7 +140,7 @@ class ActionModule(ActionBase):
                 result['msg'] = ('the new %s ruleset cut the controller off: no new connection could confirm it within %s s, '
                                  'so the host restored the previous ruleset of table(s) %s by itself, and the persisted '
                                  'file was left as it was. %s'
-                                 % (res.get('family', args.get('family', 'ipv4')), window['timeout'],
+                                 % (args.get('family', 'ipv4'), window['timeout'],
                                     ', '.join(res.get('tables', [])), confirm.get('msg', '')))
             else:
                 result['msg'] = confirm.get('msg')

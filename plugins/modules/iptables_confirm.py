@@ -76,19 +76,22 @@ seealso:
 '''
 
 EXAMPLES = r'''
-# Normally the action plugin of iptables_ruleset does this. By hand:
-- name: Apply with a revert window, and do not confirm yet
-  rampart.firewall.iptables_ruleset:
-    src: /etc/rampart-firewall/rules.v4
-    rollback_timeout: 120
-  register: applied
-  # the action plugin confirms at once; to confirm by hand, call the module instead of the action:
-  # ansible.builtin.command is not needed, any later task can confirm as below
-
-- name: Confirm from a new connection
+# The action plugin of rampart.firewall.iptables_ruleset calls this module by itself: an apply with
+# rollback_timeout returns already confirmed (or reverted). By hand, for a window whose controller
+# went away mid-run (its token is in /run/rampart-firewall on the host, see the README):
+- name: Wait for the apply and report the window, without confirming
   rampart.firewall.iptables_confirm:
-    token: "{{ applied.rollback.token }}"
-  when: applied.rollback is defined and applied.confirmed is not defined
+    token: ipv4-1795000000-1a2b3c4d
+    confirm: false
+  register: window
+
+- name: Drop the connection, so that the confirmation crosses the new ruleset
+  ansible.builtin.meta: reset_connection
+
+- name: Confirm it from the new connection
+  rampart.firewall.iptables_confirm:
+    token: ipv4-1795000000-1a2b3c4d
+  when: window.outcome == 'applied'
 '''
 
 RETURN = r'''

@@ -550,6 +550,25 @@ confirmed:
   returned: when a revert window was armed
   type: str
   sample: confirmed
+confirm_attempts:
+  description: How many times the action plugin tried to reach the host again to confirm (each over a new connection).
+  returned: when a revert window was armed
+  type: int
+  sample: 1
+confirm_seconds:
+  description: Seconds from the module call to the end of the confirmation (or of the wait for it).
+  returned: when a revert window was armed
+  type: float
+  sample: 3.2
+revert:
+  description:
+    - The timer's report when the window was not confirmed and the host restored the previous ruleset (rc, stderr,
+      restored text, tables, time, family), from M(rampart.firewall.iptables_confirm).
+    - With O(rulesets), also in each family's entry of RV(families).
+  returned: when the window ended in a revert or a failed apply
+  type: dict
+  sample: {rc: 0, stderr: '', tables: [filter], restored: "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", at: 1795000031.2,
+           family: ipv4}
 persist_pending:
   description: True in the module's own answer while persistence waits for the confirmation.
   returned: when a revert window was armed and persist is true
