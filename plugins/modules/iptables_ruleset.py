@@ -605,6 +605,14 @@ tables:
   type: list
   elements: str
   sample: [nat, filter]
+live_changed:
+  description:
+    - Whether the live ruleset differs canonically from the desired one (and so was, or in check mode would be,
+      replaced). Unlike RV(changed) it leaves out the persisted file and the boot service, and a task's
+      C(changed_when) does not override it (the audit of the roles reads it).
+  returned: state=present
+  type: bool
+  sample: true
 kept_chains:
   description: The foreign chains that were kept, see O(preserve_chains).
   returned: state=present
@@ -1269,6 +1277,7 @@ class RulesetModule:
             'after': plan.after,
             'payload': plan.payload,
             'tables': list(plan.tables),
+            'live_changed': plan.changed,
             'kept_chains': plan.kept,
             'kept_rules': list(plan.kept_rules),
             'persisted': None,

@@ -283,6 +283,7 @@ def persisted(tmp_path):
 def test_first_apply_changes_and_second_does_not(kernel, persisted):
     result = run({'content': WEB, 'persist_path': persisted})
     assert result['changed'] is True
+    assert result['live_changed'] is True
     assert 'failed' not in result
     assert kernel.restored == [WEB_PAYLOAD]
     assert kernel.tested == [WEB_PAYLOAD]
@@ -300,6 +301,7 @@ def test_first_apply_changes_and_second_does_not(kernel, persisted):
     kernel.calls[:] = []
     again = run({'content': WEB, 'persist_path': persisted})
     assert again['changed'] is False
+    assert again['live_changed'] is False
     assert again['persist_changed'] is False
     assert kernel.restore_calls == []
     assert kernel.restored == [WEB_PAYLOAD]
@@ -372,6 +374,7 @@ def test_check_mode_never_restores(kernel, persisted):
     assert kernel.tested == [NETAVARK_PAYLOAD]
     assert kernel.live['ipv4'] == NETAVARK
     assert result['persist_changed'] is True
+    assert result['live_changed'] is True
     assert not os.path.exists(persisted)
     headers = [d['before_header'] for d in result['diff']]
     assert headers == ['ipv4 table nat (live)', 'ipv4 table filter (live)', '%s (persisted)' % persisted]
@@ -382,6 +385,7 @@ def test_check_mode_unchanged(kernel):
     kernel.live['ipv4'] = fixture('saved', 'nft', '001-centos-vps-web.v4')
     result = run({'content': fixture('corpus', '001-centos-vps-web.v4'), 'persist': False}, check_mode=True)
     assert result['changed'] is False
+    assert result['live_changed'] is False
     assert kernel.restore_calls == []
 
 
