@@ -298,6 +298,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_native, to_text
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import ipset_model as model
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     ApplyLock,
@@ -318,13 +319,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist 
 
 _C = {'LANG': 'C', 'LC_ALL': 'C'}
 MAX_WAIT = 300
-
-
-class Failure(Exception):
-    def __init__(self, msg, **extra):
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 class IpsetModule:
@@ -349,7 +343,7 @@ class IpsetModule:
         return rc, out or '', err or ''
 
     def fail_cmd(self, msg, cmd, rc, out, err):
-        raise Failure(msg, cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
+        raise FirewallError(msg, cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
 
     def live_names(self):
         rc, out, err = self.run(['list', '-n'])
@@ -368,7 +362,7 @@ class IpsetModule:
         try:
             return model.parse_save(out, only=self.name).get(self.name)
         except model.IpsetError as exc:
-            raise Failure('cannot read the live set %s: %s' % (self.name, exc))
+            raise FirewallError('cannot read the live set %s: %s' % (self.name, exc))
 
     def kernel_references(self):
         rc, out, _err = self.run(['list', '-t', self.name])
@@ -407,20 +401,20 @@ class IpsetModule:
             if p['src'] is not None:
                 problem = check_file_path('src', p['src'])
                 if problem:
-                    raise Failure(problem)
+                    raise FirewallError(problem)
                 try:
                     data = read_regular_file('src', p['src'])
                 except HostError as exc:
-                    raise Failure(exc.msg)
+                    raise FirewallError(exc.msg)
                 try:
                     text = data.decode('utf-8')
                 except UnicodeDecodeError as exc:
-                    raise Failure('src %s is not UTF-8 text (byte %d)' % (model.excerpt(p['src']), exc.start))
+                    raise FirewallError('src %s is not UTF-8 text (byte %d)' % (model.excerpt(p['src']), exc.start))
                 keys = model.parse_members(text.splitlines(), spec, origin='src %s' % model.excerpt(p['src']))
             else:
                 keys = model.parse_members(p['members'], spec)
         except model.IpsetError as exc:
-            raise Failure(str(exc))
+            raise FirewallError(str(exc))
         return spec, keys
 
     def os_release(self):
@@ -441,18 +435,18 @@ class IpsetModule:
         known = model.PERSIST_LAYOUTS.get(layout)
         if path is None:
             if known is None:
-                raise Failure('do not know where this distribution keeps its ipsets for boot: set persist_path to the '
-                              'file your boot service restores before the iptables rules, or set persist=false')
+                raise FirewallError('do not know where this distribution keeps its ipsets for boot: set persist_path to the '
+                                    'file your boot service restores before the iptables rules, or set persist=false')
             path = known[0]
         problem = check_file_path('persist_path', path)
         if problem:
-            raise Failure(problem)
+            raise FirewallError(problem)
         old = None
         if os.path.exists(path):
             try:
                 old = to_text(read_regular_file('persist_path', path), errors='surrogate_or_strict')
             except (HostError, UnicodeError) as exc:
-                raise Failure(getattr(exc, 'msg', None) or 'persist_path %s is not UTF-8 text' % model.excerpt(path))
+                raise FirewallError(getattr(exc, 'msg', None) or 'persist_path %s is not UTF-8 text' % model.excerpt(path))
         new = None
         if spec is not None and old is not None:
             # the same set, spelt otherwise (another hashsize, member order): leave the file alone
@@ -504,11 +498,11 @@ class IpsetModule:
             refs = self.rule_references()
             r['references'] = refs
             if refs or self.kernel_references():
-                raise Failure('the set %s is %s/%s and is in use%s: changing it to %s/%s needs a new set, which ipset '
-                              'cannot swap in; remove the rules that use it first, or give the new set another name'
-                              % (self.name, live.spec.set_type, live.spec.family,
-                                 ' by ' + '; '.join(refs[:5]) if refs else ' by a kernel component',
-                                 spec.set_type, spec.family))
+                raise FirewallError('the set %s is %s/%s and is in use%s: changing it to %s/%s needs a new set, which ipset '
+                                    'cannot swap in; remove the rules that use it first, or give the new set another name'
+                                    % (self.name, live.spec.set_type, live.spec.family,
+                                       ' by ' + '; '.join(refs[:5]) if refs else ' by a kernel component',
+                                       spec.set_type, spec.family))
             r['method'] = 'recreate'
             payload = 'destroy %s\n' % self.name + model.render_create(self.name, spec, keys)
         elif added or removed or options_changed:
@@ -528,14 +522,14 @@ class IpsetModule:
         refs = self.rule_references()
         r['references'] = refs
         if refs:
-            raise Failure('refusing to destroy the set %s: %d rule(s) use it: %s%s'
-                          % (self.name, len(refs), '; '.join(refs[:5]), ' ...' if len(refs) > 5 else ''))
+            raise FirewallError('refusing to destroy the set %s: %d rule(s) use it: %s%s'
+                                % (self.name, len(refs), '; '.join(refs[:5]), ' ...' if len(refs) > 5 else ''))
         payload = ''
         if live is not None:
             kernel = self.kernel_references()
             if kernel:
-                raise Failure('refusing to destroy the set %s: it has %d reference(s) in the kernel that are not '
-                              'iptables rules (a list:set set, nftables?)' % (self.name, kernel))
+                raise FirewallError('refusing to destroy the set %s: it has %d reference(s) in the kernel that are not '
+                                    'iptables rules (a list:set set, nftables?)' % (self.name, kernel))
             r['method'] = 'destroy'
             r['removed'] = len(live.keys)
             r['removed_sample'] = model.sample(model.sorted_keys(live.keys), live.spec.set_type)
@@ -567,7 +561,7 @@ class IpsetModule:
                 try:
                     write_atomic(self.module, path, new, mode)
                 except HostError as exc:
-                    raise Failure(exc.msg, **exc.extra)
+                    raise FirewallError(exc.msg, **exc.extra)
             self.persist_checks(plan)
 
     def persist_checks(self, plan):
@@ -580,7 +574,7 @@ class IpsetModule:
             try:
                 self.result['services_enabled'] = enable_services(self.module, services, package)
             except HostError as exc:
-                raise Failure(exc.msg, **exc.extra)
+                raise FirewallError(exc.msg, **exc.extra)
 
     def restore(self, payload, method):
         rc, out, err = self.run(['restore'], data=payload)
@@ -604,8 +598,8 @@ class IpsetModule:
     def verify(self, spec, keys):
         live = self.live_set(self.live_names())
         if live is None or live.keys != keys or live.spec.key() != spec.key():
-            raise Failure('after ipset restore the set %s is not what was applied (%s members, %d wanted)'
-                          % (self.name, 'no' if live is None else len(live.keys), len(keys)))
+            raise FirewallError('after ipset restore the set %s is not what was applied (%s members, %d wanted)'
+                                % (self.name, 'no' if live is None else len(live.keys), len(keys)))
 
     def diff(self, spec):
         r = self.result
@@ -667,12 +661,12 @@ def main():
     try:
         model.check_name(module.params['name'])
         if not 0 <= module.params['wait'] <= MAX_WAIT:
-            raise Failure('wait must be between 0 and %d seconds, not %d' % (MAX_WAIT, module.params['wait']))
+            raise FirewallError('wait must be between 0 and %d seconds, not %d' % (MAX_WAIT, module.params['wait']))
         try:
             result = worker.main()
         except HostError as exc:
-            raise Failure(exc.msg, **exc.extra)
-    except (Failure, model.IpsetError) as exc:
+            raise FirewallError(exc.msg, **exc.extra)
+    except (FirewallError, model.IpsetError) as exc:
         failed = dict(worker.result)
         failed.pop('diff', None)
         failed.update(getattr(exc, 'extra', {}))

@@ -751,6 +751,7 @@ import stat
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE,
     DEFAULT_PRESERVE_INTERFACES,
@@ -844,15 +845,6 @@ def withdraw(token):
             pass
 
 
-class ModuleFailure(Exception):
-    """A failure to report with fail_json: msg plus extra result keys."""
-
-    def __init__(self, msg, **extra):
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
-
-
 class RulesetModule:
     """The steps of the module, each usable on its own.
 
@@ -888,12 +880,12 @@ class RulesetModule:
         try:
             data = read_regular_file('src', path)
         except HostError as exc:
-            raise ModuleFailure(exc.msg)
+            raise FirewallError(exc.msg)
         try:
             self.source_text = data.decode('utf-8')
             return self.source_text
         except UnicodeDecodeError as exc:
-            raise ModuleFailure('cannot read src %s: not UTF-8 text (byte %d)' % (excerpt(path, 200), exc.start))
+            raise FirewallError('cannot read src %s: not UTF-8 text (byte %d)' % (excerpt(path, 200), exc.start))
 
     def load_desired(self):
         text = self.desired_text()
@@ -913,7 +905,7 @@ class RulesetModule:
             if exc.value is not None:
                 extra['value'] = excerpt(exc.value, 40)
             shown = ParseError(excerpt(exc.message, 160), exc.lineno, extra.get('line'), extra.get('field'))
-            raise ModuleFailure('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
+            raise FirewallError('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
 
     def read_live(self):
         """Return (iptables-save text, Ruleset)."""
@@ -921,7 +913,7 @@ class RulesetModule:
         try:
             return text, parse_or_empty(text, family=self.family)
         except ParseError as exc:
-            raise ModuleFailure(
+            raise FirewallError(
                 'cannot understand the live ruleset printed by iptables-save (please report this): %s' % to_native(exc),
                 before=text)
 
@@ -938,7 +930,7 @@ class RulesetModule:
         try:
             return make_plan(desired, live, self.preserve, self.interfaces)
         except PlanError as exc:
-            raise ModuleFailure(to_native(exc))
+            raise FirewallError(to_native(exc))
 
     def locate(self, desired, line):
         """Where a payload line comes from, for error messages."""
@@ -963,7 +955,7 @@ class RulesetModule:
             result['line'] = exc.line
             result['lineno'] = exc.lineno
         result.update(extra)
-        return ModuleFailure(msg, **result)
+        return FirewallError(msg, **result)
 
     def check(self, plan, desired):
         """iptables-restore --test on the payload (changes nothing)."""
@@ -984,7 +976,7 @@ class RulesetModule:
             with os.fdopen(fd, 'w') as handle:
                 handle.write(live_text)
         except (IOError, OSError, rollback.StateDirError) as exc:
-            raise ModuleFailure('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
+            raise FirewallError('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
         return path
 
     def apply(self, plan, desired):
@@ -1003,7 +995,7 @@ class RulesetModule:
                  if (live.tables.get(name) or empty_table(name)) != plan.result.tables[name]]
         if wrong:
             got = render(live, tables=[name for name in wrong if name in live.tables]) if live.tables else ''
-            raise ModuleFailure(
+            raise FirewallError(
                 'iptables-restore succeeded but the live ruleset differs from what was loaded in table(s) %s; '
                 'another program may have changed it meanwhile:\n%s'
                 % (', '.join(wrong), model_diff(plan.result, live, tables=wrong)),
@@ -1027,17 +1019,17 @@ class RulesetModule:
         if chosen is not None:
             problem = check_file_path('persist_path', chosen)
             if problem:
-                raise ModuleFailure(problem)
+                raise FirewallError(problem)
         try:
             target = persist_target(self.os_release(), self.family)
         except ValueError as exc:
             if chosen is None:
-                raise ModuleFailure(to_native(exc))
+                raise FirewallError(to_native(exc))
             return chosen, (), None, 0o600
         if chosen is None or chosen == target.path:
             problem = check_file_path('the persisted file', target.path)
             if problem:
-                raise ModuleFailure(problem)
+                raise FirewallError(problem)
             return target.path, tuple(target.services), target.package, target.mode
         return chosen, (), target.package, target.mode
 
@@ -1049,7 +1041,7 @@ class RulesetModule:
             with open(path, 'rb') as handle:
                 return handle.read().decode('utf-8', 'replace')
         except (IOError, OSError) as exc:
-            raise ModuleFailure('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
+            raise FirewallError('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
 
     def parse_persisted(self, text):
         """The persisted text as a Ruleset, or None when it does not parse (it is then rewritten)."""
@@ -1062,13 +1054,13 @@ class RulesetModule:
         try:
             write_atomic(self.module, path, content, mode)
         except HostError as exc:
-            raise ModuleFailure('cannot write the persisted ruleset: %s' % exc.msg)
+            raise FirewallError('cannot write the persisted ruleset: %s' % exc.msg)
 
     def enable_services(self, services, package):
         try:
             return enable_services(self.module, services, package)
         except HostError as exc:
-            raise ModuleFailure(exc.msg, **exc.extra)
+            raise FirewallError(exc.msg, **exc.extra)
 
     def plan_persist(self, live, plan, target):
         """What persisting the managed form of LIVE means: a dict with path, content, same (no write
@@ -1130,7 +1122,7 @@ class RulesetModule:
         try:
             client = ipaddress.ip_address(ssh.split()[0])
         except (ValueError, IndexError):
-            raise ModuleFailure('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
+            raise FirewallError('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
                                 '(the SSH_CONNECTION variable), not %r' % ssh)
         mapped = getattr(client, 'ipv4_mapped', None)
         version = 4 if (client.version == 4 or mapped is not None) else 6
@@ -1140,11 +1132,11 @@ class RulesetModule:
             sets = getattr(self, 'sets', None)
             report = lockout_preflight(plan.result, ssh, sets=sets.contents() if sets is not None else None)
         except ValueError as exc:
-            raise ModuleFailure('lockout check: %s' % to_native(exc))
+            raise FirewallError('lockout check: %s' % to_native(exc))
         report = dict(report)
         if report.get('safe') is False:
             report['status'] = 'unsafe'
-            raise ModuleFailure(
+            raise FirewallError(
                 'refusing to apply: %s. Nothing was changed. Fix the ruleset, or set lockout_check: false '
                 '(rollback_timeout still reverts a ruleset that cuts the connection).' % report.get('message'),
                 lockout=report)
@@ -1173,9 +1165,9 @@ class RulesetModule:
             token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
                                  tables=plan.tables, extra=extra)
         except (rollback.RollbackBusy, rollback.StateDirError) as exc:
-            raise ModuleFailure(to_native(exc))
+            raise FirewallError(to_native(exc))
         except (IOError, OSError) as exc:
-            raise ModuleFailure('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
+            raise FirewallError('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
 
         def apply():
             # The timer runs after this module has answered and released its lock: take it
@@ -1185,7 +1177,7 @@ class RulesetModule:
                     self.apply(plan, desired)
             except HostError as exc:
                 raise rollback.ApplyError(exc.msg, applied=self.applied)
-            except ModuleFailure as exc:
+            except FirewallError as exc:
                 raise rollback.ApplyError(exc.msg, applied=self.applied, **exc.extra)
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
@@ -1231,7 +1223,7 @@ class RulesetModule:
             try:
                 old = read_regular_file('the copy', self.copy_path).decode('utf-8', 'replace')
             except HostError as exc:
-                raise ModuleFailure(exc.msg)
+                raise FirewallError(exc.msg)
             same = old == content and stat.S_IMODE(os.stat(self.copy_path).st_mode) == COPY_MODE
         return {'path': self.copy_path, 'content': content, 'mode': COPY_MODE, 'same': same,
                 'dir': os.path.dirname(self.copy_path), 'dir_mode': COPY_DIR_MODE,
@@ -1254,9 +1246,9 @@ class RulesetModule:
                 write_atomic(self.module, copy['path'], copy['content'], COPY_MODE)
                 os.chmod(copy['path'], COPY_MODE)
             except HostError as exc:
-                raise ModuleFailure('cannot write the copy of the rules: %s' % exc.msg, **exc.extra)
+                raise FirewallError('cannot write the copy of the rules: %s' % exc.msg, **exc.extra)
             except (IOError, OSError) as exc:
-                raise ModuleFailure('cannot write the copy of the rules %s: %s' % (copy['path'], to_native(exc)))
+                raise FirewallError('cannot write the copy of the rules %s: %s' % (copy['path'], to_native(exc)))
 
     # ---- present: prepare (reads and checks only), then apply -----------------------------
     def prepare(self):
@@ -1267,7 +1259,7 @@ class RulesetModule:
             # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
             self.sets = RulesetSets(self.module, desired, self.module.params.get('ipsets'))
         except ValueError as exc:
-            raise ModuleFailure(to_native(exc))
+            raise FirewallError(to_native(exc))
         # Where to persist is known before anything changes (an unknown distribution fails here).
         target = self.persist_target() if self.params['persist'] else None
         live_text, live = self.read_live()
@@ -1313,7 +1305,7 @@ class RulesetModule:
         try:
             rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
         except (rollback.RollbackBusy, rollback.StateDirError) as exc:
-            raise ModuleFailure(to_native(exc))
+            raise FirewallError(to_native(exc))
 
     def windowed(self, prepared):
         """Whether this family's change goes through a revert window."""
@@ -1330,7 +1322,7 @@ class RulesetModule:
                 if self.params['backup']:
                     try:
                         self.result['backup_file'] = self.backup(live_text)
-                    except ModuleFailure:
+                    except FirewallError:
                         if start is not None:   # armed, its timer never started: withdraw it
                             withdraw(start.token)
                         raise
@@ -1371,7 +1363,7 @@ class RulesetModule:
                 with ApplyLock(self.params['wait']):
                     return self.present()
             except HostError as exc:
-                raise ModuleFailure(exc.msg, **exc.extra)
+                raise FirewallError(exc.msg, **exc.extra)
         except IptablesCommandError as exc:
             raise self.command_failure(exc, before=self.result.get('before'))
 
@@ -1433,12 +1425,12 @@ class Extras:
             return
         name = spec['name']
         if not FACT_NAME_RE.match(name or ''):
-            raise ModuleFailure('local_fact.name must be letters, digits and "_" (it names %s/NAME.fact), not %s'
+            raise FirewallError('local_fact.name must be letters, digits and "_" (it names %s/NAME.fact), not %s'
                                 % (FACTS_DIR, excerpt(name, 60)), field='local_fact.name', value=excerpt(name, 60))
         path = os.path.join(FACTS_DIR, '%s.fact' % name)
         for problem in (check_dir_path('the directory of local facts', FACTS_DIR), check_file_path('local_fact', path)):
             if problem:
-                raise ModuleFailure(problem)
+                raise FirewallError(problem)
         content = json.dumps(spec['content'], sort_keys=True) + '\n'
         old = None
         same = False
@@ -1446,7 +1438,7 @@ class Extras:
             try:
                 old = read_regular_file('local_fact', path, limit=1 << 20).decode('utf-8', 'replace')
             except HostError as exc:
-                raise ModuleFailure(exc.msg)
+                raise FirewallError(exc.msg)
             try:
                 same = json.loads(old) == spec['content'] and stat.S_IMODE(os.stat(path).st_mode) == FACT_MODE
             except ValueError:
@@ -1462,9 +1454,9 @@ class Extras:
             write_atomic(self.module, fact['path'], fact['content'], FACT_MODE)
             os.chmod(fact['path'], FACT_MODE)
         except HostError as exc:
-            raise ModuleFailure('cannot write the local fact: %s' % exc.msg, **exc.extra)
+            raise FirewallError('cannot write the local fact: %s' % exc.msg, **exc.extra)
         except (IOError, OSError) as exc:
-            raise ModuleFailure('cannot write the local fact %s: %s' % (fact['path'], to_native(exc)))
+            raise FirewallError('cannot write the local fact %s: %s' % (fact['path'], to_native(exc)))
 
     def report(self, result, diffs):
         fact = self.fact
@@ -1515,7 +1507,7 @@ class FamiliesModule:
                     starts.append(worker.arm_window(plan, desired, target, apply_result(live, plan.result)))
                 else:
                     starts.append(None)
-        except ModuleFailure:
+        except FirewallError:
             for start in starts:
                 if start is not None:   # armed, timer not started: withdraw
                     withdraw(start.token)
@@ -1524,7 +1516,7 @@ class FamiliesModule:
         for index, (worker, prep, start) in enumerate(zip(self.workers, prepared, starts)):
             try:
                 worker.finish(prep, start)
-            except ModuleFailure:
+            except FirewallError:
                 for later in starts[index + 1:]:
                     if later is not None:   # armed, its timer never started: withdraw it
                         withdraw(later.token)
@@ -1554,7 +1546,7 @@ class FamiliesModule:
             with ApplyLock(self.module.params['wait']):
                 return self.present()
         except HostError as exc:
-            raise ModuleFailure(exc.msg, **exc.extra)
+            raise FirewallError(exc.msg, **exc.extra)
         except IptablesCommandError as exc:
             for worker in self.workers:
                 if worker.result.get('before') is not None:
@@ -1614,7 +1606,7 @@ def main():
         worker = RulesetModule(module)
     try:
         result = worker.run()
-    except ModuleFailure as exc:
+    except FirewallError as exc:
         failed = dict(worker.result)
         failed.pop('diff', None)
         failed.update(exc.extra)
