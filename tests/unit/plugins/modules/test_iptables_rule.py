@@ -13,7 +13,6 @@ iptables_policy and iptables_nat."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -23,7 +22,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils import iptables_r
 import yaml
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import parse_or_empty
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
@@ -39,16 +37,7 @@ from ansible_collections.rampart.firewall.plugins.modules import (
     iptables_rule,
 )
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
-            yield
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json, patch_module_args  # noqa: F401 pylint: disable=unused-import
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
@@ -205,24 +194,6 @@ class FakeKernel:
         """The live rules of a chain, as iptables-save prints them (without -A CHAIN)."""
         rs = parse(self.live[family], family)
         return [r.text for r in rs.table(table).chains[chain].rules]
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
-
-
-def exit_json(*args, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(*args, **kwargs):
-    kwargs['failed'] = True
-    raise AnsibleFailJson(kwargs)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import stat
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import DEFAULT_PRESERVE, parse_or_empty
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES, parse, render
@@ -30,16 +29,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
 from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_host
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
-            yield
+from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json, patch_module_args  # noqa: F401 pylint: disable=unused-import
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -149,24 +139,6 @@ ENV_C = {'LANG': 'C', 'LC_ALL': 'C'}
 def fixture(*parts):
     with open(os.path.join(FIXTURES, *parts)) as handle:
         return handle.read()
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
-
-
-def exit_json(*args, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(*args, **kwargs):
-    kwargs['failed'] = True
-    raise AnsibleFailJson(kwargs)
 
 
 class FakeKernel:

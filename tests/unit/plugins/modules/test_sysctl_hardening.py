@@ -10,7 +10,6 @@ directory (the module's PROC_SYS, DIRS, CONF and MOUNTINFO are pointed there).""
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import stat
@@ -18,29 +17,11 @@ import stat
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import PROFILES, render
 from ansible_collections.rampart.firewall.plugins.modules import sysctl_hardening
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
-            yield
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
+from module_harness import AnsibleExitJson, AnsibleFailJson, patch_module_args  # noqa: F401 pylint: disable=unused-import
 
 
 def exit_json(self, *args, **kwargs):
