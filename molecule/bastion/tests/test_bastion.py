@@ -46,7 +46,10 @@ def test_ssh_is_the_only_open_port(name, family):
     target = addr(name, family, OUTSIDE)
     other_port = 22 if BASTIONS[name] != 22 else 2222
     assert probe.probe(ALLOWED, target, other_port).outcome == 'refused'
-    assert probe.probe(ALLOWED, target, 53, 'udp').outcome == 'refused'
+    # bastion-trixie rejects UDP with icmp-admin-prohibited (bastion_reject_with): EHOSTUNREACH in IPv4,
+    # EACCES for icmp6-adm-prohibited
+    udp = 'refused' if name == 'bastion-bookworm' else ('unreachable' if family == 4 else 'prohibited')
+    assert probe.probe(ALLOWED, target, 53, 'udp').outcome == udp
     assert probe.probe(ALLOWED, target, proto='icmp').outcome == 'reply'
 
 
@@ -85,3 +88,33 @@ def test_drops_are_logged_rate_limited(name):
         for chain in ('INPUT', 'OUTPUT'):
             assert '-A %s -m limit --limit 5/min --limit-burst 10 -j LOG --log-prefix "rampart:%s "' % (chain, chain) in text
         assert ':OUTPUT DROP' in text
+
+
+@FAMILIES
+def test_accepted_ssh_is_logged_with_its_own_prefix(family):
+    """bastion_log_accepts and bastion_log_prefixes (bastion-trixie, issue 11)."""
+    name = 'bastion-trixie'
+    save = 'iptables' if family == 4 else 'ip6tables'
+
+    def logged():
+        out = fleet.host(name).check_output('%s -L TCP -n -v -x' % save)
+        return sum(int(line.split()[0]) for line in out.splitlines() if 'ssh in' in line and 'LOG' in line)
+
+    before = logged()
+    assert probe.probe(ALLOWED, addr(name, family, OUTSIDE), BASTIONS[name]).outcome in ('open', 'timeout')
+    assert logged() > before
+
+
+@FAMILIES
+def test_a_watched_source_is_logged_first(family):
+    """bastion_source_rules with action log (bastion-trixie, issue 11): logged, then refused as before."""
+    name = 'bastion-trixie'
+    save = 'iptables' if family == 4 else 'ip6tables'
+
+    def logged():
+        out = fleet.host(name).check_output('%s -L INPUT -n -v -x' % save)
+        return sum(int(line.split()[0]) for line in out.splitlines() if 'watched' in line and 'LOG' in line)
+
+    before = logged()
+    assert probe.probe(OTHER, addr(name, family, OUTSIDE), BASTIONS[name]).outcome == 'refused'
+    assert logged() > before

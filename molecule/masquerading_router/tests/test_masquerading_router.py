@@ -61,8 +61,10 @@ def test_new_connection_from_the_wan_to_the_lan_is_refused(router, client, famil
     sh(WAN, '%s route replace %s via %s' % (ip, lan, addr(router, family, WAN_NET)))
     try:
         assert probe.probe(WAN, addr(client, family), 80).outcome == 'refused'       # FORWARD: tcp-reset
-        # icmp-admin-prohibited reads as EHOSTUNREACH on IPv4, icmp6-adm-prohibited as EACCES
-        assert probe.probe(WAN, addr(client, family), 80, 'udp').outcome == ('unreachable' if family == 4 else 'prohibited')
+        # icmp-admin-prohibited reads as EHOSTUNREACH on IPv4, icmp6-adm-prohibited as EACCES; the trixie
+        # router rejects with icmp-host-unreachable (masquerading_router_reject_with), icmp6-addr-unreachable in IPv6
+        expected = 'unreachable' if family == 4 or 'trixie' in router else 'prohibited'
+        assert probe.probe(WAN, addr(client, family), 80, 'udp').outcome == expected
         # the same connection from the LAN side is allowed (trusted LAN interface)
         assert probe.probe(client, addr(WAN, family), 8080).outcome == 'open'
     finally:
@@ -87,6 +89,38 @@ def test_spoofed_private_source_on_the_wan_is_dropped(router, client, family):
         dropped = [line for line in after.splitlines() if 'DROP' in line and ('192.168.0.0/16' in line or 'fc00::/7' in line)]
         assert dropped and int(dropped[0].split()[0]) > 0, after
         assert after != before
+    finally:
+        sh(router, '%s route del %s' % (ip, net), check=False)
+        sh(WAN, '%s addr del %s dev %s' % (ip, spoof, wan_if), check=False)
+
+
+@FAMILIES
+def test_forwarded_new_connections_are_logged(family):
+    """masquerading_router_log_accepts with a prefix of its own, without a limit (trixie, issue 11)."""
+    router, client = PAIRS[1]
+    save = 'iptables' if family == 4 else 'ip6tables'
+
+    def logged():
+        out = sh(router, '%s -L fw-interfaces -n -v -x' % save).stdout
+        return sum(int(line.split()[0]) for line in out.splitlines() if 'lan out' in line and 'LOG' in line)
+
+    before = logged()
+    assert probe.probe(client, addr(WAN, family), 8080).outcome == 'open'
+    assert logged() > before
+    assert '-m limit' not in sh(router, '%s -S fw-interfaces' % save).stdout
+
+
+@FAMILIES
+def test_cgnat_and_documentation_sources_on_the_wan_pass(family):
+    """The default anti-spoofing list leaves out 100.64.0.0/10 and the documentation ranges (issue 11)."""
+    router = ROUTERS[0]
+    spoof, net = ('100.64.77.5', '100.64.77.0/24') if family == 4 else ('2001:db8:77::5', '2001:db8:77::/64')
+    ip = 'ip -%d' % family
+    wan_if = sh(WAN, "ip -o addr show to %s | awk '{print $2}'" % addr(WAN, family)).stdout.strip()
+    sh(WAN, '%s addr add %s dev %s %s' % (ip, spoof, wan_if, 'nodad' if family == 6 else ''))
+    sh(router, '%s route replace %s via %s' % (ip, net, addr(WAN, family)))
+    try:
+        assert probe.probe(WAN, addr(router, family, WAN_NET), 8080, source=spoof).outcome == 'open'
     finally:
         sh(router, '%s route del %s' % (ip, net), check=False)
         sh(WAN, '%s addr del %s dev %s' % (ip, spoof, wan_if), check=False)
