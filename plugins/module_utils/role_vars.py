@@ -233,6 +233,11 @@ def _net(value, kind='network'):
                                                              else 'address or network')) from None
 
 
+def _destination(value):
+    """An address or network (egress destinations: the template cannot match a set there)."""
+    _net(value)
+
+
 def _source(value):
     """A network, or {set: NAME} (an ipset)."""
     if isinstance(value, dict):
@@ -359,7 +364,7 @@ def _egress_item(item, ctx=None):
     if anything and 'port' in item:
         raise _Bad('egress item %s: proto all (any new connection) takes no port' % _show(item), '.port')
     _sub(item, 'port', _port_list)
-    _sub(item, 'destinations', _list(_net, hint=' (write [192.0.2.53])'))
+    _sub(item, 'destinations', _list(_destination, hint=' (write [192.0.2.53])'))
     _sub(item, 'comment', _text(200, 'a comment'))
 
 

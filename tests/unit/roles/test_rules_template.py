@@ -578,7 +578,6 @@ def test_off_switch_through_the_roles(role):
         assert '-A ' not in text and ' DROP ' not in text, text
 
 
-
 @pytest.mark.parametrize('family', FAMILIES)
 def test_logged_ping_accept_has_a_bucket_of_its_own(family):
     """A LOG rule with the same hashlimit name would use up the tokens of the accept after it."""

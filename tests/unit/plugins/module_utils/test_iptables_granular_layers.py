@@ -354,7 +354,7 @@ def test_plan_rules_payload_lines_and_texts():
     assert plan.lines() == ['-I INPUT 1 -p tcp -m tcp --dport 1 -j ACCEPT', '-A web -p tcp -m tcp --dport 2 -j ACCEPT']
     assert planner_mod.payload([plan]) == '*filter\n%s\nCOMMIT\n' % '\n'.join(plan.lines())
     assert planner_mod.plans_text([plan], 'before') == ('*filter\n:INPUT ACCEPT [0:0]\n:web - [0:0]\n'
-                                               '-A INPUT -p tcp -m tcp --dport 100 -j ACCEPT\nCOMMIT\n')
+                                                        '-A INPUT -p tcp -m tcp --dport 100 -j ACCEPT\nCOMMIT\n')
     assert table.chains['INPUT'].keys() == [X.key]          # the live table is untouched
     assert plan.after.chains['INPUT'].keys() == [A.key, X.key]
 
@@ -617,7 +617,7 @@ def test_check_empty_lists_allows_the_documented_empty_lists():
     assert info.value.field == 'rules'
     with pytest.raises(options_mod.SpecError) as info:
         options_mod.check_empty_lists({'rules': [{'jump': 'ACCEPT'}, {'protocol': 'tcp', 'destination_ports': []}]}, spec,
-                             allow=('rules',))
+                                      allow=('rules',))
     assert info.value.field == 'destination_ports'
     assert info.value.msg.startswith('rules[1].destination_ports must not be an empty list')
     with pytest.raises(options_mod.SpecError) as info:
