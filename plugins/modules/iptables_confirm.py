@@ -236,8 +236,8 @@ def _finish(module, meta):
     if copy:
         result['copy'] = copy['path']
         result['copy_changed'] = False
-        problem = (check_dir_path('the directory of the copy', os.path.dirname(copy['path']))
-                   or check_file_path('the copy', copy['path']))
+        problem = check_dir_path('the directory of the copy', os.path.dirname(copy['path']))
+        problem = problem or check_file_path('the copy', copy['path'])
         if problem:
             raise HostError('not writing the copy of the rules: %s' % problem)
         if not copy['same']:

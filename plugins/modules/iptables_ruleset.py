@@ -1334,8 +1334,8 @@ class RulesetModule:
         if target is not None:
             self.persist(live, plan, target)
         self.write_copy()
-        self.result['changed'] = bool(plan.changed or self.result['persist_changed'] or self.result['services_enabled']
-                                      or self.result.get('copy_changed'))
+        self.result['changed'] = any((plan.changed, self.result['persist_changed'], self.result['services_enabled'],
+                                      self.result.get('copy_changed')))
         return self.result
 
     def present(self):
