@@ -163,31 +163,38 @@ def excerpt(text, limit=80):
     return shown if len(shown) <= limit else shown[:limit] + '...'
 
 
+def _path_shape(option, path, what):
+    """The checks a file and a directory path share. Returns (message, None) when the path is
+    refused, else (None, its lstat result or None when it does not exist)."""
+    shown = excerpt(path, 200)
+    if not isinstance(path, str) or not path:
+        return '%s must be an absolute %s path, not %r' % (option, what, path), None
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        return '%s must not contain control characters: %s' % (option, shown), None
+    if not os.path.isabs(path) or path == '/':
+        return '%s must be an absolute path below /: %s' % (option, shown), None
+    if any(part in ('.', '..') for part in path.split('/')) or path.endswith('/') or '//' in path:
+        return '%s must be a normalised %s path (no ".", "..", "//" or trailing "/"): %s' % (option, what, shown), None
+    try:
+        return None, os.lstat(path)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc), None
+
+
 def check_file_path(option, path, kinds='a regular file'):
     """Validate a path the module will write, before anything is touched. Returns an error message
     naming OPTION and the (escaped) value, or None: absolute, no control characters, no '.' or '..'
     components, and, when it exists, a regular file (not a symlink, directory, device or FIFO)
     inside an existing directory."""
-    shown = excerpt(path, 200)
-    if not isinstance(path, str) or not path:
-        return '%s must be an absolute file path, not %r' % (option, path)
-    if any(ord(char) < 32 or ord(char) == 127 for char in path):
-        return '%s must not contain control characters: %s' % (option, shown)
-    if not os.path.isabs(path):
-        return '%s must be an absolute path: %s' % (option, shown)
-    parts = path.split('/')
-    if any(part in ('.', '..') for part in parts) or path.endswith('/'):
-        return '%s must be a normalised file path (no ".", ".." or trailing "/"): %s' % (option, shown)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc)
+    problem, info = _path_shape(option, path, 'file')
+    if problem:
+        return problem
     if info is not None and not stat.S_ISREG(info.st_mode):
         what = ('a symlink' if stat.S_ISLNK(info.st_mode) else 'a directory' if stat.S_ISDIR(info.st_mode)
                 else 'a device' if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else 'not a regular file')
-        return '%s must be %s, but %s is %s' % (option, kinds, shown, what)
+        return '%s must be %s, but %s is %s' % (option, kinds, excerpt(path, 200), what)
     parent = os.path.dirname(path)
     if os.path.lexists(parent) and not os.path.isdir(parent):
         return '%s: the parent %s is not a directory' % (option, excerpt(parent, 200))
@@ -199,24 +206,12 @@ def check_dir_path(option, path):
     Returns an error message naming OPTION and the (escaped) value, or None: absolute, not /,
     no control characters, no '.' or '..' components, and, when it exists, a real directory
     (not a symlink). Ancestors that exist must be directories."""
-    shown = excerpt(path, 200)
-    if not isinstance(path, str) or not path:
-        return '%s must be an absolute directory path, not %r' % (option, path)
-    if any(ord(char) < 32 or ord(char) == 127 for char in path):
-        return '%s must not contain control characters: %s' % (option, shown)
-    if not os.path.isabs(path) or path == '/':
-        return '%s must be an absolute path below /: %s' % (option, shown)
-    if any(part in ('.', '..') for part in path.split('/')) or path.endswith('/') or '//' in path:
-        return '%s must be a normalised directory path (no ".", "..", "//" or trailing "/"): %s' % (option, shown)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc)
+    problem, info = _path_shape(option, path, 'directory')
+    if problem:
+        return problem
     if info is not None and not stat.S_ISDIR(info.st_mode):
         what = 'a symlink' if stat.S_ISLNK(info.st_mode) else 'not a directory'
-        return '%s must be a directory, but %s is %s' % (option, shown, what)
+        return '%s must be a directory, but %s is %s' % (option, excerpt(path, 200), what)
     parent = os.path.dirname(path)
     while parent != '/' and not os.path.lexists(parent):
         parent = os.path.dirname(parent)
@@ -238,6 +233,18 @@ def ensure_dir(path, mode):
             raise HostError('refusing to write into %s: not a directory (or a symlink)' % excerpt(path, 200))
     except (IOError, OSError) as exc:
         raise HostError('cannot create the directory %s: %s' % (excerpt(path, 200), exc.strerror or to_native(exc)))
+
+
+def write_owned(module, path, content, mode, dir_mode):
+    """Write PATH (checked with check_file_path) atomically in its directory, created with
+    DIR_MODE when missing, and give it MODE even when it existed with another one (a copy or
+    a fact of ours that someone loosened is put back). Raises HostError."""
+    ensure_dir(os.path.dirname(path), dir_mode)
+    write_atomic(module, path, content, mode)
+    try:
+        os.chmod(path, mode)
+    except (IOError, OSError) as exc:
+        raise HostError('cannot set the mode of %s: %s' % (excerpt(path, 200), exc.strerror or to_native(exc)))
 
 
 # Inputs bigger than this are refused (a 10,000-rule ruleset is about 1 MiB).

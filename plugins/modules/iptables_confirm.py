@@ -166,7 +166,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_dir_path,
     check_file_path,
     enable_services,
-    ensure_dir,
+    write_owned,
     excerpt,
     write_atomic,
 )
@@ -241,9 +241,7 @@ def _finish(module, meta):
         if problem:
             raise HostError('not writing the copy of the rules: %s' % problem)
         if not copy['same']:
-            ensure_dir(os.path.dirname(copy['path']), COPY_DIR_MODE)
-            write_atomic(module, copy['path'], copy['content'], COPY_MODE)
-            os.chmod(copy['path'], COPY_MODE)
+            write_owned(module, copy['path'], copy['content'], COPY_MODE, COPY_DIR_MODE)
             result['copy_changed'] = True
     return result
 

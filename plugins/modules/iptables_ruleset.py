@@ -772,7 +772,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_dir_path,
     check_file_path,
     enable_services,
-    ensure_dir,
+    write_owned,
     excerpt,
     read_regular_file,
     write_atomic,
@@ -1242,9 +1242,7 @@ class RulesetModule:
             self.diffs.append(copy['diff'])
         if not self.module.check_mode:
             try:
-                ensure_dir(copy['dir'], COPY_DIR_MODE)
-                write_atomic(self.module, copy['path'], copy['content'], COPY_MODE)
-                os.chmod(copy['path'], COPY_MODE)
+                write_owned(self.module, copy['path'], copy['content'], COPY_MODE, COPY_DIR_MODE)
             except HostError as exc:
                 raise FirewallError('cannot write the copy of the rules: %s' % exc.msg, **exc.extra)
             except (IOError, OSError) as exc:
@@ -1450,9 +1448,7 @@ class Extras:
         if fact is None or fact['same'] or self.module.check_mode:
             return
         try:
-            ensure_dir(FACTS_DIR, 0o755)
-            write_atomic(self.module, fact['path'], fact['content'], FACT_MODE)
-            os.chmod(fact['path'], FACT_MODE)
+            write_owned(self.module, fact['path'], fact['content'], FACT_MODE, 0o755)
         except HostError as exc:
             raise FirewallError('cannot write the local fact: %s' % exc.msg, **exc.extra)
         except (IOError, OSError) as exc:
