@@ -3,26 +3,40 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Applying a granular change: the pipeline the granular modules (iptables_rule, iptables_nat,
-iptables_chain, iptables_policy) share.
+"""The applier: the one way every module of the collection changes the live ruleset.
 
-Apply, under the apply lock that iptables_ruleset takes too, reads the live tables of each
-family, plans every family before anything changes, runs iptables-restore --test --noflush,
-refuses a family with an open confirm-or-revert window, then the real restore (one per family),
-reads the tables back and fails loudly when a touched chain differs from the prediction.
-run_change() is the whole pipeline of one task: a module builds a Change from its parameters
-and returns what run_change() returns. Commands run through iptables_runner.IptablesRunner.
+FamilyApplier holds the steps of one family, in the order an apply takes them: read the live
+tables (iptables-save, parsed by the model), iptables-restore --test, settle (refuse while a
+confirm-or-revert window of the family is open, revert a stale one), iptables-restore (with
+--noflush when the runner was made so), read back and verify against the prediction. Every
+apply holds ApplyLock (iptables_host) from its first read to its last check, so that two
+applies on one host, whatever modules run them, take turns.
+
+Two pipelines are built on it:
+- run_change() here: a granular change (iptables_rule, iptables_nat, iptables_chain,
+  iptables_policy). A module builds a Change from its parameters; Apply plans every family
+  before anything changes, tests, restores with --noflush (only the touched chains) and
+  verifies the touched chains.
+- iptables_ruleset_apply.run_ruleset(): whole rulesets (iptables_ruleset), which add the lockout
+  preflight, the confirm-or-revert window and persisting on top of the same steps.
+Errors are FirewallError (errors.py) or IptablesCommandError (iptables_runner), converted to a
+failure result by failure() or by the ruleset pipeline. Commands run through IptablesRunner.
 """
 
 from __future__ import annotations
 
 import difflib
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import empty_table, parse_or_empty
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
+    ParseError,
+    Ruleset,
     TABLES,
+    render_table,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock, HostError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILIES,
     SpecError,
@@ -44,35 +58,112 @@ def NoflushRunner(module, family, wait):  # pylint: disable=invalid-name
     return IptablesRunner(module, family, wait, noflush=True)
 
 
+def _tool(family):
+    return 'iptables-save' if family == 'ipv4' else 'ip6tables-save'
+
+
+class FamilyApplier:
+    """The steps of an apply in one family (see the module docstring). runner: an IptablesRunner
+    (or anything with save(), test(payload), restore(payload) and restore_argv())."""
+
+    def __init__(self, runner, family):
+        self.runner = runner
+        self.family = family
+        # True once iptables-restore has changed the live ruleset (a later failure still changed it)
+        self.applied = False
+
+    def read(self, tables=None):
+        """(iptables-save text, Ruleset). tables: parse only these tables (a table the kernel does not
+        print is pristine), so that a rule the model does not understand elsewhere does not stop a
+        change; None: every printed table."""
+        text = self.runner.save()
+        if tables is not None:
+            return text, Ruleset(self.family, parse_tables(text, self.family, tables))
+        try:
+            return text, parse_or_empty(text, family=self.family)
+        except ParseError as exc:
+            raise FirewallError('cannot understand the live ruleset printed by %s (please report this): %s'
+                                % (_tool(self.family), exc), before=text)
+
+    def test(self, text):
+        """iptables-restore --test: changes nothing; raises IptablesCommandError."""
+        self.runner.test(text)
+
+    def settle(self):
+        """Refuse while a confirm-or-revert window of this family is open (its timer would later
+        restore the ruleset from before the window, undoing this change); revert a stale one."""
+        try:
+            rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
+        except (rollback.RollbackBusy, rollback.StateDirError) as exc:
+            raise FirewallError(str(exc))
+
+    def restore(self, text):
+        self.runner.restore(text)
+        self.applied = True
+
+    def verify(self, predicted, scope, every_table=False):
+        """Read the live ruleset back and compare it with predicted ({table: Table}). scope:
+        {table: None (the whole table) or [chain names]}. Returns the live Ruleset of the tables in
+        scope (of every table with every_table); raises FirewallError (with the diff; its attribute
+        live holds the live text of the tables in scope) when they differ."""
+        dummy, live = self.read(None if every_table else list(scope))
+        wrong = []
+        for name, chains in scope.items():
+            want, got = predicted.get(name) or empty_table(name), live.tables.get(name) or empty_table(name)
+            if chains is None:
+                if want != got:
+                    wrong.append((name, None))
+                continue
+            for chain in chains:
+                a, b = want.chains.get(chain), got.chains.get(chain)
+                if (a is None) != (b is None) or (a is not None and (a.policy != b.policy or a.keys() != b.keys())):
+                    wrong.append((name, chain))
+        if not wrong:
+            return live
+        lines = []
+        for name, chain in wrong:
+            want, got = predicted.get(name) or empty_table(name), live.tables.get(name) or empty_table(name)
+            if chain is None:
+                expect, actual, where = render_table(want), render_table(got), '%s %s' % (self.family, name)
+            else:
+                expect, actual = _chains_text(want, [chain]), _chains_text(got, [chain])
+                where = '%s %s %s' % (self.family, name, chain)
+            lines.extend(difflib.unified_diff(expect.splitlines(), actual.splitlines(), 'predicted ' + where,
+                                              'live ' + where, lineterm=''))
+        shown = ', '.join(' '.join([self.family, name] + ([chain] if chain else [])) for name, chain in wrong)
+        error = FirewallError('iptables-restore succeeded but the live rules differ from the prediction in %s; '
+                              'another program may have changed them meanwhile:\n%s' % (shown, '\n'.join(lines)))
+        error.live = ''.join(render_table(live.tables[n]) for n in scope if n in live.tables)
+        raise error
+
+
 class Apply:
     """Plan, check, apply and verify a granular change in one or two families.
 
     runners: {family: runner with save(), test(payload), restore(payload)}.
     planner: function(family, live) -> list of TablePlans, where live is {table: Table} of the
     tables named in tables.
-    lock: a context manager (iptables_host.ApplyLock) held from plan() to the end of run(), the
-    same lock iptables_ruleset takes, so that a granular change and a ruleset apply on one host
-    run one after the other. Before restoring, a family with an open confirm-or-revert window is
-    refused (its timer would later restore the ruleset from before the window, undoing this change).
+    lock: a context manager (iptables_host.ApplyLock) held from plan() to the end of run().
+    Before restoring, a family with an open confirm-or-revert window is refused.
     """
 
     def __init__(self, runners, tables, planner, lock=None):
-        self.runners = runners
+        self.appliers = dict((family, FamilyApplier(runner, family)) for family, runner in runners.items())
         self.tables = [t for t in TABLES if t in tables]
         self.planner = planner
         self.plans = {}
-        self.applied = False
         self.result = {'changed': False}
         self.lock = lock
         self._locked = False
 
+    @property
+    def applied(self):
+        return any(applier.applied for applier in self.appliers.values())
+
     def _take_lock(self):
         if self.lock is None or self._locked:
             return
-        try:
-            self.lock.__enter__()
-        except HostError as exc:
-            raise SpecError(exc.msg)
+        self.lock.__enter__()
         self._locked = True
 
     def release(self):
@@ -85,10 +176,9 @@ class Apply:
         self._take_lock()
         try:
             for family in FAMILIES:
-                if family not in self.runners:
-                    continue
-                live = parse_tables(self.runners[family].save(), family, self.tables)
-                self.plans[family] = self.planner(family, live)
+                if family in self.appliers:
+                    dummy, live = self.appliers[family].read(self.tables)
+                    self.plans[family] = self.planner(family, live.tables)
         except Exception:
             self.release()
             raise
@@ -118,52 +208,32 @@ class Apply:
         try:
             todo = [(f, self.result['payload'][f]) for f in self.plans if self.result['payload'][f]]
             for family, text in todo:
-                self.runners[family].test(text)
+                self.appliers[family].test(text)
             if check_mode:
                 return self.result
             if self.lock is not None:
                 for family, dummy in todo:
-                    try:
-                        rollback.settle(rollback.STATE_DIR, family, self.runners[family].restore_argv())
-                    except (rollback.RollbackBusy, rollback.StateDirError) as exc:
-                        raise SpecError(str(exc))
+                    self.appliers[family].settle()
             for family, text in todo:
-                self.runners[family].restore(text)
-                self.applied = True
+                self.appliers[family].restore(text)
                 self.verify(family)
             return self.result
         finally:
             self.release()
 
     def verify(self, family):
-        live = parse_tables(self.runners[family].save(), family, [p.name for p in self.plans[family]])
-        wrong = []
-        for plan in self.plans[family]:
-            got = live[plan.name]
-            for name in plan.touched:
-                a, b = plan.after.chains.get(name), got.chains.get(name)
-                if (a is None) != (b is None) or (a is not None and (a.policy != b.policy or a.keys() != b.keys())):
-                    wrong.append((plan, name))
-        if wrong:
-            lines = []
-            for plan, name in wrong:
-                expect = _chains_text(plan.after, [name]).splitlines()
-                actual = _chains_text(live[plan.name], [name]).splitlines()
-                lines.extend(difflib.unified_diff(expect, actual, 'predicted %s %s %s' % (family, plan.name, name),
-                                                  'live %s %s %s' % (family, plan.name, name), lineterm=''))
-            raise SpecError('iptables-restore succeeded but the live rules differ from the prediction in %s; another '
-                            'program may have changed them meanwhile:\n%s'
-                            % (', '.join('%s %s %s' % (family, p.name, n) for p, n in wrong), '\n'.join(lines)))
+        plans = self.plans[family]
+        self.appliers[family].verify(dict((p.name, p.after) for p in plans), dict((p.name, list(p.touched)) for p in plans))
 
 
 def failure(exc, apply=None):
-    """The keys of a failure result for a SpecError or an IptablesCommandError."""
+    """The keys of a failure result for a FirewallError or an IptablesCommandError."""
     out = {}
     if apply is not None:
         for key in ('before', 'after', 'payload'):
             if key in apply.result:
                 out[key] = apply.result[key]
-    if isinstance(exc, SpecError):
+    if isinstance(exc, FirewallError):
         out.update(exc.extra)
         msg = exc.msg
     else:
@@ -209,7 +279,7 @@ def run_change(params, spec, describe, runner, check_mode=False, diff=False, all
         if diff:
             apply.result['diff'] = apply.diffs()
         return True, apply.run(check_mode)
-    except (SpecError, IptablesCommandError) as exc:
+    except (FirewallError, IptablesCommandError) as exc:
         msg, extra = failure(exc, apply)
         extra['msg'] = msg
         return False, extra

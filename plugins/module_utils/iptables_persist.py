@@ -3,16 +3,25 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Where each Linux distribution keeps the iptables rules it restores at boot.
+"""Where each Linux distribution keeps the iptables rules it restores at boot, and what goes
+into that file (persisted_form: the managed part of the live ruleset).
 
-Pure logic: no file access, no AnsibleModule. The module reads /etc/os-release,
-passes its text to read_os_release() and the result to persist_target().
+Pure logic: no file access, no AnsibleModule. The ruleset pipeline (iptables_ruleset_apply)
+reads /etc/os-release, passes its text to read_os_release() and the result to persist_target(),
+and reads and writes the persisted file itself.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections import namedtuple
+
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
+    declared_chains,
+    parse_or_empty,
+    persistable,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, render
 
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
 
@@ -120,3 +129,43 @@ def persist_target(os_release, family):
             % (name, os_release.get('ID') or '', os_release.get('ID_LIKE') or '', family))
     path, services, package, mode = _LAYOUTS[layout][family]
     return PersistTarget(path, services, package, mode)
+
+
+PERSIST_HEADER = (
+    '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
+    '# Foreign chains (preserve_chains) and the jumps into them are left out: their owners\n'
+    '# (Docker, fail2ban, podman...) recreate them when they start.\n'
+)
+
+
+def _parse_persisted(text, family):
+    """The persisted text as a Ruleset, or None when it does not parse (it is then rewritten)."""
+    try:
+        return parse_or_empty(text, family=family)
+    except ParseError:
+        return None
+
+
+def persisted_form(old_text, live, plan, preserve, interfaces):
+    """(content, same): the text to persist for LIVE (the live Ruleset after applying PLAN, an
+    iptables_engine Plan) and whether OLD_TEXT (the file as it is, or None) holds it already.
+
+    Foreign chains and their jumps are left out (preserve, interfaces: as given to the plan).
+    Chains matching preserve that the user declared in the file before stay the user's, and so do
+    rules on a container engine's interface persisted before (foreign ones never are)."""
+    owned = {}
+    mine = set(plan.mine)
+    if old_text is not None:
+        owned.update((name, chains) for name, chains in declared_chains(old_text, preserve).items()
+                     if name not in plan.tables)
+        old = _parse_persisted(old_text, live.family) if interfaces else None
+        for name, table in (old.tables.items() if old is not None else ()):
+            if name not in plan.tables:
+                for chain in table.chains.values():
+                    mine.update(chain.rules)
+    owned.update(plan.owned)
+    wanted, names = persistable(live, preserve, owned, interfaces, mine)
+    content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
+    # the file written is canonical text: a re-run finds it identical without parsing it
+    same = old_text is not None and (old_text == content or _parse_persisted(old_text, live.family) == wanted)
+    return content, same

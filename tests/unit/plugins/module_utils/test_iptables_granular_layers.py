@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_apply as app
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_options as options_mod
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_planner as planner_mod
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
@@ -528,7 +529,7 @@ def test_apply_check_mode_and_run():
 def test_apply_verification_and_failures():
     apply = app.Apply({'ipv4': FakeRunner(ACCEPTING, after=ACCEPTING)}, ['filter'], policy_planner)
     apply.plan()
-    with pytest.raises(options_mod.SpecError) as info:
+    with pytest.raises(FirewallError) as info:
         apply.run()
     assert 'differ from the prediction in ipv4 filter INPUT' in info.value.msg
     assert '-:INPUT DROP [0:0]' in info.value.msg and '+:INPUT ACCEPT [0:0]' in info.value.msg

@@ -27,6 +27,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner i
     payload_line,
 )
 from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_persist as persist
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_host
 
 from module_harness import AnsibleExitJson, AnsibleFailJson, exit_json, fail_json, patch_module_args  # noqa: F401 pylint: disable=unused-import
@@ -224,8 +226,8 @@ def kernel(monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, 'warn', fake.warn)
     os_release = tmp_path / 'os-release'
     os_release.write_text(DEBIAN_OS_RELEASE)
-    monkeypatch.setattr(iptables_ruleset, 'OS_RELEASE_PATHS', (str(os_release),))
-    monkeypatch.setattr(iptables_ruleset, 'BACKUP_DIR', str(tmp_path / 'backups'))
+    monkeypatch.setattr(ruleset_apply, 'OS_RELEASE_PATHS', (str(os_release),))
+    monkeypatch.setattr(ruleset_apply, 'BACKUP_DIR', str(tmp_path / 'backups'))
     # the apply lock lives in the rollback state directory
     monkeypatch.setattr(rollback_state, 'STATE_DIR', str(tmp_path / 'run'))
     return fake
@@ -443,7 +445,7 @@ def test_verification_failure_is_loud(kernel, persisted):
     result = run({'content': WEB, 'persist_path': persisted})
     assert result['failed'] is True
     assert result['changed'] is True
-    assert 'differs' in result['msg']
+    assert 'differ from the prediction in ipv4 filter;' in result['msg'] and result['after'].startswith('*filter\n:INPUT ACCEPT')
     assert not os.path.exists(persisted)
 
 
@@ -510,7 +512,7 @@ def test_persist_rewrites_a_different_file_keeping_its_mode(kernel, persisted):
 
 def test_persist_new_file_gets_distribution_mode_and_service(kernel, tmp_path, monkeypatch):
     target = str(tmp_path / 'etc' / 'iptables' / 'rules.v4')
-    monkeypatch.setattr(iptables_ruleset, 'persist_target',
+    monkeypatch.setattr(ruleset_apply, 'persist_target',
                         lambda os_release, family: PersistTarget(target, ('netfilter-persistent',), 'iptables-persistent', 0o640))
     kernel.systemctl = '/usr/bin/systemctl'
     result = run({'content': WEB})
@@ -532,7 +534,7 @@ def test_persist_new_file_gets_distribution_mode_and_service(kernel, tmp_path, m
 
 def test_missing_service_unit_is_a_warning(kernel, tmp_path, monkeypatch):
     target = str(tmp_path / 'sysconfig' / 'iptables')
-    monkeypatch.setattr(iptables_ruleset, 'persist_target',
+    monkeypatch.setattr(ruleset_apply, 'persist_target',
                         lambda os_release, family: PersistTarget(target, ('iptables.service',), 'iptables-services', 0o600))
     kernel.systemctl = '/usr/bin/systemctl'
     kernel.unit_state['iptables.service'] = (1, '', 'Failed to get unit file state for iptables.service: No such file or directory\n')
@@ -554,7 +556,7 @@ def test_custom_persist_path_enables_no_service(kernel, persisted):
 def test_unknown_distribution_needs_persist_path(kernel, tmp_path, monkeypatch):
     os_release = tmp_path / 'suse'
     os_release.write_text('ID="opensuse-leap"\nID_LIKE="suse opensuse"\n')
-    monkeypatch.setattr(iptables_ruleset, 'OS_RELEASE_PATHS', (str(os_release),))
+    monkeypatch.setattr(ruleset_apply, 'OS_RELEASE_PATHS', (str(os_release),))
     result = run({'content': WEB})
     assert result['failed'] is True
     assert result['changed'] is False
@@ -708,7 +710,7 @@ def test_persisted_file_without_tables_is_stable(kernel, persisted):
     assert first['persist_changed'] is True
     assert kernel.restored == []
     with open(persisted) as handle:
-        assert handle.read() == iptables_ruleset.PERSIST_HEADER
+        assert handle.read() == persist.PERSIST_HEADER
     second = run({'content': content, 'persist_path': persisted})
     assert second['changed'] is False
     assert second['persist_changed'] is False
@@ -781,7 +783,7 @@ def window(monkeypatch, tmp_path, kernel):
     monkeypatch.setattr(rollback, 'STATE_DIR', state)
     bodies = []
     monkeypatch.setattr(rollback, 'spawn', lambda body: bodies.append(body) or 4242)
-    monkeypatch.setattr(iptables_ruleset, 'APPLY_DELAY', 0)
+    monkeypatch.setattr(ruleset_apply, 'APPLY_DELAY', 0)
     # the timer's own iptables-restore goes to the fake kernel too
     monkeypatch.setattr(rollback, '_run', lambda argv, data: kernel.run_command(
         argv, data=data, environ_update=ENV_C, binary_data=True))

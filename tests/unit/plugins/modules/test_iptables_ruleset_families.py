@@ -20,6 +20,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_profiles
 from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs as outputs
 
 from ansible_collections.rampart.firewall.tests.unit.plugins.modules import test_iptables_ruleset as base
 
@@ -46,9 +48,9 @@ COMMIT
 def targets(monkeypatch, tmp_path):
     """The distribution's files of both families, in a temporary tree."""
     paths = {'ipv4': str(tmp_path / 'etc' / 'iptables' / 'rules.v4'), 'ipv6': str(tmp_path / 'etc' / 'iptables' / 'rules.v6')}
-    monkeypatch.setattr(iptables_ruleset, 'persist_target',
+    monkeypatch.setattr(ruleset_apply, 'persist_target',
                         lambda os_release, family: PersistTarget(paths[family], (), 'iptables-persistent', 0o640))
-    monkeypatch.setattr(iptables_ruleset, 'FACTS_DIR', str(tmp_path / 'facts.d'))
+    monkeypatch.setattr(outputs, 'FACTS_DIR', str(tmp_path / 'facts.d'))
     return paths
 
 
@@ -275,7 +277,7 @@ def proc(monkeypatch, tmp_path):
         path = root / sysctl_profiles.sysctl_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(value + '\n')
-    monkeypatch.setattr(iptables_ruleset, 'PROC_SYS', str(root))
+    monkeypatch.setattr(outputs, 'PROC_SYS', str(root))
     conf = tmp_path / 'sysctl.d'
     conf.mkdir()
     return root, settings
@@ -285,7 +287,7 @@ def test_sysctl_in_place_and_not(proc, monkeypatch, tmp_path):
     root, settings = proc
     path = '/etc/sysctl.d/90-rampart-firewall.conf'
     real = tmp_path / 'conf'
-    monkeypatch.setattr(iptables_ruleset.os, 'lstat', lambda p, _l=os.lstat: _l(str(real) if p == path else p))
+    monkeypatch.setattr(outputs.os, 'lstat', lambda p, _l=os.lstat: _l(str(real) if p == path else p))
     real_open = open
 
     def fake_open(p, *args, **kwargs):
@@ -293,26 +295,26 @@ def test_sysctl_in_place_and_not(proc, monkeypatch, tmp_path):
     monkeypatch.setattr('builtins.open', fake_open)
     real.write_text(sysctl_profiles.render(settings, 'host'))
     os.chmod(str(real), 0o644)
-    assert iptables_ruleset.sysctl_state({'profile': 'host', 'path': path}) == (True, [])
+    assert outputs.sysctl_state({'profile': 'host', 'path': path}) == (True, [])
     # a live value differs
     (root / 'net' / 'ipv4' / 'tcp_syncookies').write_text('0\n')
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'path': path})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': path})
     assert ok is False and why == ['net.ipv4.tcp_syncookies is 0 live, not 1']
     (root / 'net' / 'ipv4' / 'tcp_syncookies').write_text('1\n')
     # the settings change the file
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'path': path, 'settings': {'net.ipv4.ip_forward': None}})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': path, 'settings': {'net.ipv4.ip_forward': None}})
     assert ok is False and why == ['%s differs' % path]
     os.chmod(str(real), 0o600)
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'path': path})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': path})
     assert ok is False and 'mode 0600' in why[0]
 
 
 def test_sysctl_unknown_key_or_bad_input_is_not_in_place(proc):
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'settings': {'net.ipv4.nope': 1}})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'settings': {'net.ipv4.nope': 1}})
     assert ok is False and 'cannot be read' in why[0]
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'settings': {'bad key': 1}})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'settings': {'bad key': 1}})
     assert ok is False and why[0].startswith('settings:')
-    ok, why = iptables_ruleset.sysctl_state({'profile': 'host', 'path': '/etc/../x.conf'})
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': '/etc/../x.conf'})
     assert ok is False and why[0].startswith('path:')
 
 
@@ -326,7 +328,7 @@ def test_backup_failure_withdraws_the_armed_windows(kernel, targets, window, mon
     state, bodies = window
     blocker = tmp_path / 'not-a-dir'
     blocker.write_text('')
-    monkeypatch.setattr(iptables_ruleset, 'BACKUP_DIR', str(blocker / 'backups'))
+    monkeypatch.setattr(ruleset_apply, 'BACKUP_DIR', str(blocker / 'backups'))
     result = run(both(rollback_timeout=30, backup=True))
     assert result['failed'] is True and 'backup' in result['msg']
     assert bodies == [] and kernel.restored == []

@@ -18,6 +18,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback
 from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
 
 from test_iptables_ruleset import DEBIAN_OS_RELEASE, ENV_C, FakeKernel, exit_json, fail_json, run
 
@@ -96,8 +97,8 @@ def kernel(monkeypatch, tmp_path):
         monkeypatch.setattr(basic.AnsibleModule, name, getattr(fake, name))
     os_release = tmp_path / 'os-release'
     os_release.write_text(DEBIAN_OS_RELEASE)
-    monkeypatch.setattr(iptables_ruleset, 'OS_RELEASE_PATHS', (str(os_release),))
-    monkeypatch.setattr(iptables_ruleset, 'BACKUP_DIR', str(tmp_path / 'backups'))
+    monkeypatch.setattr(ruleset_apply, 'OS_RELEASE_PATHS', (str(os_release),))
+    monkeypatch.setattr(ruleset_apply, 'BACKUP_DIR', str(tmp_path / 'backups'))
     monkeypatch.setattr(iptables_rollback, 'STATE_DIR', str(tmp_path / 'run'))
     return fake
 

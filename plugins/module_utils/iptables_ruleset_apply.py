@@ -1,0 +1,664 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, rampart.firewall developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Applying whole rulesets: the pipeline of iptables_ruleset, built on the applier (iptables_apply).
+
+RulesetApply does one family: load the desired ruleset, read the live one, plan (engine: foreign
+chains kept), iptables-restore --test, the lockout preflight (iptables_lockout), then either a
+synchronous restore + verify or a confirm-or-revert window (iptables_rollback) whose timer applies a
+moment after the module has answered; then persist for the boot service, and write the copy of the
+rules. FamiliesApply does both families of O(rulesets) in one call and one window. run_ruleset() is
+the module's whole body. The copy, the local fact and the sysctl check live in iptables_outputs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
+    PlanError,
+    apply_result,
+    describe,
+    plan as make_plan,
+    rule_line,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    ApplyLock,
+    HostError,
+    check_dir_path,
+    check_file_path,
+    enable_services,
+    excerpt,
+    read_regular_file,
+    write_atomic,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight as lockout_preflight
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
+    ParseError,
+    TABLES,
+    parse,
+    render,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import (
+    Outputs,
+    copy_path,
+    plan_copy,
+    write_copy,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import (
+    OS_RELEASE_PATHS,
+    persist_target,
+    persisted_form,
+    read_os_release,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import (
+    IptablesCommandError,
+    IptablesRunner,
+)
+
+__metaclass__ = type
+
+BACKUP_DIR = '/var/backups/rampart-firewall'
+# Upper bounds of the options in seconds: a window that never ends is no safety net.
+MAX_ROLLBACK_TIMEOUT = 3600
+MAX_WAIT = 300
+# Seconds between the module's answer and the timer's iptables-restore (see arm_window).
+APPLY_DELAY = 1.0
+
+
+def withdraw(token):
+    """Withdraw a window armed by this run whose timer was never started (nothing was applied):
+    remove its files, so that no later apply finds it pending and restores its ruleset."""
+    if not rollback.valid_token(token):
+        return
+    for suffix in ('pending', 'json', 'rules'):
+        try:
+            os.unlink(os.path.join(rollback.STATE_DIR, '%s.%s' % (token, suffix)))
+        except OSError:
+            pass
+
+
+class RulesetApply:
+    """One family of iptables_ruleset, its steps each usable on its own.
+
+    present() runs them in order: prepare (load_desired, read_live, plan, --test, lockout),
+    settle, then apply (backup, restore, verify) or arm_window, persist and the copy. The live
+    ruleset is read, tested, restored and verified by a FamilyApplier (iptables_apply).
+    """
+
+    def __init__(self, module, runner=None, params=None):
+        self.module = module
+        # params: the module's, or those of one family of O(rulesets) (family and content set)
+        self.params = params if params is not None else module.params
+        self.family = self.params['family']
+        self.preserve = list(self.params['preserve_chains'] or [])
+        self.interfaces = list(self.params['preserve_interfaces'] or [])
+        self.runner = runner or IptablesRunner(module, self.family, self.params['wait'])
+        self.applier = FamilyApplier(self.runner, self.family)
+        self.result = {'changed': False}
+        self.diffs = []
+        # The text of src once read (the copy in copy_dir is this text).
+        self.source_text = None
+        self.copy_path = copy_path(self.params.get('copy_dir'), self.family)
+        self.sets = None
+
+    @property
+    def applied(self):
+        """True once iptables-restore has changed the live ruleset (a later failure still changed it)."""
+        return self.applier.applied
+
+    # ---- reading -------------------------------------------------------------------------
+    def desired_text(self):
+        if self.params['content'] is not None:
+            return self.params['content']
+        if self.source_text is not None:
+            return self.source_text
+        path = self.params['src']
+        try:
+            data = read_regular_file('src', path)
+        except HostError as exc:
+            raise FirewallError(exc.msg)
+        try:
+            self.source_text = data.decode('utf-8')
+            return self.source_text
+        except UnicodeDecodeError as exc:
+            raise FirewallError('cannot read src %s: not UTF-8 text (byte %d)' % (excerpt(path, 200), exc.start))
+
+    def load_desired(self):
+        text = self.desired_text()
+        where = 'src %s' % excerpt(self.params['src'], 200) if self.params['content'] is None else 'content'
+        try:
+            return parse(text, family=self.family)
+        except ParseError as exc:
+            # Quote only a short, escaped excerpt of the bad line and value: src may be any
+            # file root can read (a symlink to a secret must not leak it into logs).
+            extra = {}
+            if exc.lineno is not None:
+                extra['lineno'] = exc.lineno
+            if exc.line is not None:
+                extra['line'] = excerpt(exc.line)
+            if exc.field is not None:
+                extra['field'] = excerpt(exc.field, 40)
+            if exc.value is not None:
+                extra['value'] = excerpt(exc.value, 40)
+            shown = ParseError(excerpt(exc.message, 160), exc.lineno, extra.get('line'), extra.get('field'))
+            raise FirewallError('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
+
+    def read_live(self):
+        """Return (iptables-save text, Ruleset)."""
+        return self.applier.read()
+
+    # ---- state=gathered ------------------------------------------------------------------
+    def gathered(self):
+        dummy, live = self.read_live()
+        self.result['gathered'] = describe(live, self.preserve)
+        names = [name for name in TABLES if name in live.tables]
+        self.result['rendered'] = render(live, tables=names) if names else ''
+        return self.result
+
+    # ---- state=present -------------------------------------------------------------------
+    def plan(self, desired, live):
+        try:
+            return make_plan(desired, live, self.preserve, self.interfaces)
+        except PlanError as exc:
+            raise FirewallError(to_native(exc))
+
+    def locate(self, desired, line):
+        """Where a payload line comes from, for error messages."""
+        if not line:
+            return ''
+        for table in desired.tables.values():
+            for chain in table.chains.values():
+                for rule in chain.rules:
+                    if rule_line(rule) == line:
+                        if getattr(rule, 'lineno', None):
+                            return 'line %d of the desired ruleset' % rule.lineno
+                        return 'from the desired ruleset'
+        if line.startswith('-A '):
+            return 'kept from the live ruleset'
+        return ''
+
+    def command_failure(self, exc, desired=None, **extra):
+        result = exc.to_result()
+        result.pop('msg')
+        msg = exc.located(self.locate(desired, exc.line)) if desired is not None else exc.msg
+        if exc.line is not None:
+            result['line'] = exc.line
+            result['lineno'] = exc.lineno
+        result.update(extra)
+        return FirewallError(msg, **result)
+
+    def check(self, plan, desired):
+        """iptables-restore --test on the payload (changes nothing)."""
+        try:
+            self.applier.test(plan.payload)
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, desired, before=plan.before)
+
+    def backup(self, live_text):
+        stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
+        name = '%s-%s.rules' % ('iptables' if self.family == 'ipv4' else 'ip6tables', stamp)
+        try:
+            if not os.path.isdir(os.path.dirname(BACKUP_DIR)):
+                os.makedirs(os.path.dirname(BACKUP_DIR), 0o755)
+            rollback.secure_dir(BACKUP_DIR)   # root's, 0700, not a symlink
+            path = os.path.join(BACKUP_DIR, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(live_text)
+        except (IOError, OSError, rollback.StateDirError) as exc:
+            raise FirewallError('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
+        return path
+
+    def apply(self, plan, desired):
+        """Load the payload, then read the live ruleset back and check it is the planned one. Returns the new live Ruleset."""
+        try:
+            self.applier.restore(plan.payload)
+            # A table iptables-save does not print counts as pristine (as in the model's Ruleset equality).
+            return self.applier.verify(plan.result.tables, dict((name, None) for name in plan.tables), every_table=True)
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, desired if not self.applied else None, before=plan.before)
+        except FirewallError as exc:
+            raise FirewallError(exc.msg, before=plan.before, after=getattr(exc, 'live', None), **exc.extra)
+
+    # ---- persistence ---------------------------------------------------------------------
+    def os_release(self):
+        for path in OS_RELEASE_PATHS:
+            try:
+                with open(path) as handle:
+                    return read_os_release(handle.read())
+            except (IOError, OSError):
+                continue
+        return {}
+
+    def persist_target(self):
+        """Return (path, services, package, mode). The path is checked here, before anything
+        changes: an unusable file fails the task with the live ruleset untouched."""
+        chosen = self.params['persist_path']
+        if chosen is not None:
+            problem = check_file_path('persist_path', chosen)
+            if problem:
+                raise FirewallError(problem)
+        try:
+            target = persist_target(self.os_release(), self.family)
+        except ValueError as exc:
+            if chosen is None:
+                raise FirewallError(to_native(exc))
+            return chosen, (), None, 0o600
+        if chosen is None or chosen == target.path:
+            problem = check_file_path('the persisted file', target.path)
+            if problem:
+                raise FirewallError(problem)
+            return target.path, tuple(target.services), target.package, target.mode
+        return chosen, (), target.package, target.mode
+
+    def read_persisted(self, path):
+        """Return the text of the existing persisted file, or None."""
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read().decode('utf-8', 'replace')
+        except (IOError, OSError) as exc:
+            raise FirewallError('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
+
+    def write_persisted(self, path, content, mode):
+        try:
+            write_atomic(self.module, path, content, mode)
+        except HostError as exc:
+            raise FirewallError('cannot write the persisted ruleset: %s' % exc.msg)
+
+    def enable_services(self, services, package):
+        try:
+            return enable_services(self.module, services, package)
+        except HostError as exc:
+            raise FirewallError(exc.msg, **exc.extra)
+
+    def plan_persist(self, live, plan, target):
+        """What persisting the managed form of LIVE means: a dict with path, content, same (no write
+        needed), mode, services, package and the diff entry. Changes nothing."""
+        path, services, package, mode = target
+        old_text = self.read_persisted(path)
+        content, same = persisted_form(old_text, live, plan, self.preserve, self.interfaces)
+        return {
+            'path': path, 'content': content, 'same': same, 'mode': mode,
+            'services': list(services), 'package': package,
+            'diff': {'before_header': '%s (persisted)' % path, 'after_header': '%s (persisted)' % path,
+                     'before': old_text or '', 'after': content},
+        }
+
+    def persist(self, live, plan, target):
+        """Write the managed form of the live ruleset (the predicted one in check mode) to the boot file.
+
+        target: (path, services, package, mode) from persist_target().
+        """
+        todo = self.plan_persist(live, plan, target)
+        self.result['persisted'] = todo['path']
+        self.result['persist_changed'] = not todo['same']
+        if not todo['same']:
+            if self.module._diff:
+                self.diffs.append(todo['diff'])
+            if not self.module.check_mode:
+                self.write_persisted(todo['path'], todo['content'], todo['mode'])
+        self.result['services_enabled'] = self.enable_services(todo['services'], todo['package'])
+
+    # ---- safety: lockout preflight and confirm-or-revert ---------------------------------
+    def lockout(self, plan):
+        """Evaluate the resulting filter table for the SSH session that runs this task.
+
+        Fails (before anything changed) when the session's packets would be dropped or rejected."""
+        ssh = (self.params['ssh_connection'] or '').strip()
+        if not self.params['lockout_check']:
+            return {'status': 'disabled'}
+        if not ssh:
+            return {'status': 'skipped', 'reason': 'no SSH session to protect (local or container connection, '
+                                                   'or ssh_connection empty)'}
+        if 'filter' not in plan.tables:
+            return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
+        try:
+            client = ipaddress.ip_address(ssh.split()[0])
+        except (ValueError, IndexError):
+            raise FirewallError('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
+                                '(the SSH_CONNECTION variable), not %r' % ssh)
+        mapped = getattr(client, 'ipv4_mapped', None)
+        version = 4 if (client.version == 4 or mapped is not None) else 6
+        if version != (4 if self.family == 'ipv4' else 6):
+            return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this ruleset is %s' % (version, self.family)}
+        try:
+            sets = getattr(self, 'sets', None)
+            report = lockout_preflight(plan.result, ssh, sets=sets.contents() if sets is not None else None)
+        except ValueError as exc:
+            raise FirewallError('lockout check: %s' % to_native(exc))
+        report = dict(report)
+        if report.get('safe') is False:
+            report['status'] = 'unsafe'
+            raise FirewallError(
+                'refusing to apply: %s. Nothing was changed. Fix the ruleset, or set lockout_check: false '
+                '(rollback_timeout still reverts a ruleset that cuts the connection).' % report.get('message'),
+                lockout=report)
+        if report.get('safe') is None:
+            report['status'] = 'undecided'
+            self.module.warn('lockout check undecided: %s; relying on the revert timer (rollback_timeout=%s)'
+                             % (report.get('message'), self.params['rollback_timeout']))
+        else:
+            report['status'] = 'safe'
+        return report
+
+    def arm_window(self, plan, desired, target, predicted):
+        """Arm the revert timer of this family (nothing is applied yet). Returns a function that
+        starts the timer, which applies the payload a moment after the module has answered.
+
+        The persisted file and the copy are not written here: iptables_confirm writes them once the
+        controller has confirmed over a new connection (the action plugin does that)."""
+        state_dir = rollback.STATE_DIR
+        todo = self.plan_persist(predicted, plan, target) if target is not None else None
+        copy = self.plan_copy()
+        timeout = self.params['rollback_timeout']
+        extra = {'persist': todo and dict(todo, diff=None)}
+        if copy is not None:
+            extra['copy'] = dict(copy, diff=None)
+        try:
+            token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
+                                 tables=plan.tables, extra=extra)
+        except (rollback.RollbackBusy, rollback.StateDirError) as exc:
+            raise FirewallError(to_native(exc))
+        except (IOError, OSError) as exc:
+            raise FirewallError('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
+
+        def apply():
+            # The timer runs after this module has answered and released its lock: take it
+            # again for the apply itself, so that it cannot interleave with another apply.
+            try:
+                with ApplyLock(self.params['wait']):
+                    self.apply(plan, desired)
+            except HostError as exc:
+                raise rollback.ApplyError(exc.msg, applied=self.applied)
+            except FirewallError as exc:
+                raise rollback.ApplyError(exc.msg, applied=self.applied, **exc.extra)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
+            return {'verified': True}
+
+        def start():
+            restore_argv = self.runner.restore_argv()
+            pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
+            meta = rollback.meta(state_dir, token) or {}
+            self.result['rollback'] = {
+                'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
+                'timer_pid': pid, 'apply_delay': APPLY_DELAY,
+            }
+            if todo is not None:
+                self.result['persisted'] = todo['path']
+                self.result['persist_changed'] = not todo['same']
+                self.result['persist_pending'] = True
+                if not todo['same'] and self.module._diff:
+                    self.diffs.append(todo['diff'])
+            if copy is not None:
+                self.result['copy_changed'] = not copy['same']
+                if not copy['same'] and self.module._diff:
+                    self.diffs.append(copy['diff'])
+            return self.result['rollback']
+
+        start.token = token
+        return start
+
+    def apply_with_rollback(self, plan, desired, target, predicted):
+        """Arm the revert timer and start it (one family)."""
+        return self.arm_window(plan, desired, target, predicted)()
+
+    # ---- the copy of the applied rules (copy_dir) ----------------------------------------
+    def plan_copy(self):
+        """What writing the copy of the desired ruleset means (None without copy_dir). Changes nothing."""
+        if self.copy_path is None:
+            return None
+        return plan_copy(self.copy_path, self.desired_text())
+
+    def write_copy(self):
+        """Write the copy now (unless it is up to date); in check mode only report it."""
+        copy = self.plan_copy()
+        if copy is None:
+            return
+        self.result['copy_changed'] = not copy['same']
+        if copy['same']:
+            return
+        if self.module._diff:
+            self.diffs.append(copy['diff'])
+        if not self.module.check_mode:
+            write_copy(self.module, copy)
+
+    # ---- present: prepare (reads and checks only), then apply -----------------------------
+    def prepare(self):
+        """Everything before the first change: load, where to persist, read live, plan, diff,
+        iptables-restore --test and the lockout check. Returns (desired, target, live_text, live, plan)."""
+        desired = self.load_desired()
+        try:
+            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
+            self.sets = RulesetSets(self.module, desired, self.module.params.get('ipsets'))
+        except ValueError as exc:
+            raise FirewallError(to_native(exc))
+        # Where to persist is known before anything changes (an unknown distribution fails here).
+        target = self.persist_target() if self.params['persist'] else None
+        live_text, live = self.read_live()
+        plan = self.plan(desired, live)
+        self.result.update({
+            'before': plan.before,
+            'after': plan.after,
+            'payload': plan.payload,
+            'tables': list(plan.tables),
+            'live_changed': plan.changed,
+            'kept_chains': plan.kept,
+            'kept_rules': list(plan.kept_rules),
+            'persisted': None,
+            'persist_changed': False,
+            'services_enabled': [],
+        })
+        if self.copy_path is not None:
+            self.result.update(copy=self.copy_path, copy_changed=False)
+            self.plan_copy()   # an unreadable copy fails here, before anything changed
+        for line in plan.dropped:
+            self.module.warn('dropped %s: its chain is not in the desired ruleset' % line)
+        if self.module._diff:
+            for name in plan.tables:
+                if not plan.table_changed(name):
+                    continue
+                self.diffs.append({
+                    'before_header': '%s table %s (live)' % (self.family, name),
+                    'after_header': '%s table %s (desired)' % (self.family, name),
+                    'before': render(plan.current, tables=[name]),
+                    'after': render(plan.result, tables=[name]),
+                })
+        self.result['lockout'] = {'status': 'unchanged'}
+        if plan.changed:
+            if self.sets.pending:
+                self.module.warn(self.sets.warn_untested())
+            else:
+                self.check(plan, desired)
+            self.result['lockout'] = self.lockout(plan)
+        return desired, target, live_text, live, plan
+
+    def settle(self):
+        """Refuse while a window of this family is open; revert a stale one (see rollback.settle)."""
+        self.applier.settle()
+
+    def windowed(self, prepared):
+        """Whether this family's change goes through a revert window."""
+        return bool(prepared[4].changed and not self.module.check_mode and self.params['rollback_timeout'] > 0)
+
+    def finish(self, prepared, start=None):
+        """After prepare() (and, for a windowed change, arm_window()): apply synchronously, or
+        start the timer; persist and copy unless that waits for the confirmation."""
+        desired, target, live_text, live, plan = prepared
+        if plan.changed:
+            if self.module.check_mode:
+                live = apply_result(live, plan.result)
+            else:
+                if self.params['backup']:
+                    try:
+                        self.result['backup_file'] = self.backup(live_text)
+                    except FirewallError:
+                        if start is not None:   # armed, its timer never started: withdraw it
+                            withdraw(start.token)
+                        raise
+                if start is not None:
+                    start()
+                    self.result['changed'] = True
+                    return self.result
+                live = self.apply(plan, desired)
+        if target is not None:
+            self.persist(live, plan, target)
+        self.write_copy()
+        self.result['changed'] = any((plan.changed, self.result['persist_changed'], self.result['services_enabled'],
+                                      self.result.get('copy_changed')))
+        return self.result
+
+    def present(self):
+        prepared = self.prepare()
+        start = None
+        extras = Outputs(self.module)
+        extras.prepare()
+        if prepared[4].changed and not self.module.check_mode:
+            self.settle()
+        extras.write()
+        if self.windowed(prepared):
+            desired, target, dummy, live, plan = prepared
+            start = self.arm_window(plan, desired, target, apply_result(live, plan.result))
+        self.finish(prepared, start)
+        extras.report(self.result, self.diffs)
+        if self.module._diff:
+            self.result['diff'] = self.diffs
+        return self.result
+
+    def run(self):
+        try:
+            if self.params['state'] == 'gathered':
+                return self.gathered()
+            try:
+                with ApplyLock(self.params['wait']):
+                    return self.present()
+            except HostError as exc:
+                raise FirewallError(exc.msg, **exc.extra)
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, before=self.result.get('before'))
+
+
+class FamiliesApply:
+    """O(rulesets): both families in one call and one revert window. Every family is read, planned
+    and checked before anything changes; then each changed family is armed (one window, one token per
+    family: the revert stays per family), and the timers started together."""
+
+    def __init__(self, module, runners=None):
+        self.module = module
+        self.workers = []
+        for family in ('ipv4', 'ipv6'):
+            content = (module.params['rulesets'] or {}).get(family)
+            if content is None:
+                continue
+            params = dict(module.params, family=family, content=content, src=None)
+            self.workers.append(RulesetApply(module, runner=(runners or {}).get(family), params=params))
+        self.result = {'changed': False, 'families': {}}
+        self.applied = False
+
+    def present(self):
+        extras = Outputs(self.module)
+        prepared = [worker.prepare() for worker in self.workers]
+        extras.prepare()
+        if not self.module.check_mode:
+            for worker, prep in zip(self.workers, prepared):
+                if prep[4].changed:
+                    worker.settle()
+        extras.write()
+        starts = []
+        try:
+            for worker, prep in zip(self.workers, prepared):
+                if worker.windowed(prep):
+                    desired, target, dummy, live, plan = prep
+                    starts.append(worker.arm_window(plan, desired, target, apply_result(live, plan.result)))
+                else:
+                    starts.append(None)
+        except FirewallError:
+            for start in starts:
+                if start is not None:   # armed, timer not started: withdraw
+                    withdraw(start.token)
+            raise
+        diffs = []
+        for index, (worker, prep, start) in enumerate(zip(self.workers, prepared, starts)):
+            try:
+                worker.finish(prep, start)
+            except FirewallError:
+                for later in starts[index + 1:]:
+                    if later is not None:   # armed, its timer never started: withdraw it
+                        withdraw(later.token)
+                raise
+            finally:
+                self.applied = self.applied or worker.applied or 'rollback' in worker.result
+                self.result['families'][worker.family] = worker.result
+            diffs.extend(worker.diffs)
+        windows = [worker.result['rollback'] for worker in self.workers if 'rollback' in worker.result]
+        if windows:
+            self.result['rollback'] = {
+                'token': windows[0]['token'], 'tokens': [window['token'] for window in windows],
+                'families': [worker.family for worker in self.workers if 'rollback' in worker.result],
+                'timeout': windows[0]['timeout'], 'deadline': max(window['deadline'] or 0 for window in windows),
+                'state_dir': windows[0]['state_dir'], 'timer_pid': windows[0]['timer_pid'],
+                'apply_delay': windows[0]['apply_delay'],
+            }
+        self.result['changed'] = any(worker.result['changed'] for worker in self.workers)
+        extras.report(self.result, diffs)
+        if self.module._diff:
+            self.result['diff'] = diffs
+        return self.result
+
+    def run(self):
+        current = None
+        try:
+            with ApplyLock(self.module.params['wait']):
+                return self.present()
+        except HostError as exc:
+            raise FirewallError(exc.msg, **exc.extra)
+        except IptablesCommandError as exc:
+            for worker in self.workers:
+                if worker.result.get('before') is not None:
+                    current = worker
+            raise (current or self.workers[0]).command_failure(exc)
+
+
+def run_ruleset(module):
+    """The body of iptables_ruleset after argument parsing: check the options the argument spec
+    cannot, run one family or O(rulesets), and exit or fail the module."""
+    params = module.params
+    if not 0 <= params['wait'] <= MAX_WAIT:
+        module.fail_json(msg='wait must be between 0 and %d seconds, not %d' % (MAX_WAIT, params['wait']))
+    if not 0 <= params['rollback_timeout'] <= MAX_ROLLBACK_TIMEOUT:
+        module.fail_json(msg='rollback_timeout must be 0 (off) or up to %d seconds, not %d'
+                         % (MAX_ROLLBACK_TIMEOUT, params['rollback_timeout']))
+    if params['copy_dir'] is not None:
+        problem = check_dir_path('copy_dir', params['copy_dir'])
+        if problem:
+            module.fail_json(msg=problem, field='copy_dir', value=excerpt(params['copy_dir'], 200))
+    rulesets = params['rulesets']
+    if rulesets is not None and params['state'] == 'present':
+        if not any(value is not None for value in rulesets.values()):
+            module.fail_json(msg='rulesets must give the ruleset of at least one family (ipv4, ipv6), not %s'
+                             % excerpt(rulesets, 60), field='rulesets')
+        worker = FamiliesApply(module)
+    else:
+        worker = RulesetApply(module)
+    try:
+        result = worker.run()
+    except FirewallError as exc:
+        failed = dict(worker.result)
+        failed.pop('diff', None)
+        failed.update(exc.extra)
+        failed['changed'] = worker.applied
+        module.fail_json(msg=exc.msg, **failed)
+    module.exit_json(**result)
