@@ -67,8 +67,6 @@ import ipaddress
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     BadValue,
-    MATCHES,
-    MATCH_ALIASES,
     parse_addr,
     parse_net,
     parse_proto,
@@ -76,7 +74,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     Ruleset,
     Table,
-    rule_tokens,
 )
 
 __metaclass__ = type
@@ -336,14 +333,6 @@ class _Ctx:
 
 # ----------------------------------------------------------------------- rule text
 
-def _tokenize(text):
-    """(token, quoted) pairs of a rule in iptables-save spelling: the model's tokenizer."""
-    try:
-        return rule_tokens(text)
-    except ValueError:
-        return [(text, False)]
-
-
 def _show(tok, quoted):
     if quoted or not tok or any(c.isspace() for c in tok):
         return '"%s"' % tok.replace('\\', '\\\\').replace('"', '\\"')
@@ -370,7 +359,6 @@ class _Compiled:
         self.notes = tuple(notes)
 
 
-_GENERIC = frozenset(('-s', '-d', '-i', '-o', '-p', '-f', '-m', '-j', '-g'))
 _CACHE = {}
 
 
@@ -389,29 +377,6 @@ def _flag_mask(s):
     return m
 
 
-def _parse_opts(mod, opts):
-    """[(option, negated, args)] of a known match, or None if an option is not recognised."""
-    out = []
-    i = 0
-    neg = False
-    while i < len(opts):
-        tok, q = opts[i]
-        if tok == '!' and not q:
-            neg = True
-            i += 1
-            continue
-        opt = mod.by_name.get(tok) if not q else None
-        if opt is None:
-            return None
-        args = [t for t, _q in opts[i + 1:i + 1 + opt.nargs]]
-        if len(args) < opt.nargs:
-            return None
-        out.append((opt, neg, args))
-        neg = False
-        i += 1 + opt.nargs
-    return out
-
-
 def _set_match(opts):
     """(set name, 'src' or 'dst', negated) of '-m set [!] --match-set NAME src|dst' with nothing else, or None."""
     words = [t for t, q in opts if not q]
@@ -425,8 +390,10 @@ def _set_match(opts):
     return None
 
 
-def _compile_match(name, opts, family, comps, notes):
-    """Add the components of one '-m NAME OPTS' to comps. Returns True if it has side effects."""
+def _compile_match(part, family, comps, notes):
+    """Add the components of one '-m NAME OPTS' (a MatchPart of the model) to comps. Returns True
+    if it has side effects."""
+    name, opts, parsed = part
     label = ' '.join(['-m', name] + [_show(t, q) for t, q in opts])
     if name == 'set':
         one = _set_match(opts)
@@ -434,8 +401,6 @@ def _compile_match(name, opts, family, comps, notes):
             # decided in _check when the caller gave the set's contents; otherwise undecidable as before
             comps.append(('set', False, one + (_Unknown(('m', label), '-m set %s' % _REASONS['set'], True),)))
             return False
-    mod = MATCHES.get(name)
-    parsed = _parse_opts(mod, opts) if mod is not None else None
     if name in _PROTO_ONLY:
         comps.append(('l4', False, _PROTO_ONLY[name]))
         return False
@@ -531,51 +496,19 @@ def _compile(rule, family):
         return r
     comps = []
     notes = []
-    side = False
-    toks = _tokenize(rule.text or '')
-    n = len(toks)
-    i = 0
-    neg = False
+    side = rule.target in _SIDE_EFFECT_TARGETS
     try:
-        while i < n:
-            tok, q = toks[i]
-            if tok == '!' and not q:
-                neg = True
-                i += 1
-                continue
-            if q or tok not in _GENERIC:
-                raise ValueError(tok)
-            if tok in ('-j', '-g'):
-                if toks[i + 1][0] in _SIDE_EFFECT_TARGETS:
-                    side = True
-                break
-            if tok == '-f':
+        for flag, neg, value in rule.matches:
+            if flag == '-f':
                 comps.append(('frag', neg, None))
-                neg = False
-                i += 1
-                continue
-            val = toks[i + 1][0]
-            if tok in ('-s', '-d'):
-                comps.append(('src' if tok == '-s' else 'dst', neg, parse_net(val, family)))
-                i += 2
-            elif tok in ('-i', '-o'):
-                comps.append(('in' if tok == '-i' else 'out', neg, val))
-                i += 2
-            elif tok == '-p':
-                comps.append(('proto', neg, parse_proto(val)))
-                i += 2
-            else:  # -m
-                j = i + 2
-                while j < n:
-                    t, tq = toks[j]
-                    if not tq and (t in _GENERIC or (t == '!' and j + 1 < n and toks[j + 1][0] in _GENERIC and not toks[j + 1][1])):
-                        break
-                    j += 1
-                name = MATCH_ALIASES.get(val, val)
-                if _compile_match(name, toks[i + 2:j], family, comps, notes):
-                    side = True
-                i = j
-            neg = False
+            elif flag in ('-s', '-d'):
+                comps.append(('src' if flag == '-s' else 'dst', neg, parse_net(value, family)))
+            elif flag in ('-i', '-o'):
+                comps.append(('in' if flag == '-i' else 'out', neg, value))
+            elif flag == '-p':
+                comps.append(('proto', neg, parse_proto(value)))
+            elif _compile_match(value, family, comps, notes):
+                side = True
     except (ValueError, IndexError, KeyError, BadValue):
         comps = [('unknown', False, _Unknown(('rule', rule.text), 'the preflight cannot read this rule'))]
         notes = []

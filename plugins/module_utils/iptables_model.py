@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import namedtuple
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     CONTROL_RE,
@@ -55,7 +56,7 @@ MAX_IFNAME = 15
 
 __all__ = ['TABLES', 'BUILTIN_CHAINS', 'POLICIES', 'ParseError', 'Rule', 'Chain', 'Table', 'Ruleset',
            'parse', 'parse_rule', 'render', 'render_table', 'diff', 'tables_equal', 'new_table', 'chain_name_problem',
-           'rule_tokens']
+           'rule_tokens', 'rule_matches', 'MatchPart']
 
 
 class ParseError(ValueError):
@@ -103,9 +104,10 @@ class Rule:
     goto: True for -g
     lineno: the input line it came from (None if not parsed from text)
     jumps: the chain it jumps or goes to, None for a standard or extension target
+    matches: its matches as the model reads them (rule_matches), parsed once on first use
     """
 
-    __slots__ = ('chain', 'key', 'text', 'target', 'goto', 'lineno', '_jump')
+    __slots__ = ('chain', 'key', 'text', 'target', 'goto', 'lineno', '_jump', '_matches')
 
     def __init__(self, chain, key, text, target=None, goto=False, lineno=None, jumps=None):
         self.chain = chain
@@ -115,10 +117,18 @@ class Rule:
         self.goto = goto
         self.lineno = lineno
         self._jump = jumps
+        self._matches = None
 
     @property
     def jumps(self):
         return self._jump
+
+    @property
+    def matches(self):
+        """rule_matches() of the rule's text, computed once (raises ValueError like it)."""
+        if self._matches is None:
+            self._matches = rule_matches(self.text or '')
+        return self._matches
 
     def __eq__(self, other):
         if not isinstance(other, Rule):
@@ -437,6 +447,87 @@ def rule_tokens(text):
     unbalanced quote."""
     toks, quoted = _tokens(text)
     return [(tok, index in quoted) for index, tok in enumerate(toks)]
+
+
+# The options that stand alone in a rule, outside any -m module.
+GENERIC_FLAGS = frozenset(('-s', '-d', '-i', '-o', '-p', '-f', '-m', '-j', '-g'))
+
+
+class MatchPart(namedtuple('MatchPart', ('name', 'tokens', 'options'))):
+    """One '-m NAME ...' of a rule: name (MATCH_ALIASES resolved), tokens ((token, quoted), ...)
+    after the name, and options [(Option of iptables_matches, negated, [args])], or None when the
+    module or one of its options is not in the match table."""
+
+    __slots__ = ()
+
+
+def _match_options(mod, toks):
+    out = []
+    i = 0
+    neg = False
+    while i < len(toks):
+        tok, quoted = toks[i]
+        if tok == '!' and not quoted:
+            neg = True
+            i += 1
+            continue
+        opt = mod.by_name.get(tok) if not quoted else None
+        if opt is None:
+            return None
+        args = [t for t, dummy in toks[i + 1:i + 1 + opt.nargs]]
+        if len(args) < opt.nargs:
+            return None
+        out.append((opt, neg, args))
+        neg = False
+        i += 1 + opt.nargs
+    return out
+
+
+def rule_matches(text):
+    """The matches of a rule's text in iptables-save spelling (Rule.text), in order, up to its
+    -j/-g: a tuple of (flag, negated, value) with flag -s, -d, -i, -o or -p and its value, -f
+    with None, or -m with a MatchPart. Raises ValueError when the text is not in that form (an
+    option outside a module that is not a generic one, a flag without its value)."""
+    toks = rule_tokens(text)
+    n = len(toks)
+    out = []
+    i = 0
+    neg = False
+    while i < n:
+        tok, quoted = toks[i]
+        if tok == '!' and not quoted:
+            neg = True
+            i += 1
+            continue
+        if quoted or tok not in GENERIC_FLAGS:
+            raise ValueError('%s is not an option of its own' % tok)
+        if tok in ('-j', '-g'):
+            break
+        if tok == '-f':
+            out.append(('-f', neg, None))
+            i += 1
+        elif tok != '-m':
+            if i + 1 >= n:
+                raise ValueError('%s has no value' % tok)
+            out.append((tok, neg, toks[i + 1][0]))
+            i += 2
+        else:
+            if i + 1 >= n:
+                raise ValueError('-m has no module name')
+            j = i + 2
+            while j < n:
+                t, q = toks[j]
+                if not q and (t in GENERIC_FLAGS or (t == '!' and j + 1 < n and toks[j + 1][0] in GENERIC_FLAGS
+                                                     and not toks[j + 1][1])):
+                    break
+                j += 1
+            name = MATCH_ALIASES.get(toks[i + 1][0], toks[i + 1][0])
+            mod = MATCHES.get(name)
+            opts = toks[i + 2:j]
+            out.append(('-m', neg, MatchPart(name, tuple(opts), _match_options(mod, opts) if mod is not None else None)))
+            i = j
+        neg = False
+    return tuple(out)
 
 
 def _opaque_tokens(toks, i, quoted):

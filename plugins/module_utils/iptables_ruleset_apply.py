@@ -37,6 +37,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_file_path,
     enable_services,
     excerpt,
+    os_release,
     read_regular_file,
     write_atomic,
 )
@@ -59,7 +60,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist 
     OS_RELEASE_PATHS,
     persist_target,
     persisted_form,
-    read_os_release,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import (
     IptablesCommandError,
@@ -233,13 +233,7 @@ class RulesetApply:
 
     # ---- persistence ---------------------------------------------------------------------
     def os_release(self):
-        for path in OS_RELEASE_PATHS:
-            try:
-                with open(path) as handle:
-                    return read_os_release(handle.read())
-            except (IOError, OSError):
-                continue
-        return {}
+        return os_release(OS_RELEASE_PATHS)
 
     def persist_target(self):
         """Return (path, services, package, mode). The path is checked here, before anything

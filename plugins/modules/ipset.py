@@ -307,6 +307,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_file_path,
     digest,
     enable_services,
+    os_release,
     read_regular_file,
     write_atomic,
 )
@@ -314,7 +315,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist 
     OS_RELEASE_PATHS,
     distribution_layout,
     persist_target,
-    read_os_release,
 )
 
 _C = {'LANG': 'C', 'LC_ALL': 'C'}
@@ -418,13 +418,7 @@ class IpsetModule:
         return spec, keys
 
     def os_release(self):
-        for path in OS_RELEASE_PATHS:
-            try:
-                with open(path) as handle:
-                    return read_os_release(handle.read())
-            except (IOError, OSError):
-                continue
-        return {}
+        return os_release(OS_RELEASE_PATHS)
 
     def persist_plan(self, spec=None, keys=None):
         """(path, mode, services, package, plugin, old text, new text), or None with persist=false."""

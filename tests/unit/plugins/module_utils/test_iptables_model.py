@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import MATCHES
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     BUILTIN_CHAINS,
     TABLES,
@@ -648,3 +649,48 @@ def test_set_match_is_canonical_like_iptables_save(written, saved):
     live = parse(head + saved + '\nCOMMIT\n', 'ipv4')
     assert mine.tables['filter'].chains['INPUT'].rules[0].key == live.tables['filter'].chains['INPUT'].rules[0].key
     assert saved in render(mine)
+
+
+# ----------------------------------------------------------------------------- Rule.matches
+
+def test_rule_matches_reads_generic_options_and_modules():
+    rule = parse_rule('! -s 10.0.0.0/8 -i eth0 -p tcp -m tcp --dport 22 -m conntrack ! --ctstate INVALID '
+                      '-m comment --comment "ssh in" -j ACCEPT', chain='INPUT')
+    flags = [(flag, neg) for flag, neg, dummy in rule.matches]
+    assert flags == [('-s', True), ('-i', False), ('-p', False), ('-m', False), ('-m', False), ('-m', False)]
+    assert rule.matches[0][2] == '10.0.0.0/8'
+    tcp, conntrack, comment = [value for flag, neg, value in rule.matches if flag == '-m']
+    assert tcp.name == 'tcp' and [(o.names[0], n, a) for o, n, a in tcp.options] == [('--dport', False, ['22'])]
+    assert [(o.names[0], n, a) for o, n, a in conntrack.options] == [('--ctstate', True, ['INVALID'])]
+    assert comment.tokens == (('--comment', False), ('ssh in', True))
+    assert rule.matches is rule.matches    # parsed once
+
+
+def test_rule_matches_of_unknown_modules_and_bad_text():
+    part = Rule('INPUT', 'k', '-m nosuchmatch --x 1 -j DROP').matches[0][2]
+    assert part.name == 'nosuchmatch' and part.options is None and part.tokens == (('--x', False), ('1', False))
+    assert Rule('INPUT', 'k', '-f -j DROP').matches == (('-f', False, None),)
+    for text in ('--dport 22 -j ACCEPT', '-s', '-m'):
+        with pytest.raises(ValueError):
+            Rule('INPUT', 'k', text).matches  # pylint: disable=expression-not-assigned
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_rule_matches_of_every_captured_rule(backend):
+    """Every rule of both backends' iptables-save captures reads into matches, in the order of the
+    rule's text, with the options of every module the match table defines (the others, such as
+    u32 or string, are carried as tokens only)."""
+    d = os.path.join(FIXTURES, 'saved', backend)
+    seen = 0
+    for name in sorted(os.listdir(d)):
+        ruleset = parse(_read('saved', backend, name), family='ipv6' if '6' in name else 'ipv4')
+        for table in ruleset.tables.values():
+            for rule in table.rules():
+                matches = rule.matches
+                words = [w for w in rule.text.split() if w in ('-s', '-d', '-i', '-o', '-p', '-f', '-m')]
+                assert [flag for flag, neg, value in matches] == words[:len(matches)], rule.text
+                for flag, neg, value in matches:
+                    if flag == '-m':
+                        assert (value.options is not None) == (value.name in MATCHES), rule.text
+                seen += 1
+    assert seen > 20

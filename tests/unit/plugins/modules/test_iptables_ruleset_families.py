@@ -19,7 +19,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import PersistTarget
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_profiles
-from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs as outputs
 

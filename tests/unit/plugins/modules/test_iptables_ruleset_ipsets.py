@@ -17,7 +17,6 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback
-from ansible_collections.rampart.firewall.plugins.modules import iptables_ruleset
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
 
 from test_iptables_ruleset import DEBIAN_OS_RELEASE, ENV_C, FakeKernel, exit_json, fail_json, run
