@@ -5,9 +5,9 @@
 
 """Controller side of rampart.firewall.iptables_ruleset: confirm-or-revert.
 
-1. Unless the task sets it, read SSH_CONNECTION on the target (without become: sudo resets
-   the environment) for the module's lockout check; only over ssh/paramiko connections.
-2. Run the module. When it armed a revert window (the ruleset changed and
+1. Run the module (it finds the SSH session its lockout check protects by itself, see
+   iptables_host.session_ssh_connection: no extra round trip).
+2. When it armed a revert window (the ruleset changed and
    rollback_timeout > 0), the target applies the ruleset a second after answering.
 3. Call rampart.firewall.iptables_confirm with confirm=false until it says the ruleset is
    live (or the window is over); then drop the connection (for ssh: stop the ControlMaster,
@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import time
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -48,16 +47,6 @@ class ActionModule(ActionBase):
     def _is_ssh(self):
         transport = getattr(self._connection, 'transport', '') or ''
         return transport in _SSH_TRANSPORTS or getattr(self._connection, '_load_name', '') in _SSH_TRANSPORTS
-
-    def _ssh_connection(self):
-        if not self._is_ssh():
-            return ''
-        try:
-            res = self._low_level_execute_command('printf "%s" "$SSH_CONNECTION"', sudoable=False)
-        except AnsibleError as exc:
-            display.warning('lockout check: could not read SSH_CONNECTION on the target: %s' % to_text(exc))
-            return ''
-        return to_text(res.get('stdout', '')).strip() if res.get('rc') == 0 else ''
 
     def _reset(self):
         """Drop a persistent SSH connection so that the next command opens a new one.
@@ -109,10 +98,6 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        state = args.get('state', 'present')
-        if state == 'present' and boolean(args.get('lockout_check', True), strict=False) and args.get('ssh_connection') is None:
-            args['ssh_connection'] = self._ssh_connection()
-
         started = time.time()
         res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
         result.update(res)

@@ -26,6 +26,7 @@ failure result by failure() or by the ruleset pipeline. Commands run through Ipt
 from __future__ import annotations
 
 import difflib
+import ipaddress
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import empty_table, parse_or_empty
@@ -36,7 +37,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     render_table,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock, session_ssh_connection
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILIES,
     SpecError,
@@ -137,6 +139,45 @@ class FamilyApplier:
         raise error
 
 
+def lockout_check(ruleset, params, sets=None, hint=None):
+    """The lockout preflight of an apply, the same for every module: evaluate the filter table of
+    ruleset (the Ruleset of one family as it will be) for the packets of the SSH session this
+    module runs in (params['ssh_connection'], or when that is None session_ssh_connection()).
+
+    Returns the report of iptables_lockout.preflight with its status: disabled (lockout_check
+    false), skipped (no SSH session, or one of the other family; reason says which), safe or
+    undecided (the caller warns). Raises FirewallError (lockout=report) when the session's packets
+    would be dropped or rejected: nothing has changed then. hint: what else protects the session.
+    sets: None, or a function returning the contents of the ipsets the rules match (called only
+    when the preflight runs: reading live sets costs an ipset call)."""
+    if not params.get('lockout_check', True):
+        return {'status': 'disabled'}
+    ssh = params.get('ssh_connection')
+    ssh = (session_ssh_connection() if ssh is None else ssh).strip()
+    if not ssh:
+        return {'status': 'skipped', 'reason': 'no SSH session to protect (local or container connection, '
+                                               'or ssh_connection empty)'}
+    try:
+        client = ipaddress.ip_address(ssh.split()[0])
+    except (ValueError, IndexError):
+        raise FirewallError('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
+                            '(the SSH_CONNECTION variable), not %r' % ssh, field='ssh_connection')
+    mapped = getattr(client, 'ipv4_mapped', None)
+    version = 4 if (client.version == 4 or mapped is not None) else 6
+    if version != (4 if ruleset.family == 'ipv4' else 6):
+        return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this change is %s' % (version, ruleset.family)}
+    try:
+        report = dict(preflight(ruleset, ssh, sets=sets() if sets is not None else None))
+    except ValueError as exc:
+        raise FirewallError('lockout check: %s' % exc)
+    if report.get('safe') is False:
+        report['status'] = 'unsafe'
+        raise FirewallError('refusing to apply: %s. Nothing was changed. Fix the rules, or set lockout_check: false%s.'
+                            % (report.get('message'), ' (%s)' % hint if hint else ''), lockout=report)
+    report['status'] = 'undecided' if report.get('safe') is None else 'safe'
+    return report
+
+
 class Apply:
     """Plan, check, apply and verify a granular change in one or two families.
 
@@ -144,10 +185,12 @@ class Apply:
     planner: function(family, live) -> list of TablePlans, where live is {table: Table} of the
     tables named in tables.
     lock: a context manager (iptables_host.ApplyLock) held from plan() to the end of run().
-    Before restoring, a family with an open confirm-or-revert window is refused.
+    lockout: the module's parameters lockout_check and ssh_connection, or None for no lockout check.
+    After --test, a change of a filter table goes through the lockout preflight (lockout_check);
+    before restoring, a family with an open confirm-or-revert window is refused.
     """
 
-    def __init__(self, runners, tables, planner, lock=None):
+    def __init__(self, runners, tables, planner, lock=None, lockout=None):
         self.appliers = dict((family, FamilyApplier(runner, family)) for family, runner in runners.items())
         self.tables = [t for t in TABLES if t in tables]
         self.planner = planner
@@ -155,6 +198,7 @@ class Apply:
         self.result = {'changed': False}
         self.lock = lock
         self._locked = False
+        self.lockout = lockout
 
     @property
     def applied(self):
@@ -209,6 +253,7 @@ class Apply:
             todo = [(f, self.result['payload'][f]) for f in self.plans if self.result['payload'][f]]
             for family, text in todo:
                 self.appliers[family].test(text)
+            self.check_lockout()
             if check_mode:
                 return self.result
             if self.lock is not None:
@@ -220,6 +265,18 @@ class Apply:
             return self.result
         finally:
             self.release()
+
+    def check_lockout(self):
+        """lockout_check() of every changed filter table; the reports go to result['lockout'] by family."""
+        if self.lockout is None:
+            return
+        reports = {}
+        for family, plans in self.plans.items():
+            for plan in plans:
+                if plan.name == 'filter' and plan.changed:
+                    reports[family] = lockout_check(Ruleset(family, {'filter': plan.after}), self.lockout,
+                                                    hint='or change the rules in an order that keeps the session')
+        self.result['lockout'] = reports
 
     def verify(self, family):
         plans = self.plans[family]
@@ -258,28 +315,33 @@ class Change:
         self.extra = result or dict
 
 
-def run_change(params, spec, describe, runner, check_mode=False, diff=False, allow=()):
-    """The whole pipeline of a granular task. Returns (ok, result); when ok is False the result
-    holds msg and the failure keys, and the live tables are as they were unless result['changed'].
+def run_change(module, describe, allow=()):
+    """The whole pipeline of a granular task: exits or fails the module. On failure the live tables
+    are as they were unless the result says changed.
 
-    params/spec: the module's parameters and argument spec (empty lists are refused, naming the
-    option, except for the options in allow). describe(params) -> Change, raising SpecError on
-    bad input. runner(family, wait) -> an IptablesRunner (with noflush=True).
+    module: the AnsibleModule (its argument spec: empty lists are refused, naming the option,
+    except for the options in allow). describe(params) -> Change, raising SpecError on bad input.
+    Runs the lockout check when the module has the option lockout_check; an undecided one warns.
     """
+    params = module.params
     apply = None
     try:
-        check_empty_lists(params, spec, allow=allow)
+        check_empty_lists(params, module.argument_spec, allow=allow)
         if not 0 <= params['wait'] <= 300:
             raise SpecError('wait must be between 0 and 300 seconds, not %d' % params['wait'], 'wait', params['wait'])
         change = describe(params)
-        runners = dict((f, runner(f, params['wait'])) for f in change.families)
-        apply = Apply(runners, change.tables, change.planner, lock=ApplyLock(params['wait']))
+        runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in change.families)
+        lockout = params if 'lockout_check' in params else None
+        apply = Apply(runners, change.tables, change.planner, lock=ApplyLock(params['wait']), lockout=lockout)
         apply.plan()
         apply.result.update(change.extra())
-        if diff:
+        if module._diff:
             apply.result['diff'] = apply.diffs()
-        return True, apply.run(check_mode)
+        result = apply.run(module.check_mode)
     except (FirewallError, IptablesCommandError) as exc:
         msg, extra = failure(exc, apply)
-        extra['msg'] = msg
-        return False, extra
+        module.fail_json(msg=msg, **extra)
+    for family, report in sorted(result.get('lockout', {}).items()):
+        if report.get('status') == 'undecided':
+            module.warn('lockout check undecided (%s): %s' % (family, report.get('message')))
+    module.exit_json(**result)

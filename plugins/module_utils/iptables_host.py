@@ -88,6 +88,71 @@ def enable_services(module, services, package):
     return enabled
 
 
+def _unit_file_states(module, systemctl, services):
+    """{service: (state, stderr)} from one `systemctl is-enabled S1 S2 ...` (one line per unit, in order).
+    systemd 257 prints "not-found" for a missing unit and goes on; older ones (252) print an error and
+    stop at it: that unit gets state '' with the error, and the units after it are asked again."""
+    states = {}
+    rest = list(services)
+    while rest:
+        rc, out, err = module.run_command([systemctl, 'is-enabled'] + rest, environ_update=_C)
+        lines = [line.strip() for line in (out or '').splitlines() if line.strip()]
+        for service, state in zip(rest, lines):
+            states[service] = (state, '')
+        if len(lines) >= len(rest):
+            break
+        states[rest[len(lines)]] = ('', err or '')
+        rest = rest[len(lines) + 1:]
+    return states
+
+
+def enable_services_families(module, wanted):
+    """enable_services for the families of one call in one `systemctl is-enabled` (a run that changes
+    nothing costs one systemctl process, not one per family and service).
+
+    WANTED: ordered (family, services, package) triples, as persist targets give them. Returns
+    {family: [services enabled, or to enable in check mode]}. A service shared by the families (Debian's
+    netfilter-persistent) is checked, enabled and warned about once, and listed under the first family
+    that names it, as two enable_services calls in a row would. The ones to enable are enabled with one
+    `systemctl enable`; when that fails, one by one (enable_services), so that a missing unit is a warning there too.
+    Raises HostError."""
+    result = dict((family, []) for family, dummy, dummy2 in wanted)
+    systemctl = module.get_bin_path('systemctl')
+    if not systemctl:
+        return result
+    owner = {}
+    for family, services, package in wanted:
+        for service in services:
+            owner.setdefault(service, (family, package))
+    if not owner:
+        return result
+    states = _unit_file_states(module, systemctl, list(owner))
+    todo = []
+    for service, (family, package) in owner.items():
+        state, err = states.get(service, ('', ''))
+        if state in ENABLED_STATES:
+            continue
+        if state == 'not-found' or _missing(err):
+            module.warn('the service %s that restores the persisted rules at boot is not installed: '
+                        'install the package %s' % (service, package))
+            continue
+        if state == 'masked':
+            module.warn('the service %s that restores the persisted rules at boot is masked: '
+                        'the rules will not be loaded at boot' % service)
+            continue
+        todo.append(service)
+    if todo and not module.check_mode:
+        rc, out, err = module.run_command([systemctl, 'enable'] + todo, environ_update=_C)
+        if rc != 0:
+            # one by one: a unit the failed call enabled before it stopped counts as enabled by us
+            after = _unit_file_states(module, systemctl, todo)
+            todo = [service for service in todo
+                    if after.get(service, ('', ''))[0] in ENABLED_STATES or enable_services(module, [service], owner[service][1])]
+    for service in todo:
+        result[owner[service][0]].append(service)
+    return result
+
+
 LOCK_NAME = 'apply.lock'
 
 
@@ -318,3 +383,44 @@ def os_release(paths):
         except (IOError, OSError):
             continue
     return {}
+
+
+def _parent_pid(proc, pid):
+    with open(os.path.join(proc, str(pid), 'stat'), 'rb') as handle:
+        stat_line = handle.read().decode('ascii', 'replace')
+    # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
+    return int(stat_line[stat_line.rindex(')') + 2:].split()[1])
+
+
+def _environ_value(proc, pid, name):
+    with open(os.path.join(proc, str(pid), 'environ'), 'rb') as handle:
+        for item in handle.read(1 << 20).split(b'\0'):
+            if item.startswith(name + b'='):
+                return item[len(name) + 1:].decode('ascii', 'replace')
+    return None
+
+
+def session_ssh_connection(environ=None, proc='/proc', depth=12):
+    """SSH_CONNECTION of the SSH session this module runs in, or '' when it runs in none (a local,
+    podman or docker connection).
+
+    The module's own environment has it when the task does not become another user; sudo and su
+    reset it, so the closest ancestor process that still has it is read next (sudo itself, or the
+    login shell sshd started): at most depth processes up, stopping at pid 1. Only the lockout
+    check reads it; a malformed value makes that check fail with a clear message."""
+    environ = os.environ if environ is None else environ
+    value = environ.get('SSH_CONNECTION')
+    if value:
+        return value
+    try:
+        pid = _parent_pid(proc, 'self')
+        for dummy in range(depth):
+            if pid <= 1:
+                break
+            value = _environ_value(proc, pid, b'SSH_CONNECTION')
+            if value:
+                return value
+            pid = _parent_pid(proc, pid)
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    return ''

@@ -16,13 +16,12 @@ the module's whole body. The copy, the local fact and the sysctl check live in i
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import os
 
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier, lockout_check
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     PlanError,
     apply_result,
@@ -41,7 +40,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     read_regular_file,
     write_atomic,
 )
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight as lockout_preflight
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
@@ -308,44 +306,14 @@ class RulesetApply:
 
     # ---- safety: lockout preflight and confirm-or-revert ---------------------------------
     def lockout(self, plan):
-        """Evaluate the resulting filter table for the SSH session that runs this task.
-
-        Fails (before anything changed) when the session's packets would be dropped or rejected."""
-        ssh = (self.params['ssh_connection'] or '').strip()
-        if not self.params['lockout_check']:
-            return {'status': 'disabled'}
-        if not ssh:
-            return {'status': 'skipped', 'reason': 'no SSH session to protect (local or container connection, '
-                                                   'or ssh_connection empty)'}
+        """The lockout preflight of the resulting ruleset (iptables_apply.lockout_check)."""
         if 'filter' not in plan.tables:
             return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
-        try:
-            client = ipaddress.ip_address(ssh.split()[0])
-        except (ValueError, IndexError):
-            raise FirewallError('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
-                                '(the SSH_CONNECTION variable), not %r' % ssh)
-        mapped = getattr(client, 'ipv4_mapped', None)
-        version = 4 if (client.version == 4 or mapped is not None) else 6
-        if version != (4 if self.family == 'ipv4' else 6):
-            return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this ruleset is %s' % (version, self.family)}
-        try:
-            sets = getattr(self, 'sets', None)
-            report = lockout_preflight(plan.result, ssh, sets=sets.contents() if sets is not None else None)
-        except ValueError as exc:
-            raise FirewallError('lockout check: %s' % to_native(exc))
-        report = dict(report)
-        if report.get('safe') is False:
-            report['status'] = 'unsafe'
-            raise FirewallError(
-                'refusing to apply: %s. Nothing was changed. Fix the ruleset, or set lockout_check: false '
-                '(rollback_timeout still reverts a ruleset that cuts the connection).' % report.get('message'),
-                lockout=report)
-        if report.get('safe') is None:
-            report['status'] = 'undecided'
+        report = lockout_check(plan.result, self.params, sets=self.sets.contents if self.sets is not None else None,
+                               hint='rollback_timeout still reverts a ruleset that cuts the connection')
+        if report['status'] == 'undecided':
             self.module.warn('lockout check undecided: %s; relying on the revert timer (rollback_timeout=%s)'
                              % (report.get('message'), self.params['rollback_timeout']))
-        else:
-            report['status'] = 'safe'
         return report
 
     def arm_window(self, plan, desired, target, predicted):

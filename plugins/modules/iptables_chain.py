@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.lockout
 attributes:
   check_mode:
     support: full
@@ -158,6 +159,16 @@ payload:
   type: dict
   sample:
     ipv4: "*filter\n:TCP - [0:0]\nCOMMIT\n"
+lockout:
+  description:
+    - The lockout check of each changed C(filter) table, by family (see O(lockout_check)); empty when no
+      C(filter) table changes.
+    - C(status) is V(safe), V(undecided), V(skipped) (with C(reason)) or V(disabled); on a refusal the failure
+      carries the report with C(status=unsafe) and the C(verdicts) that cut the session.
+  returned: success, when O(lockout_check) is on; failure, when the check refused
+  type: dict
+  sample:
+    ipv4: {status: safe, safe: true, message: ""}
 field:
   description: The option that is wrong.
   returned: failure, when an option is wrong
@@ -203,7 +214,7 @@ lineno:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, NoflushRunner, run_change
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, run_change
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import FAMILY_CHOICES, families_of
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_planner import check_user_chain_name, plan_chain
 
@@ -216,6 +227,8 @@ def argument_spec():
         state=dict(type='str', default='present', choices=['present', 'absent', 'flushed']),
         force=dict(type='bool', default=False),
         wait=dict(type='int', default=10),
+        lockout_check=dict(type='bool', default=True),
+        ssh_connection=dict(type='str'),
     )
 
 
@@ -236,9 +249,7 @@ def describe(params):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ok, result = run_change(module.params, argument_spec(), describe, lambda f, w: NoflushRunner(module, f, w),
-                            module.check_mode, module._diff)
-    (module.exit_json if ok else module.fail_json)(**result)
+    run_change(module, describe)
 
 
 if __name__ == '__main__':

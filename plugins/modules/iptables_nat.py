@@ -299,7 +299,7 @@ lineno:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, NoflushRunner, run_change
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, run_change
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILY_CHOICES,
     SpecError,
@@ -390,9 +390,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    ok, result = run_change(module.params, argument_spec(), describe, lambda f, w: NoflushRunner(module, f, w),
-                            module.check_mode, module._diff)
-    (module.exit_json if ok else module.fail_json)(**result)
+    run_change(module, describe)
 
 
 if __name__ == '__main__':

@@ -39,6 +39,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.lockout
 attributes:
   check_mode:
     support: full
@@ -535,6 +536,16 @@ payload:
   type: dict
   sample:
     ipv4: "*filter\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+lockout:
+  description:
+    - The lockout check of each changed C(filter) table, by family (see O(lockout_check)); empty when no
+      C(filter) table changes.
+    - C(status) is V(safe), V(undecided), V(skipped) (with C(reason)) or V(disabled); on a refusal the failure
+      carries the report with C(status=unsafe) and the C(verdicts) that cut the session.
+  returned: success, when O(lockout_check) is on; failure, when the check refused
+  type: dict
+  sample:
+    ipv4: {status: safe, safe: true, message: ""}
 field:
   description: The option that is wrong.
   returned: failure, when an option is wrong
@@ -585,7 +596,7 @@ lineno:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import TABLES
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, NoflushRunner, run_change
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import Change, run_change
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILY_CHOICES,
     RULE_OPTION_NAMES,
@@ -617,6 +628,8 @@ def argument_spec():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         position=dict(type='raw', default='append'),
         wait=dict(type='int', default=10),
+        lockout_check=dict(type='bool', default=True),
+        ssh_connection=dict(type='str'),
     )
     return spec
 
@@ -658,9 +671,7 @@ def main():
         required_by=rule_spec_required_by(),
         supports_check_mode=True,
     )
-    ok, result = run_change(module.params, argument_spec(), describe, lambda f, w: NoflushRunner(module, f, w),
-                            module.check_mode, module._diff, allow=('rules',))
-    (module.exit_json if ok else module.fail_json)(**result)
+    run_change(module, describe, allow=('rules',))
 
 
 if __name__ == '__main__':

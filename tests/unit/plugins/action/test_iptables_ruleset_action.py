@@ -85,24 +85,18 @@ def test_no_window_is_one_module_call(clock):
     result = plugin.run(task_vars={})
     assert result['changed'] is False
     assert [call[0] for call in calls] == [MODULE]
-    assert calls[0][1]['ssh_connection'] == '', 'no SSH session over podman'
+    assert 'ssh_connection' not in calls[0][1], 'the module finds the session itself'
     plugin._low_level_execute_command.assert_not_called()
 
 
-def test_ssh_connection_is_read_over_ssh_only_when_not_given(clock):
-    plugin, calls, connection, script = make({'content': 'X'}, [(MODULE, {'changed': False})], transport='ssh')
+@pytest.mark.parametrize('args', [{'content': 'X'}, {'content': 'X', 'ssh_connection': 'given'}])
+def test_over_ssh_too_the_module_call_is_the_only_round_trip(clock, args):
+    """The module finds SSH_CONNECTION itself (iptables_host.session_ssh_connection): no extra command
+    runs on the target before it, and a given ssh_connection is passed through as it is."""
+    plugin, calls, connection, script = make(dict(args), [(MODULE, {'changed': False})], transport='ssh')
     plugin.run(task_vars={})
-    assert calls[0][1]['ssh_connection'] == '198.51.100.7 50000 203.0.113.10 22'
-    assert plugin._low_level_execute_command.call_args.kwargs['sudoable'] is False
-    plugin, calls, connection, script = make({'content': 'X', 'ssh_connection': 'given'}, [(MODULE, {'changed': False})],
-                                             transport='ssh')
-    plugin.run(task_vars={})
-    assert calls[0][1]['ssh_connection'] == 'given'
+    assert calls[0][1].get('ssh_connection') == args.get('ssh_connection')
     plugin._low_level_execute_command.assert_not_called()
-    plugin, calls, connection, script = make({'content': 'X', 'lockout_check': False}, [(MODULE, {'changed': False})],
-                                             transport='ssh')
-    plugin.run(task_vars={})
-    assert 'ssh_connection' not in calls[0][1]
 
 
 def test_failed_module_is_returned_without_confirming(clock):

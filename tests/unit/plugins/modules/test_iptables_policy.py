@@ -119,3 +119,37 @@ def test_verification_failure(kernel):
     assert result['failed'] is True
     assert result['changed'] is True
     assert 'differ from the prediction' in result['msg']
+
+
+# ---- the lockout check (the applier's, the same as iptables_ruleset's) ---------------------------
+
+SESSION = '198.51.100.7 50000 203.0.113.10 22'
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_drop_policy_that_cuts_the_session_is_refused(kernel, check_mode):
+    kernel.live['ipv4'] = table_text([('INPUT', '-p tcp -m tcp --dport 80 -j ACCEPT')])
+    before = kernel.live['ipv4']
+    result = run({'chain': 'INPUT', 'policy': 'DROP', 'ssh_connection': SESSION}, check_mode=check_mode)
+    assert result['failed'] is True and result['changed'] is False
+    assert result['msg'].startswith('refusing to apply: ') and 'Nothing was changed' in result['msg']
+    assert result['lockout']['status'] == 'unsafe'
+    assert kernel.restored == [] and kernel.live['ipv4'] == before
+
+
+def test_drop_policy_behind_an_ssh_accept_passes_the_check(kernel):
+    kernel.live['ipv4'] = table_text([('INPUT', SSH)])
+    result = run({'chain': 'INPUT', 'policy': 'DROP', 'ssh_connection': SESSION})
+    assert result['changed'] is True
+    assert result['lockout'] == {'ipv4': dict(result['lockout']['ipv4'], status='safe', safe=True)}
+    assert policy(kernel) == 'DROP'
+
+
+def test_lockout_check_off_or_no_session(kernel):
+    kernel.live['ipv4'] = table_text([])
+    result = run({'chain': 'INPUT', 'policy': 'DROP', 'ssh_connection': ''}, check_mode=True)
+    assert result['lockout'] == {'ipv4': {'status': 'skipped', 'reason': result['lockout']['ipv4']['reason']}}
+    result = run({'chain': 'INPUT', 'policy': 'DROP', 'ssh_connection': SESSION, 'lockout_check': False}, check_mode=True)
+    assert result['lockout'] == {'ipv4': {'status': 'disabled'}}
+    result = run({'chain': 'INPUT', 'policy': 'DROP', 'ssh_connection': 'nonsense'}, check_mode=True)
+    assert result['failed'] is True and result['field'] == 'ssh_connection'
