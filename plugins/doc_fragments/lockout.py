@@ -30,8 +30,10 @@ options:
       - The SSH session the lockout check protects, as the C(SSH_CONNECTION) variable writes it
         (C(CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT)).
       - By default the module finds it itself, in its environment or, when privilege escalation reset that, in the
-        environment of the closest process above it that has it (C(sudo), the login shell). Over a local, podman or
-        docker connection there is none, and the check is skipped.
-      - Set it to protect another path explicitly, or to V("") to skip the check.
+        environment of the closest process above it that has it (C(sudo), the login shell), with no extra round trip.
+        Over a local, podman or docker connection there is none (unless the play runs on the host itself from an
+        SSH login, whose session is then protected), and the check is skipped.
+      - Set it to protect another path explicitly, for example C(198.51.100.7 0 203.0.113.10 22) for a management
+        host when the play itself runs locally, or to V("") to skip the check.
     type: str
 '''

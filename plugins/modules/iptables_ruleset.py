@@ -29,6 +29,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.lockout
 attributes:
   check_mode:
     support: full
@@ -305,17 +306,6 @@ options:
         before would have created it); C(iptables-restore --test) then cannot run, and a warning says so.
       - The lockout preflight uses these members rather than the live ones (see O(lockout_check)).
     type: dict
-  ssh_connection:
-    description:
-      - The SSH session the lockout check protects, as the C(SSH_CONNECTION) variable writes it
-        (C(CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT)).
-      - By default the module finds it itself, in its environment or, when privilege escalation reset that, in the
-        environment of the closest process above it that has it (C(sudo), the login shell), with no extra round trip.
-        Over a local, podman or docker connection there is none (unless the play runs on the host itself from an
-        SSH login, whose session is then protected), and the check is skipped.
-      - Set it to protect another path explicitly, for example C(198.51.100.7 0 203.0.113.10 22) for a management
-        host when the play itself runs locally, or to V("") to skip the check.
-    type: str
 notes:
   - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
   - With the nf_tables backend one C(iptables-restore) call is one transaction for all tables in it. With the
