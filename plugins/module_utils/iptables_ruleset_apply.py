@@ -35,6 +35,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_dir_path,
     check_file_path,
     enable_services,
+    enable_services_families,
     excerpt,
     os_release,
     read_regular_file,
@@ -109,6 +110,8 @@ class RulesetApply:
         self.source_text = None
         self.copy_path = copy_path(self.params.get('copy_dir'), self.family)
         self.sets = None
+        # None: persist() enables the boot services itself; a list: it adds (family, services, package)
+        self.services = None
 
     @property
     def applied(self):
@@ -302,7 +305,10 @@ class RulesetApply:
                 self.diffs.append(todo['diff'])
             if not self.module.check_mode:
                 self.write_persisted(todo['path'], todo['content'], todo['mode'])
-        self.result['services_enabled'] = self.enable_services(todo['services'], todo['package'])
+        if self.services is not None:     # FamiliesApply enables both families' services at once
+            self.services.append((self.family, todo['services'], todo['package']))
+        else:
+            self.result['services_enabled'] = self.enable_services(todo['services'], todo['package'])
 
     # ---- safety: lockout preflight and confirm-or-revert ---------------------------------
     def lockout(self, plan):
@@ -553,7 +559,9 @@ class FamiliesApply:
                     withdraw(start.token)
             raise
         diffs = []
+        services = []
         for index, (worker, prep, start) in enumerate(zip(self.workers, prepared, starts)):
+            worker.services = services
             try:
                 worker.finish(prep, start)
             except FirewallError:
@@ -565,6 +573,16 @@ class FamiliesApply:
                 self.applied = self.applied or worker.applied or 'rollback' in worker.result
                 self.result['families'][worker.family] = worker.result
             diffs.extend(worker.diffs)
+        if services:
+            # one systemctl is-enabled for both families (Debian: one service restores both)
+            try:
+                enabled = enable_services_families(self.module, services)
+            except HostError as exc:
+                raise FirewallError(exc.msg, **exc.extra)
+            for worker in self.workers:
+                if worker.family in enabled:
+                    worker.result['services_enabled'] = enabled[worker.family]
+                    worker.result['changed'] = worker.result['changed'] or bool(enabled[worker.family])
         windows = [worker.result['rollback'] for worker in self.workers if 'rollback' in worker.result]
         if windows:
             self.result['rollback'] = {

@@ -332,3 +332,25 @@ def test_backup_failure_withdraws_the_armed_windows(kernel, targets, window, mon
     assert result['failed'] is True and 'backup' in result['msg']
     assert bodies == [] and kernel.restored == []
     assert rollback.pending(state) == [], 'no window is left armed without its timer'
+
+
+def test_one_systemctl_call_for_the_boot_service_of_both_families(kernel, tmp_path, monkeypatch):
+    """Debian restores both families with netfilter-persistent: one call asks systemctl once, enables once,
+    and lists the service under the first family."""
+    paths = {'ipv4': str(tmp_path / 'rules.v4'), 'ipv6': str(tmp_path / 'rules.v6')}
+    monkeypatch.setattr(ruleset_apply, 'persist_target', lambda os_release, family: PersistTarget(
+        paths[family], ('netfilter-persistent',), 'iptables-persistent', 0o640))
+    kernel.systemctl = '/usr/bin/systemctl'
+
+    def systemctl_calls():
+        return [call[0][1:] for call in kernel.calls if call[0][0].endswith('systemctl')]
+
+    result = run(both())
+    assert systemctl_calls() == [['is-enabled', 'netfilter-persistent'], ['enable', 'netfilter-persistent']]
+    assert result['families']['ipv4']['services_enabled'] == ['netfilter-persistent']
+    assert result['families']['ipv6']['services_enabled'] == []
+    kernel.calls[:] = []
+    kernel.unit_state['netfilter-persistent'] = (0, 'enabled\n', '')
+    again = run(both())
+    assert again['changed'] is False
+    assert systemctl_calls() == [['is-enabled', 'netfilter-persistent']]
