@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.granular
   - rampart.firewall.lockout
 attributes:
   check_mode:
@@ -69,16 +70,6 @@ options:
         table, including chains of other software). Without it, such rules make the module fail, listing them.
     type: bool
     default: false
-  wait:
-    description:
-      - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it. V(0) means do
-        not wait; at most V(300). The nf_tables backend has no such lock and ignores it.
-    type: int
-    default: 10
-notes:
-  - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
-  - The changes are not persisted. Save them with M(rampart.firewall.iptables_ruleset) or C(netfilter-persistent save)
-    if they must survive a reboot.
 seealso:
   - module: rampart.firewall.iptables_rule
   - module: rampart.firewall.iptables_policy

@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.granular
   - rampart.firewall.lockout
 attributes:
   check_mode:
@@ -57,18 +58,9 @@ options:
     type: str
     choices: [ipv4, ipv6, both]
     default: ipv4
-  wait:
-    description:
-      - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it. V(0) means do
-        not wait; at most V(300). The nf_tables backend has no such lock and ignores it.
-    type: int
-    default: 10
 notes:
-  - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
-  - Setting V(DROP) on V(INPUT) before the rules that let your own connection in exist cuts the connection. Add
-    those rules first (M(rampart.firewall.iptables_rule)).
-  - The changes are not persisted. Save them with M(rampart.firewall.iptables_ruleset) or C(netfilter-persistent save)
-    if they must survive a reboot.
+  - Setting V(DROP) on V(INPUT) before the rules that let your own connection in exist would cut the connection, and over
+    SSH the lockout check (O(lockout_check)) refuses that change. Add those rules first (M(rampart.firewall.iptables_rule)).
 seealso:
   - module: rampart.firewall.iptables_rule
   - module: rampart.firewall.iptables_chain

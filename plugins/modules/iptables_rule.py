@@ -39,6 +39,7 @@ description:
 extends_documentation_fragment:
   - rampart.firewall._attributes
   - rampart.firewall._attributes.platform
+  - rampart.firewall.granular
   - rampart.firewall.lockout
 attributes:
   check_mode:
@@ -369,19 +370,10 @@ options:
       - Extra copies of a present rule are removed.
     type: raw
     default: append
-  wait:
-    description:
-      - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it. V(0) means do
-        not wait; at most V(300). The nf_tables backend has no such lock and ignores it.
-    type: int
-    default: 10
 notes:
-  - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
   - Rules are compared as C(iptables) compares them. The options are written in a fixed order (protocol options such as
     O(destination_port) first, then multiport, connection state, address type, recent, limit, hashlimit, O(match_args),
     O(comment), then the target), and a live rule with the same matches in another order is a different rule.
-  - The changes are not persisted. Save them with M(rampart.firewall.iptables_ruleset) or C(netfilter-persistent save)
-    if they must survive a reboot.
   - If another program changes a touched chain between the module reading it and loading the edits, the check after
     loading fails.
 seealso:

@@ -200,7 +200,7 @@ options:
   wait:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
-      - Also the seconds an apply waits for another apply of this module on the same host to finish
+      - Also the seconds an apply waits for another apply on the same host, of this module or of the granular ones
         (an flock on C(/run/rampart-firewall/apply.lock), a directory only root can enter, around reading,
         planning and checking, and, with O(rollback_timeout), taken again by the timer around applying and
         verifying), so that two applies at once run one after the other and the last one wins.
