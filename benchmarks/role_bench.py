@@ -12,7 +12,8 @@ through the podman connection, facts on, the role's defaults plus tcp 22/80/443 
 It prints, per row, the wall time, the time above the floor, the remote module calls per host
 counted by a callback (gathering facts excluded; one per task that runs on the target, per
 loop item, plus the confirmations of iptables_ruleset's revert window, confirm_attempts) and the
-controller's CPU seconds per host (ansible-playbook and its children, getrusage).
+controller's CPU seconds per host (ansible-playbook and its children, getrusage); then, per role
+measured on both, the ratios of the fleet's wall times to the one box's.
 Numbers are from one noisy shared machine: read them with the load printed at the end.
 """
 import argparse
@@ -203,6 +204,18 @@ def main():
             print('| %s | %d (%d) | %s | %.1f | %s | %s | %.2f | %d |'
                   % (role, count, count, label, took, '-' if label.startswith('floor') else '%.1f' % (took - floor),
                      shown, cpu, changed))
+    ratios = [(role, count, rows, next((r for ro, c, r in results if ro == role and c == 1), None))
+              for role, count, rows in results if count > 1]
+    if any(single for dummy, dummy2, dummy3, single in ratios):
+        print('\nFleet against one box (wall time of the N-box run / wall time of the 1-box run; 1.0: the fleet costs no more)\n')
+        print('| role | boxes | floor | first run | re-run | first run above floor | re-run above floor |')
+        print('|---|---|---|---|---|---|---|')
+        for role, count, rows, single in ratios:
+            if single is None:
+                continue
+            walls = [rows[i][1] / single[i][1] for i in range(3)]
+            above = [(rows[i][1] - rows[0][1]) / max(single[i][1] - single[0][1], 0.01) for i in (1, 2)]
+            print('| %s | %d | %.1fx | %.1fx | %.1fx | %.1fx | %.1fx |' % ((role, count) + tuple(walls) + tuple(above)))
     print('\nmodule calls of one host (last role, last run): %s' % ', '.join(results[-1][2][-1][5]) if results else '')
     for role, count, rows in results:
         if count == 1:

@@ -98,7 +98,8 @@ RETURN = r'''
 confirmed:
   description:
     - V(confirmed) when this call stopped the timer, V(already) when the window had been confirmed before,
-      V(not yet) with O(confirm=false); with O(tokens), V(partly) when not every window was confirmed.
+      V(not yet) with O(confirm=false); with O(tokens), V(partly) when some but not every window was confirmed, and
+      the outcome of the first window (for example V(reverted)) when none was.
   returned: success
   type: str
   sample: confirmed
@@ -345,7 +346,9 @@ def several(module, state_dir, tokens):
         except (IOError, OSError) as exc:
             failures.append('%s: confirmed, but persisting failed: %s' % (window['family'], to_native(exc)))
     result = {'changed': changed, 'windows': windows,
-              'confirmed': 'confirmed' if all(window.get('confirmed') for window in windows) else 'partly',
+              'confirmed': ('confirmed' if all(window.get('confirmed') for window in windows)
+                            else 'partly' if any(window.get('confirmed') for window in windows)
+                            else windows[0]['outcome']),
               'persisted': None, 'persist_changed': any(window.get('persist_changed') for window in windows),
               'services_enabled': sorted(set(name for window in windows for name in window.get('services_enabled', [])))}
     if failures:

@@ -1,7 +1,8 @@
 """Confirm-or-revert and the lockout preflight over real SSH (Debian 12 and 13).
 
 The cases run in order on both containers at once; each applies a ruleset over SSH with
-molecule/safety/apply.yml and then reads the outcome and the host's state through podman.
+molecule/safety/apply.yml (cases 5 to 7: both families in one call, option rulesets, with
+apply_families.yml) and then reads the outcome and the host's state through podman.
 """
 import json
 import re
@@ -24,9 +25,18 @@ def persisted(name):
     return fleet.host(name).file('/etc/iptables/rules.v4').content_string
 
 
-def apply(rules, **extra):
+def both(name):
+    """Live filter tables and persisted files of both families (None: no file)."""
+    six = fleet.host(name).file('/etc/iptables/rules.v6')
+    live6 = fleet.host(name).check_output('ip6tables-save -t filter')
+    return (live(name), persisted(name),
+            '\n'.join(COUNTERS.sub('', line) for line in live6.splitlines() if not line.startswith('#')),
+            six.content_string if six.exists else None)
+
+
+def apply(rules, playbook='apply.yml', **extra):
     start = time.time()
-    fleet.playbook('apply.yml', extra_vars=dict(rules=rules, **extra))
+    fleet.playbook(playbook, extra_vars=dict(rules=rules, **extra))
     took = time.time() - start
     results = {}
     for name in NAMES:
@@ -69,7 +79,7 @@ def test_2_lockout_check_false_cuts_the_connection_and_the_host_reverts(baseline
 def test_3_good_ruleset_is_confirmed_and_persisted(baseline):
     results, took = apply('good2.v4')
     for name, res in results.items():
-        assert res.get('failed') is not True, res
+        assert res.get('failed') is not True, (res.get('msg'), res.get('confirmed'), res.get('lockout'), res)
         assert res['changed'] is True
         assert res['confirmed'] == 'confirmed'
         assert res['lockout']['status'] == 'safe'
@@ -91,3 +101,96 @@ def test_4_undecidable_block_is_reverted_by_the_timer():
         assert res.get('failed') is True, res
         assert res['confirmed'] == 'reverted'
         assert (live(name), persisted(name)) == before[name]
+
+
+# Cases 5 to 7: both families in one call (option rulesets, what the roles use), one window.
+def apply_families(rules4, rules6, **extra):
+    return apply(None, playbook='apply_families.yml', rules4=rules4, rules6=rules6, **extra)
+
+
+def test_5_rulesets_preflight_refuses_and_touches_neither_family():
+    before = {name: both(name) for name in NAMES}
+    results, took = apply_families('cutoff.v4', 'good.v6')
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        assert 'refusing to apply' in res['msg'], res['msg']
+        assert res['lockout']['safe'] is False
+        assert 'rollback' not in res, 'no timer is armed when nothing is applied'
+        assert both(name) == before[name], 'the IPv6 ruleset, fine on its own, was not applied either'
+
+
+def test_6_rulesets_that_cut_the_session_are_reverted_per_family():
+    before = {name: both(name) for name in NAMES}
+    results, took = apply_families('cutoff.v4', 'good.v6', lockout_check=False, window=10)
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        # the answer of the whole call: not confirmed (what each family's timer did is below)
+        assert res['confirmed'] != 'confirmed', res
+        assert 'restored the previous ruleset' in res['msg'], res['msg']
+        # one window, one token and one revert per family
+        assert sorted(res['rollback']['families']) == ['ipv4', 'ipv6'], res['rollback']
+        assert len(set(res['rollback']['tokens'])) == 2
+        for family in ('ipv4', 'ipv6'):
+            entry = res['families'][family]
+            assert entry['confirmed'] == 'reverted', (family, entry)
+            assert entry['revert']['tables'] == ['filter'], (family, entry)
+            assert entry['persist_changed'] is False and entry['persisted'] is None
+        print('%s: rulesets lockout -> reachable again in %.1f s (window 10 s, %s attempts)'
+              % (name, res['confirm_seconds'], res['confirm_attempts']))
+        assert res['confirm_seconds'] < 10 + 45
+        assert both(name) == before[name], 'live rules and persisted files of both families as before'
+
+
+def test_7_good_rulesets_are_confirmed_and_persisted_per_family():
+    results, took = apply_families('good3.v4', 'good.v6')
+    for name, res in results.items():
+        assert res.get('failed') is not True, (res.get('msg'), res.get('confirmed'), res)
+        assert res['changed'] is True
+        assert res['confirmed'] == 'confirmed'
+        assert sorted(res['rollback']['families']) == ['ipv4', 'ipv6']
+        assert res['families']['ipv4']['lockout']['status'] == 'safe'
+        assert res['families']['ipv6']['lockout']['status'] == 'skipped', 'the SSH session runs over IPv4'
+        for family, path in (('ipv4', '/etc/iptables/rules.v4'), ('ipv6', '/etc/iptables/rules.v6')):
+            entry = res['families'][family]
+            assert entry['confirmed'] == 'confirmed', (family, entry)
+            assert entry['persisted'] == path
+        live4, file4, live6, file6 = both(name)
+        assert 'safety case 7' in live4 and 'safety case 7' in file4
+        assert 'safety case 7' in live6 and 'safety case 7' in (file6 or '')
+    server, client = NAMES
+    fleet.listen(server, 8080)
+    assert fleet.connect(client, fleet.address(fleet.platforms()[0]), 8080) == 'open'
+    # a re-run of the same rulesets changes nothing and arms no window
+    results, took = apply_families('good3.v4', 'good.v6')
+    for name, res in results.items():
+        assert res.get('failed') is not True, res
+        assert res['changed'] is False, res
+        assert 'rollback' not in res
+
+
+# Case 8: the task runs through "su -l", which clears the environment as sudo does: the module finds
+# SSH_CONNECTION in a parent process (no extra command on the target) and still refuses.
+def test_8_preflight_finds_the_session_behind_su(baseline):
+    before = {name: (live(name), persisted(name)) for name in NAMES}
+    results, took = apply('cutoff.v4', become_su=True)
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        assert 'refusing to apply' in res['msg'], res['msg']
+        assert res['lockout']['safe'] is False
+        assert res['lockout']['session']['server_port'] == 22
+        assert (live(name), persisted(name)) == before[name]
+
+
+# Case 9: a granular module (iptables_policy) runs the same preflight: OUTPUT DROP with no rule for
+# the session's answers is refused and nothing changes; the policy ACCEPT it already has is no change.
+def test_9_granular_policy_that_cuts_the_session_is_refused():
+    before = {name: both(name) for name in NAMES}
+    results, took = apply(None, playbook='granular.yml', policy='DROP')
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        assert res['msg'].startswith('refusing to apply'), res['msg']
+        assert res['lockout']['safe'] is False and res['changed'] is False
+        assert both(name) == before[name]
+    results, took = apply(None, playbook='granular.yml', policy='ACCEPT')
+    for name, res in results.items():
+        assert res.get('failed') is not True and res['changed'] is False, res

@@ -354,3 +354,18 @@ def test_one_systemctl_call_for_the_boot_service_of_both_families(kernel, tmp_pa
     again = run(both())
     assert again['changed'] is False
     assert systemctl_calls() == [['is-enabled', 'netfilter-persistent']]
+
+
+def test_every_window_reverted_is_not_reported_as_partly(kernel, targets, window, monkeypatch):
+    """When no window was confirmed (both timers reverted), confirmed says so, not "partly"."""
+    state, bodies = window
+    result = run(both(rollback_timeout=30))
+    tokens = result['rollback']['tokens']
+    timer_applies(bodies, monkeypatch)
+    timer_applies(bodies, monkeypatch)
+    for token, argv in zip(tokens, (['/usr/sbin/iptables-restore'], ['/usr/sbin/ip6tables-restore'])):
+        assert rollback.expire(state, token, argv) == 'reverted'
+    done = confirm({'tokens': tokens})
+    assert done['failed'] is True
+    assert done['confirmed'] == 'reverted' and done['outcome'] == 'reverted'
+    assert not os.path.exists(targets['ipv4']) and not os.path.exists(targets['ipv6'])
