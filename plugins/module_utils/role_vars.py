@@ -60,7 +60,8 @@ _BUILTIN = {
 }
 # chains the roles' template creates (extra rules may jump to them)
 _ROLE_CHAINS = {
-    'filter': ('TCP', 'UDP', 'IN_SSH', 'fw-interfaces', 'fw-open', 'DOCKER-USER', 'LOGACCEPT', 'LOGDROP', 'LOGREJECT'),
+    'filter': ('TCP', 'UDP', 'IN_SSH', 'IN_TRUSTED', 'OUT_TRUSTED', 'fw-interfaces', 'fw-open', 'DOCKER-USER', 'LOGACCEPT',
+               'LOGDROP', 'LOGREJECT'),
     'raw': ('antispoof',),
 }
 
@@ -573,6 +574,7 @@ _COMMON = {
     'rollback_timeout': _int(0, 3600, 'a number of seconds'),
     'conf_dir': _path,
     'stop_firewalld': _bool,
+    'stop_ufw': _bool,
     'container_engine': _choice('auto', 'present', 'absent'),
     'docker_published_sources': _list(_source, hint=' (write [203.0.113.0/24])'),
     'ipsets': _list(_ipset_item, hint=' (write [{name: web, members: [192.0.2.10]}])'),
@@ -580,12 +582,15 @@ _COMMON = {
 _NETS = _list(_source, hint=' (write [203.0.113.0/24])')
 _IFACES = _list(_iface, hint=' (write [eth1])')
 
+_EXCEPT_HINT = ' (write [eth0]: the interfaces NOT trusted, such as the WAN)'
+
 SPECS = {
-    'single_host': dict(_COMMON),
+    'single_host': dict(_COMMON, trusted_interfaces_except=_list(_iface, hint=_EXCEPT_HINT)),
     'masquerading_router': dict(
         _COMMON,
         wan_interface=_iface,
         lan_interfaces=_list(_iface, nonempty=True, hint=' (write [eth1])'),
+        trusted_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
         lan_networks=_list(_masquerade_item, hint=' (write [192.168.1.0/24])'),
         lan_services=_lan_services,
         port_forwards=_list(_forward_item, hint=' (write [{port: 443, to: 192.168.1.6}])'),
@@ -617,6 +622,8 @@ SPECS = {
             forward=_bool,
             wan_interface=lambda v: None if v == '' else _iface(v),
             lan_interfaces=_IFACES,
+            trusted_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
+            forward_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
             masquerade=_list(_masquerade_item),
             port_forwards=_list(_forward_item),
             antispoof=_bool,
@@ -641,11 +648,22 @@ def _cross(role, get):
         for flag in ('forward', 'antispoof', 'dhcp_client'):
             if get(flag) is True and not get('wan_interface'):
                 out.append(('wan_interface', 'is empty, and firewall_base_%s needs the WAN interface' % flag))
-    if role == 'masquerading_router':
+    if role in ('masquerading_router', 'firewall_base'):
         wan = get('wan_interface')
         lans = get('lan_interfaces')
         if isinstance(wan, str) and isinstance(lans, (list, tuple)) and wan in lans:
             out.append(('lan_interfaces', 'holds the WAN interface %s: the WAN is never a trusted LAN' % _show(wan)))
+        # "every interface but these" must leave the WAN out, and cannot leave a LAN interface out
+        key = 'trusted_interfaces_except' if role == 'masquerading_router' else 'forward_interfaces_except'
+        excl = get(key)
+        if isinstance(excl, (list, tuple)) and excl:
+            if isinstance(wan, str) and wan and wan not in excl:
+                out.append((key, '%s does not hold the WAN interface %s: what arrives on the WAN would be forwarded '
+                                 'anywhere (write [%s])' % (_show(list(excl)), _show(wan), wan)))
+            both = [i for i in excl if isinstance(lans, (list, tuple)) and i in lans]
+            if both:
+                out.append((key, 'holds the LAN interface %s: a LAN interface is trusted, it cannot be left out'
+                                 % _show(both[0])))
     return out
 
 

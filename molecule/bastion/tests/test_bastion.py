@@ -1,5 +1,8 @@
 """rampart.firewall.bastion, checked with packets: SSH in from the allow-list only, throttled;
 SSH out to the internal network, DNS and NTP to the listed servers, nothing else."""
+import re
+import time
+
 import pytest
 
 import probe
@@ -114,3 +117,26 @@ def test_a_watched_source_is_logged_first(family):
     before = logged(name, family, 'INPUT', 'watched')
     assert probe.probe(OTHER, addr(name, family, OUTSIDE), BASTIONS[name]).outcome == 'refused'
     assert logged(name, family, 'INPUT', 'watched') > before
+
+
+@FAMILIES
+def test_ping_limit_counts_every_packet(family):
+    """bastion-bookworm: 2/second, burst 3, per packet: one fast ping session loses requests;
+    bastion-trixie (no limit) loses none (issue 11)."""
+    def received(name):
+        out = fleet.host(ALLOWED).run('ping -%d -n -q -c 20 -i 0.02 -W 1 %s' % (family, addr(name, family, OUTSIDE))).stdout
+        return int(re.search(r'(\d+) (?:packets )?received', out).group(1))
+    time.sleep(2)                       # the bucket of earlier pings fills again
+    assert 1 <= received('bastion-bookworm') < 15
+    assert received('bastion-trixie') == 20
+    save = 'iptables-save' if family == 4 else 'ip6tables-save'
+    assert '--hashlimit-htable-expire 60000' in fleet.host('bastion-bookworm').check_output(save)
+
+
+@FAMILIES
+def test_a_source_rule_drops(family):
+    """bastion_source_rules with action drop (bastion-bookworm, issue 11): that source times out on
+    UDP 53, another source gets the port unreachable."""
+    target = addr('bastion-bookworm', family, OUTSIDE)
+    assert probe.probe(OTHER, target, 53, 'udp').outcome == 'timeout'
+    assert probe.probe(ALLOWED, target, 53, 'udp').outcome == 'refused'

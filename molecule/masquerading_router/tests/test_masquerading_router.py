@@ -1,6 +1,8 @@
 """rampart.firewall.masquerading_router, checked with packets: LAN clients behind two routers
 (Debian 12 with MASQUERADE, Debian 13 with SNAT for IPv4), a server on the WAN."""
+import re
 import subprocess
+import time
 
 import pytest
 
@@ -154,3 +156,84 @@ def test_router_settings(router):
     assert host.service('netfilter-persistent').is_enabled
     assert '-A fw-open' in host.file('/etc/iptables/rules.v4').content_string
     assert '-A fw-open' in host.file('/etc/iptables/rules.v6').content_string
+
+
+# ---- issue 11: "every interface but the WAN" (trixie: masquerading_router_trusted_interfaces_except).
+# A veth pair to a network namespace inside each router is an interface that is neither the WAN nor
+# a listed LAN interface: trixie forwards from it, bookworm (LAN interfaces only) refuses.
+OTHER = {4: ('10.89.197.1', '10.89.197.2', 24, '10.89.197.0/24'), 6: ('fd89:197::1', 'fd89:197::2', 64, 'fd89:197::/64')}
+
+
+@pytest.fixture(params=ROUTERS)
+def other_namespace(request):
+    router = request.param
+    cmds = ['ip netns add other', 'ip link add rt-other type veth peer name rt-ns', 'ip link set rt-ns netns other',
+            'ip link set rt-other up', 'ip -n other link set lo up', 'ip -n other link set rt-ns up']
+    for family, (mine, theirs, plen, dummy) in OTHER.items():
+        nodad = ' nodad' if family == 6 else ''
+        cmds += ['ip addr add %s/%d dev rt-other%s' % (mine, plen, nodad),
+                 'ip -n other addr add %s/%d dev rt-ns%s' % (theirs, plen, nodad),
+                 'ip -n other -%d route add default via %s' % (family, mine)]
+    sh(router, ' && '.join(cmds))
+    # port 8083: the port forwards of 8080 DNAT whatever arrives on the WAN with that port
+    subprocess.run(['podman', 'exec', '-d', router, 'ip', 'netns', 'exec', 'other', 'python3', '-c', probe.SERVER_CODE, '8083'],
+                   check=True)
+    for family in (4, 6):
+        sh(WAN, 'ip -%d route replace %s via %s' % (family, OTHER[family][3], addr(router, family, WAN_NET)))
+    time.sleep(1)
+    yield router
+    for family in (4, 6):
+        sh(WAN, 'ip -%d route del %s' % (family, OTHER[family][3]), check=False)
+    sh(router, 'ip link del rt-other; ip netns pids other | xargs -r kill; ip netns del other', check=False)
+
+
+def probe_from_other(router, target, port):
+    proc = subprocess.run(['podman', 'exec', router, 'ip', 'netns', 'exec', 'other', 'python3', '-c', probe.CLIENT_CODE,
+                           'tcp', target, str(port), '', '3'], capture_output=True, text=True, check=False)
+    lines = proc.stdout.split('\n')
+    return lines[0].strip() or 'error: ' + proc.stderr.strip(), (lines[1].strip() if len(lines) > 1 else '')
+
+
+@FAMILIES
+def test_every_interface_but_the_wan_forwards(family, other_namespace):
+    router = other_namespace
+    outcome, data = probe_from_other(router, addr(WAN, family), 8080)
+    if 'trixie' in router:
+        assert outcome == 'open', (outcome, data)
+        assert data == 'peer=' + OTHER[family][1]          # forwarded, not masqueraded (not a LAN network)
+        save = 'iptables' if family == 4 else 'ip6tables'
+        wan_if = sh(router, "ip -o addr show to %s | awk '{print $2}'" % addr(router, family, WAN_NET)).stdout.strip()
+        assert '-A fw-interfaces ! -i %s -j ACCEPT' % wan_if in sh(router, '%s -S fw-interfaces' % save).stdout
+    else:
+        assert outcome == 'refused', (outcome, data)        # FORWARD's tail: tcp-reset
+    # new connections from the WAN to a server behind that interface are refused on both (FORWARD's tail)
+    assert probe.probe(WAN, OTHER[family][1], 8083).outcome == 'refused'
+
+
+@FAMILIES
+def test_router_ping_limit_counts_every_packet(family):
+    """bookworm: 2/second, burst 3, per packet: a fast ping session loses requests; trixie (no limit) none."""
+    def received(router):
+        out = sh(WAN, 'ping -%d -n -q -c 20 -i 0.02 -W 1 %s' % (family, addr(router, family, WAN_NET)), check=False).stdout
+        return int(re.search(r'(\d+) (?:packets )?received', out).group(1))
+    time.sleep(2)
+    assert 1 <= received(ROUTERS[0]) < 15
+    assert received(ROUTERS[1]) == 20
+    save = 'iptables-save' if family == 4 else 'ip6tables-save'
+    assert '--hashlimit-htable-expire 60000' in sh(ROUTERS[0], save).stdout
+
+
+@FAMILIES
+def test_router_source_rule_drops_and_logs(family):
+    router = ROUTERS[0]
+    save = 'iptables' if family == 4 else 'ip6tables'
+    probe.serve(router, 8082)
+
+    def logged():
+        out = sh(router, '%s -L INPUT -n -v -x' % save).stdout
+        return sum(int(line.split()[0]) for line in out.splitlines() if 'SOURCE' in line and 'LOG' in line)
+
+    before = logged()
+    assert probe.probe(WAN, addr(router, family, WAN_NET), 8082).outcome == 'timeout'
+    assert logged() > before
+    assert probe.probe('masquerading_router-lan1', addr(router, family, LAN_NET), 8082).outcome == 'refused'

@@ -2,13 +2,16 @@
 
 single_host-bookworm: ports 22 (recent SSH guard), 8080 (TCP and UDP), 9090 only from
 single_host-client, logging. single_host-trixie: the same ports, OUTPUT DROP with an egress
-list, limited pings, hashlimit SSH guard, port-scan trap. single_host-legacy: the same ports on
-the iptables-legacy backend. Hook rules: 7070 (group_vars), 7071 (single_host_extra_rules),
+list, limited pings, hashlimit SSH guard, port-scan trap, every interface but eth0 trusted (a
+veth pair to a network namespace stands in for the LAN). single_host-legacy: the same ports on
+the iptables-legacy backend. At the end, single_host-bookworm meets an active ufw (a stand-in
+unit) and runs with the INPUT policy ACCEPT and source rules. Hook rules: 7070 (group_vars), 7071 (single_host_extra_rules),
 7072/udp (another role's variable), 7073 open on IPv6 only.
 """
 import json
 import os
 import re
+import subprocess
 import tempfile
 import time
 
@@ -215,6 +218,58 @@ def test_audit_reports_drift_and_changes_nothing():
     assert not any(report[name]['drift'] for name in HOSTS), report
 
 
+# ---- issue 11, seed 003: "every interface but the WAN" (single_host_trusted_interfaces_except: [eth0]
+# on trixie). A veth pair to a network namespace inside the container is the LAN side (ns "lan").
+TRIXIE = 'single_host-trixie'
+LAN_NS = {4: ('10.89.198.1', '10.89.198.2', 24), 6: ('fd89:198::1', 'fd89:198::2', 64)}
+
+
+def in_ns(container, ns, args):
+    """Run args in network namespace ns of container (podman exec ... ip netns exec)."""
+    return subprocess.run(['podman', 'exec', container, 'ip', 'netns', 'exec', ns] + list(args),
+                          capture_output=True, text=True, check=False)
+
+
+def probe_from_ns(container, ns, target, port, proto='tcp'):
+    proc = in_ns(container, ns, ['python3', '-c', probe.CLIENT_CODE, proto, target, str(port), '', '3'])
+    return proc.stdout.split('\n')[0].strip() or 'error: ' + proc.stderr.strip()
+
+
+@pytest.fixture
+def lan_namespace():
+    host = fleet.host(TRIXIE)
+    cmds = ['ip netns add lan', 'ip link add rt-lan type veth peer name rt-ns', 'ip link set rt-ns netns lan',
+            'ip link set rt-lan up', 'ip -n lan link set lo up', 'ip -n lan link set rt-ns up']
+    for family, (mine, theirs, plen) in LAN_NS.items():
+        nodad = ' nodad' if family == 6 else ''
+        cmds += ['ip addr add %s/%d dev rt-lan%s' % (mine, plen, nodad),
+                 'ip -n lan addr add %s/%d dev rt-ns%s' % (theirs, plen, nodad)]
+    host.check_output(' && '.join(cmds))
+    subprocess.run(['podman', 'exec', '-d', TRIXIE, 'ip', 'netns', 'exec', 'lan', 'python3', '-c', probe.SERVER_CODE, '6003'],
+                   check=True)
+    time.sleep(1)
+    yield
+    host.run('ip link del rt-lan; ip netns pids lan | xargs -r kill; ip netns del lan')
+
+
+@FAMILIES
+def test_every_interface_but_the_wan_is_trusted(family, lan_namespace):
+    host = fleet.host(TRIXIE)
+    assert host.check_output("ip -o addr show to %s | awk '{print $2}'" % addr(TRIXIE, family)).startswith('eth0')
+    probe.serve(TRIXIE, 6001)                 # a port that is not open (not in single_host_tcp_ports)
+    mine, theirs, dummy = LAN_NS[family]
+    # in: from the LAN side anything is accepted, on the WAN (eth0) the closed port is refused
+    assert probe_from_ns(TRIXIE, 'lan', mine, 6001) == 'open'
+    assert probe_from_ns(TRIXIE, 'lan', mine, 6001, 'udp') == 'open'
+    assert probe.probe(CLIENT, addr(TRIXIE, family), 6001).outcome == 'refused'
+    # out (OUTPUT DROP with an egress list): anything to the LAN side, only the list to the WAN
+    assert probe.probe(TRIXIE, theirs, 6003).outcome == 'open'
+    assert probe.probe(TRIXIE, addr(CLIENT, family), 8080).outcome in ('timeout', 'denied')
+    save = 'iptables' if family == 4 else 'ip6tables'
+    rules = host.check_output('%s -S' % save)
+    assert '-A INPUT ! -i eth0 -j ACCEPT' in rules and '-A OUTPUT ! -o eth0 -j ACCEPT' in rules, rules
+
+
 # Last: after a restart the foreign chains are gone from the containers (nothing recreates them).
 def managed(text):
     """The ruleset without the foreign chains and jumps, as {table: (policies, rules per chain)}:
@@ -257,7 +312,10 @@ def after_restart():
     for name in (LEGACY, CLIENT):
         probe.serve(name, 8080)
     probe.serve(LEGACY, 9090)
-    # the restarted hosts may have new MAC addresses: refresh the clients' neighbour entries
+    # the restarted hosts have new MAC addresses: forget the clients' neighbour entries (an entry
+    # still REACHABLE would be used as it is, towards the old address), then refresh them
+    for client in (CLIENT, CLIENT2):
+        fleet.host(client).run('ip -4 neigh flush all; ip -6 neigh flush all')
     for family in (4, 6):
         for client, name in ((CLIENT, LEGACY), (CLIENT, 'single_host-trixie'), (CLIENT2, LEGACY)):
             probe.probe(client, addr(name, family), proto='icmp')
@@ -339,3 +397,110 @@ def test_off_switch_and_back(after_restart):
             host.run('%s -D INPUT -p tcp --dport 2 -j f2b-offtest; %s -X f2b-offtest' % (save, save))
     for family in (4, 6):
         assert probe.probe(CLIENT2, addr(LEGACY, family), 9090).outcome == 'refused'
+
+
+# ---- issue 11 on single_host-bookworm (last: it converges that host three times): an active ufw is
+# refused with nothing changed, stopped with single_host_stop_ufw; the INPUT policy ACCEPT with
+# source lists that drop, reject and log.
+BOOKWORM = 'single_host-bookworm'
+# A stand-in for ufw (the image has no ufw package): a unit named ufw whose start adds a chain of
+# ufw's and whose stop removes it only while /etc/ufw/ufw.conf says ENABLED=yes (as ufw-init does).
+UFW_UNIT = """[Unit]
+Description=Uncomplicated firewall (rampart test stand-in)
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'iptables -N ufw-user-input && iptables -I INPUT -j ufw-user-input && iptables -A ufw-user-input -p tcp --dport 6002 -j ACCEPT'
+ExecStop=/bin/sh -c '. /etc/ufw/ufw.conf; [ "$$ENABLED" = yes ] || exit 0; \\
+  iptables -D INPUT -j ufw-user-input; iptables -F ufw-user-input; iptables -X ufw-user-input'
+[Install]
+WantedBy=multi-user.target
+"""
+FACT = '/etc/ansible/facts.d/rampart_firewall.fact'
+FILES = ('/etc/iptables/rules.v4', '/etc/iptables/rules.v6', '/etc/rampart-firewall/rules.v4', '/etc/rampart-firewall/rules.v6')
+
+
+def snapshot(name):
+    host = fleet.host(name)
+    return (live(name), live(name, 'ip6tables-save')) + tuple(host.file(f).content_string for f in FILES)
+
+
+@pytest.fixture(scope='module')
+def ufw_active():
+    host = fleet.host(BOOKWORM)
+    for port in (8080, 9090, 6001):
+        probe.serve(BOOKWORM, port)
+    for client in (CLIENT, CLIENT2):
+        fleet.host(client).run('ip -4 neigh flush all; ip -6 neigh flush all')     # see after_restart
+    for family in (4, 6):
+        for client in (CLIENT, CLIENT2):
+            probe.probe(client, addr(BOOKWORM, family), proto='icmp')
+    subprocess.run(['podman', 'exec', '-i', BOOKWORM, 'sh', '-c', 'cat > /usr/lib/systemd/system/ufw.service'],
+                   input=UFW_UNIT, text=True, check=True)
+    host.check_output('mkdir -p /etc/ufw && printf "ENABLED=yes\\nLOGLEVEL=low\\n" > /etc/ufw/ufw.conf'
+                      ' && systemctl daemon-reload && systemctl start ufw && rm -f %s' % FACT)
+    yield host
+    fleet.playbook('converge.yml', limit=BOOKWORM)          # back to the scenario's rules
+
+
+def test_active_ufw_is_refused_and_nothing_changes(ufw_active):
+    host = ufw_active
+    assert host.check_output('systemctl is-active ufw') == 'active'
+    assert '-A ufw-user-input' in live(BOOKWORM)
+    before = snapshot(BOOKWORM)
+    proc = fleet.playbook('converge.yml', limit=BOOKWORM, check=False)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    out = proc.stdout + proc.stderr                         # the failed task's message goes to stderr
+    assert 'ufw is active' in out and 'single_host_stop_ufw: true' in out, out[-3000:]
+    assert recap_changes(proc.stdout)[BOOKWORM] == 0, proc.stdout[-3000:]
+    assert snapshot(BOOKWORM) == before
+    assert host.check_output('systemctl is-active ufw') == 'active'
+    assert not host.file(FACT).exists
+
+
+ACCEPT_POLICY = {
+    'single_host_stop_ufw': True,
+    'single_host_input_policy': 'ACCEPT',
+    'single_host_source_rules': [
+        {'sources': ['10.89.54.22', 'fd89:54::22'], 'proto': 'tcp', 'port': 8080, 'action': 'drop', 'log': True},
+        {'sources': ['10.89.54.22', 'fd89:54::22'], 'proto': 'tcp', 'port': 9090, 'action': 'reject'},
+        {'sources': ['10.89.54.21', 'fd89:54::21'], 'proto': 'tcp', 'port': 6001, 'action': 'log'},
+    ],
+    'single_host_log_prefixes': {'SOURCE': 'watched '},
+}
+
+
+@pytest.fixture(scope='module')
+def accept_policy(ufw_active):
+    fleet.playbook('converge.yml', limit=BOOKWORM, extra_vars=ACCEPT_POLICY)
+    return ufw_active
+
+
+def test_stop_ufw_stops_it(accept_policy):
+    host = accept_policy
+    assert host.run('systemctl is-active ufw').stdout.strip() == 'inactive'
+    assert host.run('systemctl is-enabled ufw').stdout.strip() == 'masked'
+    assert 'ENABLED=no' in host.file('/etc/ufw/ufw.conf').content_string
+    assert 'ufw-user-input' not in live(BOOKWORM)           # its stop removed ufw's rules
+    assert host.file(FACT).exists
+
+
+@FAMILIES
+def test_input_policy_accept_with_source_rules(family, accept_policy):
+    host = accept_policy
+    save = 'iptables' if family == 4 else 'ip6tables'
+    assert '-P INPUT ACCEPT' in host.check_output('%s -S INPUT' % save)
+    target = addr(BOOKWORM, family)
+    # anything not listed is accepted: a port that is not open answers, a closed one gets the kernel's RST
+    assert probe.probe(CLIENT2, target, 6001).outcome == 'open'
+    assert probe.probe(CLIENT, target, 2222).outcome == 'refused'
+    assert probe.probe(CLIENT, target, 2222, 'udp').outcome == 'refused'
+    assert probe.probe(CLIENT, target, 9090).outcome == 'open'
+    # client2: dropped (and logged) on 8080, rejected on 9090; client on 8080 is not concerned
+    dropped = _log_count(BOOKWORM, save, 'INPUT', 'watched ')
+    assert probe.probe(CLIENT2, target, 8080).outcome == 'timeout'
+    assert probe.probe(CLIENT2, target, 9090).outcome == 'refused'
+    assert probe.probe(CLIENT, target, 8080).outcome == 'open'
+    # client on 6001: logged, then accepted
+    assert probe.probe(CLIENT, target, 6001).outcome == 'open'
+    assert _log_count(BOOKWORM, save, 'INPUT', 'watched ') >= dropped + 2

@@ -178,6 +178,19 @@ BAD = [
      ['must be a list']),
     ('masquerading_router', {'masquerading_router_lan_interfaces': ['eth0', 'eth1']},
      'masquerading_router_lan_interfaces:', ['holds the WAN interface']),
+    # ---- "every interface but these" (seed 003), and ufw
+    ('single_host', {'single_host_trusted_interfaces_except': 'eth0'}, 'single_host_trusted_interfaces_except:',
+     ['must be a list', 'NOT trusted']),
+    ('single_host', {'single_host_trusted_interfaces_except': ['eth0', 'my wan']},
+     'single_host_trusted_interfaces_except[1]:', ['refuses']),
+    ('masquerading_router', {'masquerading_router_trusted_interfaces_except': ['ppp0']},
+     'masquerading_router_trusted_interfaces_except:', ['does not hold the WAN interface "eth0"', 'forwarded anywhere']),
+    ('masquerading_router', {'masquerading_router_trusted_interfaces_except': ['eth0', 'eth1']},
+     'masquerading_router_trusted_interfaces_except:', ['holds the LAN interface "eth1"']),
+    ('bastion', {'bastion_trusted_interfaces_except': ['eth0']}, 'bastion_trusted_interfaces_except:',
+     ['unknown variable']),
+    ('single_host', {'single_host_stop_ufw': 'yes'}, 'single_host_stop_ufw:', ['true or false']),
+    ('bastion', {'bastion_stop_ufw': None}, 'bastion_stop_ufw:', ['true or false']),
     # ---- required (no guessed eth0/eth1/192.168.1.0/24)
     ('masquerading_router', {'masquerading_router_wan_interface': ''}, 'masquerading_router_wan_interface:',
      ['required']),
@@ -279,7 +292,7 @@ BAD = [
 
 
 def _id(case):
-    role, variables, start = case[0], case[1], case[2]
+    variables, start = case[1], case[2]
     return '%s-%s' % (start.rstrip(':'), zlib.crc32(repr(sorted(variables.items(), key=str)).encode()) % 10000)
 
 
@@ -345,6 +358,9 @@ GOOD = [
                      'single_host_egress': [{'proto': 'all'}, {'proto': 'all', 'destinations': ['10.0.0.0/8']}],
                      'single_host_reject_with': {'input_tcp': 'icmp-port-unreachable', 'forward_other': 'icmp-host-unreachable'},
                      'single_host_icmp_echo_limit_per': 'packet', 'single_host_hashlimit_htable_expire': 120000}),
+    ('single_host', {'single_host_trusted_interfaces_except': ['ppp+', 'eth0'], 'single_host_stop_ufw': True}),
+    ('masquerading_router', {'masquerading_router_trusted_interfaces_except': ['eth0', 'wg+'],
+                             'masquerading_router_stop_ufw': True}),
 ]
 
 

@@ -90,6 +90,15 @@ MATRIX = {
                        'firewall_base_log_prefixes': {'INPUT': 'fw input drop ', 'INPUT-ACCEPT': 'fw input accept ',
                                                       'OUTPUT-ACCEPT': 'fw output accept ', 'INVALID': 'FIREWALL:INVALID '},
                        'firewall_base_output_policy': 'DROP', 'firewall_base_egress': [{'proto': 'all'}]},
+    # "trust every interface except the WAN" (seed 003): a host on two networks, then several WANs
+    'trust-all-but-wan': {'firewall_base_tcp_ports': [22], 'firewall_base_trusted_interfaces_except': ['wan0'],
+                          'firewall_base_output_policy': 'DROP', 'firewall_base_egress': [{'port': 443}]},
+    'trust-all-but-two': {'firewall_base_tcp_ports': [22, {'port': 80, 'interfaces': ['wan0']}],
+                          'firewall_base_trusted_interfaces_except': ['wan0', 'wan1'],
+                          'firewall_base_output_policy': 'DROP', 'firewall_base_log_accepts': True},
+    'router-all-but-wan': dict(ROUTER, firewall_base_forward_interfaces_except=['ppp0']),
+    'router-all-but-two': dict(ROUTER, firewall_base_forward_interfaces_except=['ppp0', 'wg+'],
+                               firewall_base_log_accepts=True),
     'off': dict(ROUTER, firewall_base_state='absent', firewall_base_extra_rules=[
         {'table': 'mangle', 'chain': 'PREROUTING', 'rule': '-j MARK --set-mark 1'}]),
     'accept-policy': {'firewall_base_tcp_ports': [], 'firewall_base_input_policy': 'ACCEPT', 'firewall_base_log': True,
@@ -119,7 +128,8 @@ ENGINE = {'docker'}
 NOT_IN_TEMPLATE = {'firewall_base_caller', 'firewall_base_mode', 'firewall_base_ipv6', 'firewall_base_conf_dir',
                    'firewall_base_rollback_timeout', 'firewall_base_sysctl', 'firewall_base_sysctl_profile',
                    'firewall_base_sysctl_settings', 'firewall_base_sysctl_on_readonly',
-                   'firewall_base_container_engine', 'firewall_base_stop_firewalld', 'firewall_base_ipsets'}
+                   'firewall_base_container_engine', 'firewall_base_stop_firewalld', 'firewall_base_stop_ufw',
+                   'firewall_base_ipsets'}
 
 
 def fb(case):
@@ -193,6 +203,23 @@ def check_properties(v, family, rs):
     trap = v['firewall_base_portscan_trap']
     guard = v['firewall_base_ssh_guard']
     ssh_port = str(v['firewall_base_ssh_port'])
+    # an untrusted interface: with "every interface but these" trusted, one of these
+    excl = v['firewall_base_trusted_interfaces_except']
+    eth9 = excl[0] if excl else 'eth9'
+    wan9 = excl[-1] if excl else 'wan9'
+    if excl:
+        # whatever arrives on another interface is accepted, closed ports too; on these it is not
+        for proto in ('tcp', 'udp'):
+            assert _verdict(rs, chain='INPUT', proto=proto, src=client, dst=host, sport=40000, dport=4,
+                            in_iface='lan7').verdict == 'ACCEPT'
+            for iface in excl:
+                assert _verdict(rs, chain='INPUT', proto=proto, src=client, dst=host, sport=40000, dport=4,
+                                in_iface=iface).blocked
+        if v['firewall_base_output_policy'] == 'DROP':
+            assert _verdict(rs, chain='OUTPUT', src=host, dst=client, sport=40000, dport=25,
+                            out_iface='lan7').verdict == 'ACCEPT'
+            for iface in excl:
+                assert _verdict(rs, chain='OUTPUT', src=host, dst=client, sport=40000, dport=25, out_iface=iface).blocked
 
     # established and related traffic passes, in and out
     assert _verdict(rs, chain='INPUT', src=client, dst=host, dport=40000, sport=22, ctstate='ESTABLISHED').verdict == 'ACCEPT'
@@ -206,7 +233,7 @@ def check_properties(v, family, rs):
             mine = [s for s in (sources or []) if isinstance(s, str) and _fam(s, family)]
             src = client if sources is None else (ADMIN[family] if mine else client)
             pkt = dict(chain='INPUT', proto=proto, src=src, dst=host, sport=40000, dport=_first_port(port),
-                       in_iface=(ifaces[0] if ifaces else 'eth9'))
+                       in_iface=(ifaces[0] if ifaces else eth9))
             verdict = _verdict(rs, **pkt)
             if sources is not None and not mine:
                 # a port with sources of the other family only is closed in this family
@@ -226,7 +253,7 @@ def check_properties(v, family, rs):
                 pkt['src'] = src
                 assert other.blocked, (port, verdict)
             if ifaces:
-                pkt['in_iface'] = 'wan9'
+                pkt['in_iface'] = wan9
                 other = _verdict(rs, **pkt)
                 assert other.blocked, (port, other)
 
@@ -242,28 +269,28 @@ def check_properties(v, family, rs):
             if guard == 'none':
                 # the SSH port stays reachable for an admin who touched a closed port (trap)
                 assert _verdict(rs, chain='INPUT', src=src, dst=host, sport=40000,
-                                dport=int(ssh_port), in_iface='eth9').verdict == 'ACCEPT'
+                                dport=int(ssh_port), in_iface=eth9).verdict == 'ACCEPT'
 
     if v['firewall_base_input_policy'] == 'ACCEPT':
         # everything else is accepted: no tails
         for proto in ('tcp', 'udp'):
             assert _verdict(rs, chain='INPUT', proto=proto, src=client, dst=host, sport=40000, dport=4,
-                            in_iface='eth9').verdict == 'ACCEPT'
+                            in_iface=eth9).verdict == 'ACCEPT'
         return
     # closed ports are answered as configured
     tcp_closed = _closed_port(v, 'tcp')
-    verdict = _verdict(rs, chain='INPUT', src=client, dst=host, sport=40000, dport=tcp_closed, in_iface='eth9')
+    verdict = _verdict(rs, chain='INPUT', src=client, dst=host, sport=40000, dport=tcp_closed, in_iface=eth9)
     assert set(verdict.possible) == {blocked if (reject or trap) else 'DROP'}, (tcp_closed, verdict.possible)
     if reject:
         assert reject_type(v, 'input_tcp', family) in (verdict.rule_text or ''), verdict.rule_text
     verdict = _verdict(rs, chain='INPUT', proto='udp', src=client, dst=host, sport=40000,
-                       dport=_closed_port(v, 'udp'), in_iface='eth9')
+                       dport=_closed_port(v, 'udp'), in_iface=eth9)
     assert set(verdict.possible) == {blocked if (reject or trap) else 'DROP'}, verdict.possible
     if reject:
         assert reject_type(v, 'input_udp', family) in verdict.rule_text, verdict.rule_text
 
     # egress: everything with OUTPUT ACCEPT; the egress list only with DROP
-    out = dict(chain='OUTPUT', src=host, dst=client, sport=40000, out_iface='eth9')
+    out = dict(chain='OUTPUT', src=host, dst=client, sport=40000, out_iface=eth9)
     anything = [item for item in v['firewall_base_egress'] if item.get('proto') == 'all' and not item.get('destinations')]
     if v['firewall_base_output_policy'] == 'ACCEPT' or anything:
         assert _verdict(rs, dport=25, **out).verdict == 'ACCEPT'
@@ -300,6 +327,12 @@ def check_properties(v, family, rs):
         assert set(back.possible) - {'RETURN'} <= {blocked if reject else 'DROP', 'DROP'}, back.possible
         if reject and not v['firewall_base_docker_published_sources']:
             assert reject_type(v, 'forward_tcp', family) in back.rule_text, back.rule_text
+        # "every interface but these": another interface (not a LAN one) forwards too, the WAN does not
+        fexcl = v['firewall_base_forward_interfaces_except']
+        other = _verdict(rs, in_iface='wg7' if 'wg+' not in fexcl else 'tun7', out_iface=wan, **fwd)
+        assert (other.verdict == 'ACCEPT') == bool(fexcl), other.possible
+        if 'wg+' in fexcl:
+            assert _verdict(rs, in_iface='wg7', out_iface=wan, **fwd).verdict != 'ACCEPT'
     elif not v['firewall_base_docker_published_sources']:
         assert _verdict(rs, in_iface='eth0', out_iface='eth1', **fwd).verdict == 'DROP'
 
@@ -339,6 +372,7 @@ ROLE_CASES = {
          'single_host_reject_with': {'input_other': 'icmp-port-unreachable'},
          'single_host_source_rules': [{'sources': ['192.0.2.66'], 'action': 'reject', 'log': True}]},
         {'single_host_input_policy': 'ACCEPT', 'single_host_tcp_ports': []},
+        {'single_host_trusted_interfaces_except': ['wan0'], 'single_host_output_policy': 'DROP'},
         {'single_host_output_policy': 'DROP', 'single_host_egress': [{'proto': 'tcp', 'port': 443}],
          'single_host_egress_icmp_echo': False, 'single_host_icmp_echo': False, 'single_host_reject': False,
          'single_host_ssh_bruteforce': 'recent', 'single_host_ssh_recent': [{'hitcount': 2, 'seconds': 5}],
@@ -350,7 +384,7 @@ ROLE_CASES = {
         dict(ROUTER_VARS, masquerading_router_reject_with={'forward_other': 'icmp-host-unreachable'},
              masquerading_router_log_accepts=True, masquerading_router_log_prefixes={'FORWARD-ACCEPT': 'gw fwd '},
              masquerading_router_icmp_echo_limit_per='packet', masquerading_router_hashlimit_htable_expire=1000,
-             masquerading_router_input_policy='DROP',
+             masquerading_router_input_policy='DROP', masquerading_router_trusted_interfaces_except=['ppp0'],
              masquerading_router_source_rules=[{'sources': ['2001:db8:66::/48'], 'proto': 'udp', 'port': 53}]),
         dict(ROUTER_VARS, masquerading_router_lan_services=['ssh', 'dns', 'dhcp', 'ntp'],
              masquerading_router_port_forwards=[{'port': 8080, 'to': '192.168.1.6', 'to_port': 80}],
@@ -389,7 +423,7 @@ ROLE_CASES = {
 # role variables that do not reach the template (tasks, kernel settings, files)
 NOT_RENDERED = ('state',    # the off switch: test_off_switch_through_the_roles
                 'ipv6', 'conf_dir', 'rollback_timeout', 'sysctl', 'sysctl_settings', 'sysctl_on_readonly',
-                'stop_firewalld', 'container_engine', 'ipsets')
+                'stop_firewalld', 'stop_ufw', 'container_engine', 'ipsets')
 ROLE_PARAMS = [(role, i, family) for role in ROLE_CASES for i in range(len(ROLE_CASES[role])) for family in FAMILIES]
 
 

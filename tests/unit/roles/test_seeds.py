@@ -96,6 +96,13 @@ def packets(name, role, variables, family):
         lan_host = LAN_HOST[family]
         yield 'forward lan to wan', Packet('FORWARD', lan_host, client, 'tcp', 40000, 443, in_iface=lan, out_iface=wan)
         yield 'forward wan to lan', Packet('FORWARD', client, lan_host, 'tcp', 40000, 80, in_iface=wan, out_iface=lan)
+        # an interface that is neither the WAN nor a listed LAN ("every interface but the WAN", seed 003)
+        yield 'forward other to wan', Packet('FORWARD', lan_host, client, 'tcp', 40000, 443, in_iface='OTHER9', out_iface=wan)
+    if role == 'single_host' and name in IFACES:
+        for port in (25, 9999):
+            yield ('in tcp %s on another interface' % port,
+                   Packet('INPUT', client, host, 'tcp', 40000, port, in_iface='OTHER9'))
+            yield 'out tcp %s on another interface' % port, Packet('OUTPUT', host, client, 'tcp', 40000, port, out_iface='OTHER9')
 
 
 def _families(name, role, variables):
