@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import parse
 
 import rolerender
 from rolerender import ROLES, render, role_ruleset
@@ -57,7 +58,7 @@ def test_port_forward_and_published_sources_with_sets():
                                                'sources': [{'set': 'partners'}]}],
         'masquerading_router_docker_published_sources': [{'set': 'office'}]})
     text = render(fb, 'ipv4', engine=True)
-    assert ('-A PREROUTING -i eth0 -m set --match-set partners src -p tcp --dport 8080 -j DNAT '
+    assert ('-A PREROUTING -i eth0 -m set --match-set partners src -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT '
             '--to-destination 192.168.1.5:80') in text
     assert '-m set --match-set partners src -d 192.168.1.5 -p tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT' in text
     assert '-A DOCKER-USER -m set --match-set office src -m conntrack --ctstate DNAT -j RETURN' in text
@@ -79,3 +80,20 @@ def test_the_include_is_skipped_without_sets():
     assert 'firewall_base_ipsets | length > 0' in inc[0]['when']
     with open(rolerender.os.path.join(rolerender.ROOT, 'roles', 'firewall_base', 'tasks', 'ipsets.yml')) as f:
         assert [t['name'] for t in yaml.safe_load(f)]
+
+
+def test_port_forward_dnat_only_for_the_routers_own_addresses():
+    """A port forward rewrites connections to the router itself, not traffic routed through it to
+    another network that happens to use the same port (-m addrtype --dst-type LOCAL), in both families."""
+    fb = rolerender.firewall_base_vars('masquerading_router', {
+        'masquerading_router_wan_interface': 'eth0', 'masquerading_router_lan_interfaces': ['eth1'],
+        'masquerading_router_lan_networks': ['192.168.1.0/24', 'fd00:1::/64'],
+        'masquerading_router_port_forwards': [{'port': 8080, 'to': '192.168.1.5', 'to_port': 80},
+                                              {'port': 8443, 'to': 'fd00:1::5', 'to_port': 443}]})
+    for family, line in (('ipv4', '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT '
+                                   '--to-destination 192.168.1.5:80'),
+                         ('ipv6', '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport 8443 -j DNAT '
+                                  '--to-destination [fd00:1::5]:443')):
+        text = render(fb, family, engine=False)
+        assert line in text, text
+        assert parse(text, family=family).tables['nat']
