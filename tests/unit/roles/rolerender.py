@@ -113,8 +113,9 @@ def firewall_base_vars(role, user_vars=None):
     return out
 
 
-def render(fb_vars, family, engine=False, hooks=()):
-    """The rules file of one family (text) for firewall_base variables."""
+def render(fb_vars, family, engine=False, hooks=(), families=None):
+    """The rules file of one family (text) for firewall_base variables; with families, the files of
+    those families in one render, as tasks/main.yml renders them (separated by FAMILY_SEPARATOR)."""
     base = load_yaml('roles', 'firewall_base', 'vars', 'main.yml')
     variables = dict(fb_vars)
     extra = list(variables.get('firewall_base_extra_rules') or [])
@@ -129,7 +130,13 @@ def render(fb_vars, family, engine=False, hooks=()):
         '__firewall_base_engine': engine,
         '__firewall_base_extra_rules': extra,
     })
+    if families is not None:
+        variables['__firewall_base_render_families'] = list(families)
     return TEMPLATE.render(variables)
+
+
+# The line between the families' files of one render (tasks/main.yml splits on it).
+FAMILY_SEPARATOR = '#@@rampart-family@@\n'
 
 
 def ruleset(fb_vars, family, **kw):

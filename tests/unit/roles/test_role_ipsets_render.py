@@ -90,10 +90,9 @@ def test_port_forward_dnat_only_for_the_routers_own_addresses():
         'masquerading_router_lan_networks': ['192.168.1.0/24', 'fd00:1::/64'],
         'masquerading_router_port_forwards': [{'port': 8080, 'to': '192.168.1.5', 'to_port': 80},
                                               {'port': 8443, 'to': 'fd00:1::5', 'to_port': 443}]})
-    for family, line in (('ipv4', '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT '
-                                   '--to-destination 192.168.1.5:80'),
-                         ('ipv6', '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport 8443 -j DNAT '
-                                  '--to-destination [fd00:1::5]:443')):
+    head = '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport '
+    for family, line in (('ipv4', head + '8080 -j DNAT --to-destination 192.168.1.5:80'),
+                         ('ipv6', head + '8443 -j DNAT --to-destination [fd00:1::5]:443')):
         text = render(fb, family, engine=False)
         assert line in text, text
         assert parse(text, family=family).tables['nat']

@@ -620,3 +620,15 @@ def test_logged_ping_accept_has_a_bucket_of_its_own(family):
     assert len(rules) == 2, rules
     assert '--hashlimit-name icmp-echo-log' in rules[0] and '-j LOG' in rules[0]
     assert '--hashlimit-name icmp-echo ' in rules[1] and rules[1].endswith('-j ACCEPT')
+
+
+@pytest.mark.parametrize('role', sorted(ROLE_CASES))
+def test_one_render_of_both_families_is_the_two_files(role):
+    """tasks/main.yml renders rules.j2 once for both families and splits the text on the separator line:
+    the pieces are exactly the files of the per-family renders (which the audit and these tests use)."""
+    for case in ROLE_CASES[role]:
+        fb = rr.firewall_base_vars(role, case)
+        files = [rr.render(fb, family) for family in ('ipv4', 'ipv6')]
+        assert rr.render(fb, 'ipv4', families=['ipv4', 'ipv6']).split(rr.FAMILY_SEPARATOR) == files
+        assert rr.render(fb, 'ipv4', families=['ipv4']).split(rr.FAMILY_SEPARATOR) == files[:1]
+        assert all(rr.FAMILY_SEPARATOR not in text for text in files)
