@@ -8,17 +8,19 @@
 FamilyApplier holds the steps of one family, in the order an apply takes them: read the live
 tables (iptables-save, parsed by the model), iptables-restore --test, settle (refuse while a
 confirm-or-revert window of the family is open, revert a stale one), iptables-restore (with
---noflush when the runner was made so), read back and verify against the prediction. Every
-apply holds ApplyLock (iptables_host) from its first read to its last check, so that two
-applies on one host, whatever modules run them, take turns.
+--noflush when the runner was made so), read back and verify against the prediction. Between
+the test and the restore, lockout_check() evaluates the resulting filter table for the SSH
+session the module runs in (iptables_lockout). Every apply holds ApplyLock (iptables_host) from
+its first read to its last check, so that two applies on one host, whatever modules run them,
+take turns.
 
 Two pipelines are built on it:
 - run_change() here: a granular change (iptables_rule, iptables_nat, iptables_chain,
   iptables_policy). A module builds a Change from its parameters; Apply plans every family
-  before anything changes, tests, restores with --noflush (only the touched chains) and
-  verifies the touched chains.
-- iptables_ruleset_apply.run_ruleset(): whole rulesets (iptables_ruleset), which add the lockout
-  preflight, the confirm-or-revert window and persisting on top of the same steps.
+  before anything changes, tests, runs the lockout check on a changed filter table, restores
+  with --noflush (only the touched chains) and verifies the touched chains.
+- iptables_ruleset_apply.run_ruleset(): whole rulesets (iptables_ruleset), which add the
+  confirm-or-revert window and persisting on top of the same steps.
 Errors are FirewallError (errors.py) or IptablesCommandError (iptables_runner), converted to a
 failure result by failure() or by the ruleset pipeline. Commands run through IptablesRunner.
 """
