@@ -517,8 +517,8 @@ def rule_matches(text):
             j = i + 2
             while j < n:
                 t, q = toks[j]
-                if not q and (t in GENERIC_FLAGS or (t == '!' and j + 1 < n and toks[j + 1][0] in GENERIC_FLAGS
-                                                     and not toks[j + 1][1])):
+                negated_flag = t == '!' and j + 1 < n and toks[j + 1][0] in GENERIC_FLAGS and not toks[j + 1][1]
+                if not q and (t in GENERIC_FLAGS or negated_flag):
                     break
                 j += 1
             name = MATCH_ALIASES.get(toks[i + 1][0], toks[i + 1][0])
