@@ -53,6 +53,20 @@ def _missing(text):
     return 'No such file' in text or 'not found' in text or 'does not exist' in text
 
 
+def _unusable(module, service, package, state, err):
+    """Warn and return True when the boot service is not installed or masked (state: systemctl
+    is-enabled's answer, err its stderr): enabling it cannot help."""
+    if state == 'not-found' or _missing(err):
+        module.warn('the service %s that restores the persisted rules at boot is not installed: '
+                    'install the package %s' % (service, package))
+        return True
+    if state == 'masked':
+        module.warn('the service %s that restores the persisted rules at boot is masked: '
+                    'the rules will not be loaded at boot' % service)
+        return True
+    return False
+
+
 def enable_services(module, services, package):
     """systemctl enable each service that is not enabled yet; returns the ones enabled (or to enable in check mode).
 
@@ -66,13 +80,7 @@ def enable_services(module, services, package):
         state = (out or '').strip().splitlines()[0].strip() if (out or '').strip() else ''
         if rc == 0 and state in ENABLED_STATES:
             continue
-        if state == 'not-found' or _missing(err or ''):
-            module.warn('the service %s that restores the persisted rules at boot is not installed: '
-                        'install the package %s' % (service, package))
-            continue
-        if state == 'masked':
-            module.warn('the service %s that restores the persisted rules at boot is masked: '
-                        'the rules will not be loaded at boot' % service)
+        if _unusable(module, service, package, state, err or ''):
             continue
         if not module.check_mode:
             cmd = [systemctl, 'enable', service]
@@ -132,13 +140,7 @@ def enable_services_families(module, wanted):
         state, err = states.get(service, ('', ''))
         if state in ENABLED_STATES:
             continue
-        if state == 'not-found' or _missing(err):
-            module.warn('the service %s that restores the persisted rules at boot is not installed: '
-                        'install the package %s' % (service, package))
-            continue
-        if state == 'masked':
-            module.warn('the service %s that restores the persisted rules at boot is masked: '
-                        'the rules will not be loaded at boot' % service)
+        if _unusable(module, service, package, state, err):
             continue
         todo.append(service)
     if todo and not module.check_mode:
