@@ -1,30 +1,38 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render roles/firewall_base/templates/rules.j2 without a host, as the roles do.
+"""Render roles/firewall_base/templates/rules.j2 without a host, through ansible-core's own templating.
 
 firewall_base_vars(role, user_vars) maps a role's variables onto firewall_base's the way the
-role's tasks/main.yml does (the ``vars`` of its include of firewall_base, evaluated over the
-role's defaults, its vars/main.yml and the user's variables); render(fb_vars, family) renders
-the template with Jinja2 and Ansible's filters and tests; ruleset(...) parses the result with the
-collection's model.
+role's tasks/main.yml does (the ``vars`` of its include of firewall_base, templated by Ansible's
+Templar over the role's defaults, its vars/main.yml and the user's variables); render(fb_vars,
+family) renders the template with the ``ansible.builtin.template`` lookup, exactly as
+roles/firewall_base/tasks/main.yml does; ruleset(...) parses the result with the collection's
+model. Whatever the installed ansible-core refuses (2.19's stricter rules on None, undefined
+values, untrusted templates) fails here as it fails in a play: the `matrix` gate runs these
+tests on every ansible-core of the support range.
 """
 
 from __future__ import annotations
 
 import os
-import re
 
-import jinja2
 import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
+
+try:  # ansible-core 2.19+: only trusted strings are templates (role files and inventory are)
+    from ansible.template import trust_as_template
+except ImportError:  # 2.17, 2.18: every string is
+    def trust_as_template(value):
+        return value
 
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLES = ('single_host', 'masquerading_router', 'bastion')
-_WHOLE = re.compile(r'^\s*\{\{(.*)\}\}\s*$', re.S)
+TEMPLATE_PATH = os.path.join(ROOT, 'roles', 'firewall_base', 'templates', 'rules.j2')
+_LOADER = DataLoader()
 
 
 def load_yaml(*parts):
@@ -32,57 +40,19 @@ def load_yaml(*parts):
         return yaml.safe_load(f) or {}
 
 
-def _env():
-    env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-                             extensions=['jinja2.ext.loopcontrols', 'jinja2.ext.do'])
-    # Ansible's filters and tests that Jinja2 lacks (Jinja2's own, such as default, stay: Ansible
-    # 2.19's default wants its own Undefined)
-    for name, fn in list(CoreFilters().filters().items()) + list(MathFilters().filters().items()):
-        env.filters.setdefault(name, fn)
-    for name, fn in CoreTests().tests().items():
-        env.tests.setdefault(name, fn)
-    return env
+def trusted(value):
+    """Strings marked as templates, the way Ansible marks what it reads from role files and inventory."""
+    if isinstance(value, dict):
+        return dict((k, trusted(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    if isinstance(value, str):
+        return trust_as_template(value)
+    return value
 
 
-ENV = _env()
-with open(os.path.join(ROOT, 'roles', 'firewall_base', 'templates', 'rules.j2')) as _f:
-    TEMPLATE = ENV.from_string(_f.read())
-
-
-class _Lazy(dict):
-    """Variables whose templated values are evaluated when a template asks for them."""
-
-    def __init__(self, layers):
-        dict.__init__(self)
-        self._raw = {}
-        for layer in layers:
-            self._raw.update(layer)
-        self._done = {}
-
-    def __contains__(self, key):
-        return key in self._raw
-
-    def __getitem__(self, key):
-        if key not in self._done:
-            self._done[key] = self.template(self._raw[key])
-        return self._done[key]
-
-    def template(self, value):
-        if isinstance(value, dict):
-            return dict((k, self.template(v)) for k, v in value.items())
-        if isinstance(value, list):
-            return [self.template(v) for v in value]
-        if not isinstance(value, str) or '{{' not in value and '{%' not in value:
-            return value
-        m = _WHOLE.match(value)
-        if m and '}}' not in m.group(1):
-            t = ENV.from_string('{% set __result = (' + m.group(1) + ') %}')
-            ctx = t.new_context(self, shared=True)
-            for dummy in t.root_render_func(ctx):
-                pass
-            return ctx.vars['__result']
-        t = ENV.from_string(value)
-        return ''.join(t.root_render_func(t.new_context(self, shared=True)))
+def templar(variables):
+    return Templar(loader=_LOADER, variables=variables)
 
 
 def include_vars(role):
@@ -99,17 +69,18 @@ def base_defaults():
 
 
 def firewall_base_vars(role, user_vars=None):
-    """The firewall_base variables a role hands over for these user variables."""
+    """The firewall_base variables a role hands over for these user variables (templated by Ansible)."""
     user_vars = dict(user_vars or {})
     if role == 'firewall_base':
         out = base_defaults()
         out.update(user_vars)
         return out
-    lazy = _Lazy([base_defaults(), load_yaml('roles', role, 'defaults', 'main.yml'),
-                  load_yaml('roles', role, 'vars', 'main.yml'), user_vars])
+    layers = {}
+    for layer in (base_defaults(), load_yaml('roles', role, 'defaults', 'main.yml'),
+                  load_yaml('roles', role, 'vars', 'main.yml'), user_vars):
+        layers.update(trusted(layer))
     out = base_defaults()
-    for name, value in include_vars(role).items():
-        out[name] = lazy.template(value)
+    out.update(templar(layers).template(trusted(include_vars(role))))
     return out
 
 
@@ -130,9 +101,12 @@ def render(fb_vars, family, engine=False, hooks=(), families=None):
         '__firewall_base_engine': engine,
         '__firewall_base_extra_rules': extra,
     })
-    if families is not None:
-        variables['__firewall_base_render_families'] = list(families)
-    return TEMPLATE.render(variables)
+    if families is None:
+        families = [family]
+    lookup = lookup_loader.get('template', loader=_LOADER, templar=templar(variables))
+    text = lookup.run([TEMPLATE_PATH], variables,
+                      template_vars={'__firewall_base_render_families': list(families)})[0]
+    return str(text)
 
 
 # The line between the families' files of one render (tasks/main.yml splits on it).
