@@ -19,6 +19,7 @@ import re
 import pytest
 
 import rolerender as rr
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_model
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import Packet, evaluate, preflight
 
 HOST = {'ipv4': '203.0.113.1', 'ipv6': '2001:db8::1'}
@@ -110,6 +111,16 @@ MATRIX = {
     'reject-types': dict(ROUTER, firewall_base_reject_with={
         'input_tcp': 'icmp-port-unreachable', 'input_udp': 'icmp-admin-prohibited', 'input_other': 'icmp-port-unreachable',
         'forward_tcp': 'icmp-host-unreachable', 'forward_other': 'icmp-host-unreachable'}, firewall_base_log_accepts=True),
+    # issue 25: REJECT in INPUT with DROP in FORWARD; per-port REJECT types and drops; the IPv6
+    # reverse-path filter loose; broadcast and multicast logged like the rest
+    'reject-in-drop-forward': dict(ROUTER, firewall_base_forward_reject='drop',
+                                   firewall_base_sysctl_settings={'net.ipv4.conf.all.rp_filter': 2}),
+    'port-actions': {'firewall_base_tcp_ports': [22, 80, {'port': 113, 'action': 'reject', 'reject_with': 'tcp-reset'},
+                                                 {'port': 23, 'action': 'drop', 'sources': ADMIN_NETS},
+                                                 {'port': 25, 'action': 'reject'}],
+                     'firewall_base_udp_ports': [{'port': 137, 'action': 'reject', 'reject_with': 'icmp-admin-prohibited'}],
+                     'firewall_base_ipv6_rpfilter': 'loose', 'firewall_base_drop_broadcast': False,
+                     'firewall_base_log': True},
     'extra-rules': {
         'firewall_base_tcp_ports': [22],
         'firewall_base_extra_rules': [
@@ -127,7 +138,7 @@ ENGINE = {'docker'}
 # variables of firewall_base the template does not read (they drive the tasks)
 NOT_IN_TEMPLATE = {'firewall_base_caller', 'firewall_base_mode', 'firewall_base_ipv6', 'firewall_base_conf_dir',
                    'firewall_base_rollback_timeout', 'firewall_base_sysctl', 'firewall_base_sysctl_profile',
-                   'firewall_base_sysctl_settings', 'firewall_base_sysctl_on_readonly',
+                   'firewall_base_sysctl_on_readonly',
                    'firewall_base_container_engine', 'firewall_base_stop_firewalld', 'firewall_base_stop_ufw',
                    'firewall_base_ipsets'}
 
@@ -146,11 +157,12 @@ def _verdict(rs, **kw):
     return evaluate(rs, Packet(**kw))
 
 
-def _ports(items):
-    """(port text, sources or None, interfaces or None) of port items."""
+def _ports(items, action='accept'):
+    """(port text, sources or None, interfaces or None) of the port items with that action."""
     for item in items:
         p = item if isinstance(item, dict) else {'port': item}
-        yield str(p['port']), p.get('sources') or None, p.get('interfaces') or None
+        if p.get('action', 'accept') == action:
+            yield str(p['port']), p.get('sources') or None, p.get('interfaces') or None
 
 
 def _first_port(text):
@@ -177,7 +189,7 @@ def _host_of(net):
 
 def _closed_port(v, proto):
     used = set()
-    for port, _s, _i in _ports(v['firewall_base_%s_ports' % proto]):
+    for port, _s, _i in [p for action in ('accept', 'reject', 'drop') for p in _ports(v['firewall_base_%s_ports' % proto], action)]:
         a, dummy, b = port.partition(':')
         used.update(range(int(a), int(b or a) + 1))
     for extra in v['firewall_base_extra_rules']:
@@ -257,6 +269,23 @@ def check_properties(v, family, rs):
                 other = _verdict(rs, **pkt)
                 assert other.blocked, (port, other)
 
+    # ports refused on purpose: REJECT with their own type (or the chain's), or DROP, for their sources
+    for proto in ('tcp', 'udp'):
+        items = [i for i in v['firewall_base_%s_ports' % proto] if isinstance(i, dict) and i.get('action', 'accept') != 'accept']
+        for item in items:
+            mine = [s for s in (item.get('sources') or []) if isinstance(s, str) and _fam(s, family)]
+            if item.get('sources') and not mine:
+                continue
+            src = ADMIN[family] if mine else client
+            verdict = _verdict(rs, chain='INPUT', proto=proto, src=src, dst=host, sport=40000, dport=int(item['port']),
+                               in_iface=eth9)
+            if item['action'] == 'drop':
+                assert verdict.verdict == 'DROP', (item, verdict.possible)
+            else:
+                kind = item.get('reject_with') or dict(REJECT_DEFAULTS, **v['firewall_base_reject_with'])['input_' + proto]
+                assert verdict.verdict == 'REJECT', (item, verdict.possible)
+                assert (REJECT6[kind] if family == 'ipv6' else kind) in verdict.rule_text, verdict.rule_text
+
     # SSH reachable when its port is open (the lockout preflight of an SSH session)
     open_ssh = [p for p in _ports(v['firewall_base_tcp_ports']) if p[0] == ssh_port and p[2] is None]
     if open_ssh:
@@ -313,6 +342,9 @@ def check_properties(v, family, rs):
 
     # forwarding: a router forwards what comes from its LAN, nothing new from its WAN
     fwd = dict(chain='FORWARD', src=LAN[family], dst=client, sport=40000, dport=443)
+    fmode = v['firewall_base_forward_reject']
+    reject = reject if fmode == 'auto' else fmode == 'reject'
+    blocked = 'REJECT' if reject else 'DROP'
     if v['firewall_base_forward']:
         lan = v['firewall_base_lan_interfaces'][0]
         wan = v['firewall_base_wan_interface']
@@ -370,7 +402,8 @@ ROLE_CASES = {
          'single_host_icmp_echo_limit_per': 'packet', 'single_host_hashlimit_htable_expire': 60000,
          'single_host_log_prefixes': {'INPUT': 'vps drop '}, 'single_host_log_accepts': True,
          'single_host_reject_with': {'input_other': 'icmp-port-unreachable'},
-         'single_host_source_rules': [{'sources': ['192.0.2.66'], 'action': 'reject', 'log': True}]},
+         'single_host_source_rules': [{'sources': ['192.0.2.66'], 'action': 'reject', 'log': True}],
+         'single_host_drop_broadcast': False, 'single_host_ipv6_rpfilter': 'loose'},
         {'single_host_input_policy': 'ACCEPT', 'single_host_tcp_ports': []},
         {'single_host_trusted_interfaces_except': ['wan0'], 'single_host_output_policy': 'DROP'},
         {'single_host_output_policy': 'DROP', 'single_host_egress': [{'proto': 'tcp', 'port': 443}],
@@ -385,6 +418,8 @@ ROLE_CASES = {
              masquerading_router_log_accepts=True, masquerading_router_log_prefixes={'FORWARD-ACCEPT': 'gw fwd '},
              masquerading_router_icmp_echo_limit_per='packet', masquerading_router_hashlimit_htable_expire=1000,
              masquerading_router_input_policy='DROP', masquerading_router_trusted_interfaces_except=['ppp0'],
+             masquerading_router_trusted_interfaces_scope='all', masquerading_router_forward_reject='drop',
+             masquerading_router_drop_broadcast=False, masquerading_router_ipv6_rpfilter='off',
              masquerading_router_source_rules=[{'sources': ['2001:db8:66::/48'], 'proto': 'udp', 'port': 53}]),
         dict(ROUTER_VARS, masquerading_router_lan_services=['ssh', 'dns', 'dhcp', 'ntp'],
              masquerading_router_port_forwards=[{'port': 8080, 'to': '192.168.1.6', 'to_port': 80}],
@@ -407,7 +442,8 @@ ROLE_CASES = {
         {},
         {'bastion_reject_with': {'input_tcp': 'icmp-admin-prohibited'}, 'bastion_log_accepts': True,
          'bastion_log_prefixes': {'OUTPUT-ACCEPT': 'out ok '}, 'bastion_icmp_echo_limit_per': 'packet',
-         'bastion_hashlimit_htable_expire': 5000, 'bastion_source_rules': [{'sources': ['192.0.2.0/24'], 'action': 'log'}]},
+         'bastion_hashlimit_htable_expire': 5000, 'bastion_source_rules': [{'sources': ['192.0.2.0/24'], 'action': 'log'}],
+         'bastion_drop_broadcast': False, 'bastion_ipv6_rpfilter': 'strict'},
         {'bastion_ssh_port': 2222, 'bastion_allowed_networks': ADMIN_NETS, 'bastion_ssh_bruteforce': 'hashlimit',
          'bastion_ssh_recent': [{'hitcount': 3, 'seconds': 10}], 'bastion_ssh_hashlimit': '4/minute',
          'bastion_ssh_hashlimit_burst': 4, 'bastion_internal_networks': ['10.0.0.0/8', 'fd00::/8'],
@@ -632,3 +668,125 @@ def test_one_render_of_both_families_is_the_two_files(role):
         assert rr.render(fb, 'ipv4', families=['ipv4', 'ipv6']).split(rr.FAMILY_SEPARATOR) == files
         assert rr.render(fb, 'ipv4', families=['ipv4']).split(rr.FAMILY_SEPARATOR) == files[:1]
         assert all(rr.FAMILY_SEPARATOR not in text for text in files)
+
+
+# ---- issue 25: loopback first, IPv6 reverse-path filter, broadcast drops, REJECT per port and
+# per chain, DNAT of a port range, comments with backslashes, the router's trusted scope
+
+def _lines(text, prefix):
+    return [line for line in text.splitlines() if line.startswith(prefix)]
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_loopback_comes_before_every_per_packet_limit_and_source_rule(family):
+    v = fb('ping-per-packet')
+    v['firewall_base_source_rules'] = [{'sources': ['0.0.0.0/0', '::/0'], 'action': 'drop'}]
+    text = rr.render(v, family)
+    assert _lines(text, '-A INPUT ')[0] == '-A INPUT -i lo -j ACCEPT'
+    rs = rr.ruleset(v, family)
+    lo = {'ipv4': '127.0.0.1', 'ipv6': '::1'}[family]
+    for proto in ('tcp', 'udp'):
+        assert _verdict(rs, chain='INPUT', proto=proto, src=lo, dst=lo, dport=5432, in_iface='lo').verdict == 'ACCEPT'
+
+
+@pytest.mark.parametrize('setting,expected', [
+    (None, '-A PREROUTING -m rpfilter --invert -j DROP'), (1, '-A PREROUTING -m rpfilter --invert -j DROP'),
+    (2, '-A PREROUTING -m rpfilter --loose --invert -j DROP'), (0, None), ('2', '-A PREROUTING -m rpfilter --loose --invert -j DROP')])
+def test_ipv6_reverse_path_filter_follows_ipv4s_rp_filter(setting, expected):
+    v = fb('defaults')
+    if setting is not None:
+        v['firewall_base_sysctl_settings'] = {'net.ipv4.conf.all.rp_filter': setting}
+    v6 = rr.render(v, 'ipv6')
+    assert _lines(v6, '-A PREROUTING') == ([expected] if expected else [])
+    assert ('*raw' in v6) == bool(expected)
+    assert '-m rpfilter' not in rr.render(v, 'ipv4')     # IPv4 has the rp_filter sysctl
+
+
+@pytest.mark.parametrize('mode,expected', [('strict', ['-m rpfilter --invert -j DROP']),
+                                           ('loose', ['-m rpfilter --loose --invert -j DROP']), ('off', [])])
+def test_ipv6_reverse_path_filter_switch(mode, expected):
+    v = fb('router')
+    v.update(firewall_base_ipv6_rpfilter=mode, firewall_base_sysctl_settings={'net.ipv4.conf.all.rp_filter': 0})
+    rs = rr.ruleset(v, 'ipv6')
+    rules = [r.text for r in rs.tables['raw'].chains['PREROUTING'].rules]
+    # before the WAN's anti-spoofing jump
+    assert [r for r in rules if 'rpfilter' in r] == expected and rules[len(expected):] == ['-i ppp0 -j antispoof']
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_broadcast_and_multicast_are_dropped_before_the_log_rule(family):
+    v = fb('log')
+    text = rr.render(v, family)
+    rules = _lines(text, '-A INPUT ')
+    drop = '-A INPUT -m addrtype --dst-type %s -j DROP' % ('MULTICAST' if family == 'ipv6' else 'BROADCAST,MULTICAST')
+    assert drop in rules
+    assert rules.index(drop) < rules.index([r for r in rules if r.endswith(':INPUT "')][0])
+    v['firewall_base_drop_broadcast'] = False
+    assert 'addrtype' not in rr.render(v, family)
+    v['firewall_base_drop_broadcast'] = True
+    v['firewall_base_input_policy'] = 'ACCEPT'
+    assert 'addrtype' not in rr.render(v, family)
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_reject_in_input_with_drop_in_forward(family):
+    text = rr.render(fb('reject-in-drop-forward'), family)
+    assert _lines(text, '-A INPUT -p tcp -j REJECT --reject-with tcp-reset')
+    assert not [r for r in _lines(text, '-A FORWARD ') if 'REJECT' in r]
+    v = fb('router-drop-log')     # firewall_base_reject false: FORWARD follows (auto)
+    v['firewall_base_forward_reject'] = 'reject'
+    text = rr.render(v, family)
+    assert not [r for r in _lines(text, '-A INPUT ') if 'REJECT' in r]
+    assert [r for r in _lines(text, '-A FORWARD ') if '-j REJECT --reject-with tcp-reset' in r]
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_a_port_answered_with_a_reject_type_of_its_own(family):
+    text = rr.render(fb('port-actions'), family)
+    assert '-A TCP -p tcp --dport 113 -j REJECT --reject-with tcp-reset' in text
+    udp = 'icmp6-adm-prohibited' if family == 'ipv6' else 'icmp-admin-prohibited'
+    assert '-A UDP -p udp --dport 137 -j REJECT --reject-with %s' % udp in text
+
+
+@pytest.mark.parametrize('port,to_port,dnat', [('27015:27030', None, '192.168.1.7:27015-27030'),
+                                               ('8000:8010', '9000:9010', '192.168.1.7:9000-9010'),
+                                               (8080, 80, '192.168.1.7:80')])
+def test_port_forward_of_a_port_range(port, to_port, dnat):
+    v = fb('router')
+    fwd = {'proto': 'udp', 'port': port, 'to': '192.168.1.7'}
+    if to_port:
+        fwd['to_port'] = to_port
+    v['firewall_base_port_forwards'] = [fwd]
+    text = rr.render(v, 'ipv4')
+    nat = [r for r in _lines(text, '-A PREROUTING ') if 'DNAT' in r]
+    assert len(nat) == 1 and nat[0].endswith('--to-destination %s' % dnat), nat
+    assert '--dport %s -m conntrack --ctstate DNAT' % (to_port or port) in text
+    rr.ruleset(v, 'ipv4')
+
+
+@pytest.mark.parametrize('text', ['smb \\\\fs01\\backup', 'ends in a backslash \\', 'say "hi" \\"'])
+def test_comments_keep_their_backslashes(text):
+    """iptables-restore reads a backslash inside double quotes as escaping the next character: the
+    template doubles each one, and the model reads the comment back as written (double quotes
+    become single quotes, as always)."""
+    v = fb('defaults')
+    v['firewall_base_tcp_ports'] = [{'port': 445, 'comment': text}]
+    rs = rr.ruleset(v, 'ipv4')
+    rule = [r for r in rs.tables['filter'].chains['TCP'].rules if '--dport 445' in r.text][0]
+    toks = [tok for tok, dummy in iptables_model.rule_tokens(rule.text)]
+    assert toks[toks.index('--comment') + 1] == text.replace('"', "'")
+
+
+def test_router_trusts_every_interface_but_the_wan_in_input_with_scope_all():
+    base = dict(ROUTER_VARS, masquerading_router_trusted_interfaces_except=['ppp0'])
+    forward_only = rr.render(rr.firewall_base_vars('masquerading_router', base), 'ipv4')
+    assert '! -i ppp0 -j ACCEPT' in forward_only and '-A INPUT ! -i ppp0' not in forward_only
+    v = rr.firewall_base_vars('masquerading_router', dict(base, masquerading_router_trusted_interfaces_scope='all',
+                                                          masquerading_router_output_policy='DROP'))
+    text = rr.render(v, 'ipv4')
+    assert '-A INPUT ! -i ppp0 -j ACCEPT' in text and '-A OUTPUT ! -o ppp0 -j ACCEPT' in text
+    rs = rr.ruleset(v, 'ipv4')
+    assert _verdict(rs, chain='INPUT', proto='tcp', src=LAN['ipv4'], dst=HOST['ipv4'], dport=631,
+                    in_iface='eth1').verdict == 'ACCEPT'
+    assert _verdict(rs, chain='INPUT', proto='tcp', src=CLIENT['ipv4'], dst=HOST['ipv4'], dport=631,
+                    in_iface='ppp0').blocked
