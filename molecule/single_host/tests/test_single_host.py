@@ -113,6 +113,43 @@ def test_port_with_sources_of_one_family(name, family):
     fleet.host(name).run('for f in /proc/net/xt_recent/*PORTSCAN*; do echo / > "$f"; done')
 
 
+def _rpfilter_drops(name):
+    """Packets dropped so far by the IPv6 reverse-path filter (raw PREROUTING)."""
+    out = fleet.host(name).check_output('ip6tables -t raw -L PREROUTING -v -x -n')
+    rows = [line.split() for line in out.splitlines() if 'rpfilter' in line]
+    assert len(rows) == 1, out
+    return int(rows[0][0])
+
+
+def test_spoofed_ipv6_source_is_dropped(name):
+    """Issue 25: the IPv6 reverse-path filter (single_host_ipv6_rpfilter: auto, strict like IPv4's
+    rp_filter=1). A SYN from an address the host routes out of another interface (a veth pair stands
+    in for it) is dropped before conntrack; the same client from its own address gets in."""
+    host = fleet.host(name)
+    spoof, target = 'fd89:dead::21', addr(name, 6)
+    host.check_output('ip link add rf-a type veth peer name rf-b && ip link set rf-a up && ip link set rf-b up'
+                      ' && ip -6 route add fd89:dead::/64 dev rf-a')
+    subprocess.run(['podman', 'exec', CLIENT, 'ip', '-6', 'addr', 'add', spoof + '/128', 'dev', 'eth0', 'nodad'],
+                   check=True, capture_output=True)
+    try:
+        before = _rpfilter_drops(name)
+        proc = subprocess.run(['podman', 'exec', CLIENT, 'nc', '-6', '-z', '-n', '-v', '-w', '3', '-s', spoof, target, '8080'],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+        assert _rpfilter_drops(name) > before
+        # the conntrack table never saw it
+        assert spoof not in host.run('cat /proc/net/nf_conntrack 2>/dev/null || conntrack -L 2>/dev/null').stdout
+    finally:
+        subprocess.run(['podman', 'exec', CLIENT, 'ip', '-6', 'addr', 'del', spoof + '/128', 'dev', 'eth0'],
+                       capture_output=True, check=False)
+        host.run('ip link del rf-a')
+    before = _rpfilter_drops(name)
+    assert probe.probe(CLIENT, target, 8080).outcome == 'open'
+    assert _rpfilter_drops(name) == before
+    # IPv4 has the rp_filter sysctl instead: no rpfilter rule there
+    assert 'rpfilter' not in live(name, 'iptables-save')
+
+
 @FAMILIES
 def test_extra_rules_from_the_hook(name, family):
     target = addr(name, family)
