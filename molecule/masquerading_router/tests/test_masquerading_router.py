@@ -33,6 +33,7 @@ def servers():
     probe.serve(WAN, 8080)
     for router, client in PAIRS:
         probe.serve(client, 80)
+        probe.serve(client, 8091)
         probe.serve(router, 53)       # stands in for a DNS server offered to the LAN
 
 
@@ -53,6 +54,17 @@ def test_port_forward_from_the_wan_reaches_the_lan_server(router, client, family
     assert result.peer == addr(WAN, family)
     # other ports of the WAN address are closed (tail REJECT of INPUT)
     assert probe.probe(WAN, addr(router, family, WAN_NET), 8081).outcome == 'refused'
+
+
+@FAMILIES
+def test_port_range_forward_reaches_the_lan_server(family):
+    """A forwarded port range (issue 25): 8090:8091 on the bookworm router to the same ports of lan1."""
+    router, client = PAIRS[0]
+    result = probe.probe(WAN, addr(router, family, WAN_NET), 8091)
+    assert result.outcome == 'open' and result.peer == addr(WAN, family), result
+    save = 'iptables-save' if family == 4 else 'ip6tables-save'
+    target = addr(client, family) if family == 4 else '[%s]' % addr(client, family)
+    assert '--to-destination %s:8090-8091' % target in sh(router, '%s -t nat' % save).stdout
 
 
 @PAIR
