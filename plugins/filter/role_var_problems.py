@@ -18,8 +18,18 @@ description:
     have known keys (V(source) for V(sources) is an error); a port is 1-65535 and a range C(low:high) is not written
     backwards; an address or network is IPv4 or IPv6; an interface name is one iptables accepts (at most 15 characters,
     no space, C(/) or quote, C(+) only at the end); rates are like V(5/minute); extra rules parse as iptables options.
-  - A variable with the role's prefix that the role does not know is reported, with the closest known name.
-positional: role, declared
+  - Lengths are counted in UTF-8 bytes, as the kernel counts them. A log prefix keeps 29 bytes, so C(<role>_log_prefix)
+    is refused when C(PREFIX:LABEL ) of a label without a prefix of its own (O(_input) C(<role>_log_prefixes)) exceeds
+    29 bytes, naming the label; a comment has at most 255 bytes, an extra rule's chain 28.
+  - 'A port forward with a port range C(low:high) takes no C(to_port) or the same range; a forward hidden by an earlier
+    one (same protocol, overlapping ports, the family of C(to), and the earlier one without sources or with the same
+    sources) is refused; a C({set: NAME}) source must name a set of C(<role>_ipsets), and sets are sources only (not
+    egress destinations or anti-spoofing networks).'
+  - A variable with the role's prefix that the role does not know is reported, with the closest known name; so is a
+    variable of O(names) whose prefix is close to the role's (C(single_hosts_tcp_ports), within 1 edit of
+    C(bastion), 2 of C(single_host), 3 of C(masquerading_router) or C(firewall_base), or in other letter case, or
+    without the underscore) when the rest of its name is, or nearly is, a variable of the role.
+positional: role, declared, names
 options:
   _input:
     description: The role's variables, name to value (every variable whose name starts with the role's prefix).
@@ -35,6 +45,13 @@ options:
     type: list
     elements: str
     default: []
+  names:
+    description:
+      - Further variable names in sight (names only, no value is read), for example
+        C(query('ansible.builtin.varnames', '.')); those whose prefix is close to the role's are reported as unknown.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -46,10 +63,14 @@ EXAMPLES = r"""
     problems: >-
       {{ dict(query('ansible.builtin.varnames', '^single_host_')
               | zip(query('ansible.builtin.vars', *query('ansible.builtin.varnames', '^single_host_'))))
-         | rampart.firewall.role_var_problems('single_host') }}
+         | rampart.firewall.role_var_problems('single_host', names=query('ansible.builtin.varnames', '.')) }}
 
 # {'single_host_tcp_ports': '443'} | rampart.firewall.role_var_problems('single_host')
 # -> ['single_host_tcp_ports: must be a list, not the string "443" (write [443] or [80, 443]: one item per port)']
+
+# {} | rampart.firewall.role_var_problems('single_host', names=['single_hosts_tcp_ports'])
+# -> ["single_hosts_tcp_ports: unknown variable, its prefix is close to the role single_host's: did you mean
+#      single_host_tcp_ports? (the role reads only single_host_*, this one would be ignored)"]
 """
 
 RETURN = r"""
@@ -69,12 +90,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.firewall.plugins.module_utils.role_vars import problems
 
 
-def role_var_problems(variables, role, declared=None):
+def role_var_problems(variables, role, declared=None, names=None):
     """The problems of a role's variables (see DOCUMENTATION)."""
     if not isinstance(variables, Mapping):
         raise AnsibleFilterError('role_var_problems: the input must be a mapping of variable names to values, not %s'
                                  % type(variables).__name__)
-    return problems(str(role), dict(variables), list(declared or ()))
+    return problems(str(role), dict(variables), list(declared or ()), [str(n) for n in names or ()])
 
 
 class FilterModule(object):

@@ -6,7 +6,7 @@
 """Strict checks of the variables of the roles single_host, masquerading_router, bastion and
 firewall_base, made on the controller before anything touches a host.
 
-problems(role, variables, declared=()) -> [str]
+problems(role, variables, declared=(), names=()) -> [str]
     One message per problem, each naming the variable, the item and what is wrong, for
     example ``single_host_tcp_ports[2]: port 70000 is outside 1-65535``. ``variables`` is a
     mapping of the role's variables (name -> value, as Ansible templated them); names with the
@@ -14,6 +14,38 @@ problems(role, variables, declared=()) -> [str]
     are reported as unknown, with the closest known name. Variables named
     ``rampart_firewall_extra_rules`` or ending in ``_rampart_firewall_extra_rules`` (the hook)
     are checked as extra rules. [] means all is well.
+
+    ``names`` are further variable names in sight (tasks/validate.yml passes every name of the
+    play, no value). A name of ``variables`` or ``names`` whose prefix is close to the role's is
+    reported as unknown too, with the name meant (``single_hosts_tcp_ports: ... did you mean
+    single_host_tcp_ports?``), when it splits at an underscore into
+      - a head that is not a role's name but within near_prefix_edits(role) edits of it (1 for
+        bastion, 2 for single_host, 3 for masquerading_router and firewall_base; insertions,
+        deletions, substitutions and swapped neighbours), or the role's name in other letter
+        case or without its underscore, and
+      - a tail that is a variable of the role (spec or ``declared``), or within difflib ratio 0.8
+        of one.
+    Names starting with ``_`` and hook names are never taken for one, and a tail that is no
+    variable of the role keeps other software's variables out (``bastions_ssh_key``,
+    ``single_hosts_owner``, ``bastion_host`` while single_host runs).
+
+Lengths are counted in UTF-8 bytes, as the kernel counts them: a log prefix keeps 29 bytes
+(the LOG target cuts the rest silently), so ``<role>_log_prefix`` is refused when
+``PREFIX:LABEL `` of a label the role writes (ROLE_LOG_LABELS) and that has no prefix of its
+own in ``<role>_log_prefixes`` exceeds 29 bytes, naming the label, and each value of
+``<role>_log_prefixes`` has at most 29 bytes; a comment at most 255, an extra rule's chain 28,
+an extra rule's ``--log-prefix`` 29.
+
+Across items and variables: a port forward with a range ``low:high`` takes no ``to_port`` or
+the same range (DNAT maps no range onto another port by port); a forward whose sources are all
+of the other family than ``to`` would be written nowhere; a forward is refused when an earlier
+one has the same protocol, an overlapping port or range and the family of ``to``, and either
+no sources or the same sources (the first DNAT takes every connection; a forward without
+sources after one with sources is fine, it takes the other sources); a ``{set: NAME}`` source
+must name a set of ``<role>_ipsets`` (checked before packages or sets are touched: the role
+creates only the sets it declares; sets made elsewhere can be matched in extra rules); sets are
+sources only, not egress destinations (bastion DNS, NTP, internal networks) or anti-spoofing
+networks; two sets cannot share a kernel name (NAME or its IPv6 twin NAME6).
 
 Role argument validation (meta/argument_specs.yml) checks types but does not write the
 converted value back: ``"443"`` where a list belongs would reach the template as a string and
@@ -31,6 +63,7 @@ import difflib
 import ipaddress
 import json
 import re
+import shlex
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     ParseError,
@@ -47,7 +80,8 @@ HOOK_SUFFIX = '_rampart_firewall_extra_rules'
 _RATE_RE = re.compile(r'^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$')
 _PORT_RE = re.compile(r'^[0-9]+$')
 _SYSCTL_KEY_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.\-/:+]*$')
-_CHAIN_RE = re.compile(r'^[^\s!\-"\'][^\s"\']{0,28}$')
+_CHAIN_RE = re.compile(r'^[^\s!\-"\'][^\s"\']{0,27}$')
+MAX_CHAIN_BYTES = 28  # iptables-restore: a chain name of at most 28 bytes
 # 30 characters: the IPv6 twin NAME6 must fit the kernel's 31
 _SETNAME_RE = re.compile(r'^[A-Za-z0-9_.:\-]{1,30}$')
 _TABLES = ('raw', 'mangle', 'nat', 'filter', 'security')
@@ -77,7 +111,7 @@ class _Bad(Exception):
 
 def _show(value, limit=80):
     try:
-        text = json.dumps(value, sort_keys=True, default=str)
+        text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
     if len(text) > limit:
@@ -153,23 +187,41 @@ def _rate(allow_empty=False):
     return check
 
 
-def _text(maxlen, what='text', allow_empty=True):
+def _utf8len(text):
+    """The length of text in bytes, as the kernel and iptables count it (UTF-8)."""
+    return len(str(text).encode('utf-8', 'surrogateescape'))
+
+
+def _text(maxlen=None, what='text', allow_empty=True, maxbytes=None):
+    """Text of at most maxlen characters and at most maxbytes bytes in UTF-8 (what the kernel counts)."""
     def check(value):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _Bad('must be %s, not %s' % (what, _what(value)))
         text = str(value)
         if not allow_empty and not text:
             raise _Bad('must not be empty')
-        if len(text) > maxlen:
+        if maxlen is not None and len(text) > maxlen:
             raise _Bad('has %d characters, at most %d are allowed' % (len(text), maxlen))
+        if maxbytes is not None and _utf8len(text) > maxbytes:
+            raise _Bad('%s has %d bytes in UTF-8 (a non-ASCII letter takes 2 or more), at most %d are allowed: the kernel '
+                       'counts bytes%s' % (_show(text, 40), _utf8len(text), maxbytes,
+                                           ' and would cut the rest' if what.startswith('a log prefix') else ''))
         for ch in text:
             if ord(ch) < 32 or ord(ch) == 127:
                 raise _Bad('contains the control character %r (a line break cannot be in a rule)' % ch)
     return check
 
 
+# the LOG target keeps 29 bytes of --log-prefix (a 30-byte field with its NUL) and cuts the rest silently
+LOG_PREFIX_BYTES = 29
+# comment match: 255 bytes (iptables refuses more)
+COMMENT_BYTES = 255
+_COMMENT = _text(None, 'a comment', maxbytes=COMMENT_BYTES)
+
+
 def _log_prefix(value):
-    _text(20, 'a text of at most 20 characters', allow_empty=False)(value)
+    """The prefix itself; whether "PREFIX:LABEL " fits is checked with the labels (_log_prefix_fits)."""
+    _text(None, 'a log prefix (text)', allow_empty=False, maxbytes=LOG_PREFIX_BYTES)(value)
     if '"' in str(value) or '\\' in str(value):
         raise _Bad('must not contain " or \\ (the prefix is written in double quotes), not %s' % _show(value))
 
@@ -235,7 +287,11 @@ def _net(value, kind='network'):
 
 
 def _destination(value):
-    """An address or network (egress destinations: the template cannot match a set there)."""
+    """An address or network, not a set (egress destinations, anti-spoofing networks: the template
+    writes them with -s/-d and cannot match a set there)."""
+    if isinstance(value, dict):
+        raise _Bad('%s: an address set matches sources only (open ports, source rules, allowed networks, port forwards, '
+                   'published-port sources); write addresses or networks here' % _show(value))
     _net(value)
 
 
@@ -330,20 +386,29 @@ def _sub(item, key, check):
         raise _Bad(e.msg, e.where if e.where.startswith('.') else '.%s%s' % (key, e.where)) from None
 
 
-_PORT_ITEM_KEYS = ('port', 'sources', 'interfaces', 'comment')
+_PORT_ITEM_KEYS = ('port', 'sources', 'interfaces', 'action', 'reject_with', 'comment')
 
 
-@_structured
-def _port_item(item, ctx=None):
-    if not isinstance(item, dict):
-        _port()(item)
+def _port_item_of(proto):
+    @_structured
+    def check(item, ctx=None):
+        if not isinstance(item, dict):
+            _port()(item)
+            return None
+        _keys(item, _PORT_ITEM_KEYS, ('port',), 'port item')
+        _sub(item, 'port', _port())
+        _sub(item, 'sources', _list(_source, hint=' (write [203.0.113.0/24])'))
+        _sub(item, 'interfaces', _list(_iface, hint=' (write [eth0])'))
+        _sub(item, 'action', _choice('accept', 'drop', 'reject'))
+        _sub(item, 'reject_with', _choice(*REJECT_TYPES))
+        _sub(item, 'comment', _COMMENT)
+        if 'reject_with' in item and item.get('action') != 'reject':
+            raise _Bad('port item %s: reject_with needs action: reject' % _show(item), '.reject_with')
+        if item.get('reject_with') == 'tcp-reset' and proto != 'tcp':
+            raise _Bad('port item %s: tcp-reset answers TCP only (iptables refuses it for %s)' % (_show(item), proto),
+                       '.reject_with')
         return None
-    _keys(item, _PORT_ITEM_KEYS, ('port',), 'port item')
-    _sub(item, 'port', _port())
-    _sub(item, 'sources', _list(_source, hint=' (write [203.0.113.0/24])'))
-    _sub(item, 'interfaces', _list(_iface, hint=' (write [eth0])'))
-    _sub(item, 'comment', _text(200, 'a comment'))
-    return None
+    return check
 
 
 def _port_list(value):
@@ -366,7 +431,7 @@ def _egress_item(item, ctx=None):
         raise _Bad('egress item %s: proto all (any new connection) takes no port' % _show(item), '.port')
     _sub(item, 'port', _port_list)
     _sub(item, 'destinations', _list(_destination, hint=' (write [192.0.2.53])'))
-    _sub(item, 'comment', _text(200, 'a comment'))
+    _sub(item, 'comment', _COMMENT)
 
 
 @_structured
@@ -374,6 +439,17 @@ def _recent_item(item, ctx=None):
     _keys(item, ('hitcount', 'seconds'), ('hitcount', 'seconds'), 'limit')
     _sub(item, 'hitcount', _int(1, 20, 'a number 1-20 (the recent module keeps 20 packets per address)'))
     _sub(item, 'seconds', _int(1, None, 'a number of seconds'))
+
+
+def _port_span(value):
+    """(low, high) of a port or range that _port() accepted."""
+    parts = str(value).strip().split(':')
+    return int(parts[0]), int(parts[-1])
+
+
+def _family(value):
+    """4 or 6 for an address or network, None for a set."""
+    return None if isinstance(value, dict) else _net(value).version
 
 
 @_structured
@@ -384,7 +460,64 @@ def _forward_item(item, ctx=None):
     _sub(item, 'to', lambda v: _net(v, 'address'))
     _sub(item, 'to_port', _port())
     _sub(item, 'sources', _list(_source, hint=' (write [203.0.113.0/24])'))
-    _sub(item, 'comment', _text(200, 'a comment'))
+    _sub(item, 'comment', _COMMENT)
+    # DNAT to a port range keeps the original port when it lies in the range, and otherwise picks
+    # any free port of it: only the same range (or no to_port) forwards each port to itself
+    port, to_port = _port_span(item['port']), _port_span(item.get('to_port', item['port']))
+    if port != to_port and (port[0] != port[1] or to_port[0] != to_port[1]):
+        if port[0] != port[1]:
+            raise _Bad('port forward %s: with the range %s, leave to_port out or write the same range (each port then '
+                       'goes to the same port of %s): DNAT maps no range onto another range port by port, nor a range '
+                       'onto one port' % (_show(item), _show(item['port']), item['to']), '.to_port')
+        raise _Bad('port forward %s: to_port %s is a range, one port forwards to one port' % (
+            _show(item), _show(item['to_port'])), '.to_port')
+    # the forward is written in the family of "to", from the sources of that family (or sets):
+    # sources of the other family only would leave no rule at all
+    sources = item.get('sources') or []
+    version = _net(item['to'], 'address').version
+    if sources and all(_family(s) not in (None, version) for s in sources):
+        raise _Bad('port forward %s: every source is IPv%d and "to" is IPv%d: the forward would not be written at all '
+                   '(add a source of the family of "to")' % (_show(item), 10 - version, version), '.sources')
+
+
+def _overlap(a, b):
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _canonical_sources(sources):
+    return sorted(_show(s) if isinstance(s, dict) else str(_net(s)) for s in sources)
+
+
+@_structured
+def _forwards(value, ctx=None):
+    """The port forwards: each item, then no forward that an earlier one hides (the first DNAT takes the packet)."""
+    out = _list(_forward_item, hint=' (write [{port: 443, to: 192.168.1.6}])')(value, ctx)
+    if out:
+        return out
+    seen = []
+    for i, fwd in enumerate(value):
+        proto = fwd.get('proto', 'tcp')
+        span = _port_span(fwd['port'])
+        version = _net(fwd['to'], 'address').version
+        sources = fwd.get('sources') or []
+        for j, other in seen:
+            if other.get('proto', 'tcp') != proto or _net(other['to'], 'address').version != version:
+                continue
+            if not _overlap(span, _port_span(other['port'])):
+                continue
+            # a later forward without sources after one with sources takes the other sources: it can match
+            osources = other.get('sources') or []
+            if osources and _canonical_sources(sources) != _canonical_sources(osources):
+                continue
+            out.append(('[%d]' % i, 'port forward %s: %s port %s (IPv%d) is forwarded already by item [%d] (%s to %s) '
+                                    'from %s: the first forward takes these connections, this one can never match '
+                                    '(one forward per port and family, or forwards from different sources, the one '
+                                    'without sources last)'
+                        % (_show(fwd), proto, _show(fwd['port']), version, j, _show(other['port']), other['to'],
+                           'the same sources' if osources else 'every source')))
+            break
+        seen.append((i, fwd))
+    return out
 
 
 @_structured
@@ -408,11 +541,11 @@ def _extra_rule(item, ctx=None):
     _sub(item, 'family', _choice('both', 'ipv4', 'ipv6'))
     _sub(item, 'table', _choice(*_TABLES))
     _sub(item, 'order', _int(0, 1000000, 'a whole number (the position among the rules of the chain)'))
-    _sub(item, 'comment', _text(200, 'a comment'))
+    _sub(item, 'comment', _COMMENT)
     chain = item['chain']
-    if not isinstance(chain, str) or not _CHAIN_RE.match(chain):
-        raise _Bad('chain %s is not a chain name iptables accepts (1-29 characters, no space or quote, not '
-                   'starting with - or !)' % _show(chain), '.chain')
+    if not isinstance(chain, str) or not _CHAIN_RE.match(chain) or _utf8len(chain) > MAX_CHAIN_BYTES:
+        raise _Bad('chain %s is not a chain name iptables accepts (1-%d bytes in UTF-8, no space or quote, not '
+                   'starting with - or !)' % (_show(chain), MAX_CHAIN_BYTES), '.chain')
     rule = item.get('rule', '')
     if rule is None or rule == '':
         return
@@ -430,6 +563,19 @@ def _extra_rule(item, ctx=None):
             parse_rule(rule, chain=chain, table=table, family=family, chains=sorted(chains))
         except ParseError as e:
             raise _Bad('rule %s does not parse for %s: %s' % (_show(rule), family, e), '.rule') from None
+    _rule_log_prefix(rule)
+
+
+def _rule_log_prefix(rule):
+    """A --log-prefix of an extra rule longer than the LOG target keeps (it would be cut silently)."""
+    try:
+        words = shlex.split(rule)
+    except ValueError:
+        return  # parse_rule names the quoting problem
+    for opt, arg in zip(words, words[1:]):
+        if opt == '--log-prefix' and _utf8len(arg) > LOG_PREFIX_BYTES:
+            raise _Bad('rule %s: the --log-prefix %s has %d bytes in UTF-8, the LOG target keeps %d and would cut the '
+                       'rest silently' % (_show(rule), _show(arg), _utf8len(arg), LOG_PREFIX_BYTES), '.rule')
 
 
 @_structured
@@ -464,8 +610,39 @@ def _ipset_item(item, ctx=None):
     _sub(item, 'maxelem', _int(1, 2 ** 31, 'a whole number'))
 
 
+@_structured
+def _ipsets(value, ctx=None):
+    """The sets: each item, then no name twice (a set NAME has an IPv6 twin NAME6: web6 clashes with web's twin)."""
+    out = _list(_ipset_item, hint=' (write [{name: web, members: [192.0.2.10]}])')(value, ctx)
+    if out:
+        return out
+    taken = {}
+    for i, item in enumerate(value):
+        for kernel_name in (item['name'], item['name'] + '6'):
+            if kernel_name in taken:
+                out.append(('[%d].name' % i, 'set name %s: the kernel set %s is already the one of item [%d] (a set '
+                                             'NAME is NAME in IPv4 and NAME6 in IPv6)'
+                            % (_show(item['name']), kernel_name, taken[kernel_name])))
+                break
+        else:
+            taken[item['name']] = taken[item['name'] + '6'] = i
+    return out
+
+
+# The labels of the template's log rules (rules.j2, log_tail(LABEL)): the prefix of a label is
+# "PREFIX:LABEL " unless <role>_log_prefixes gives it one. tests/unit/roles/test_role_log_labels.py
+# reads them from the template.
 LOG_LABELS = ('INPUT', 'FORWARD', 'OUTPUT', 'INVALID', 'PING', 'SSH', 'SPOOF', 'PUBLISHED', 'SOURCE',
               'INPUT-ACCEPT', 'FORWARD-ACCEPT', 'OUTPUT-ACCEPT')
+# single_host and bastion forward nothing and have no anti-spoofing (firewall_base_forward and
+# firewall_base_antispoof stay false): these labels are never written for them
+_FORWARD_LABELS = ('FORWARD', 'FORWARD-ACCEPT', 'SPOOF')
+ROLE_LOG_LABELS = {
+    'single_host': tuple(x for x in LOG_LABELS if x not in _FORWARD_LABELS),
+    'bastion': tuple(x for x in LOG_LABELS if x not in _FORWARD_LABELS),
+    'masquerading_router': LOG_LABELS,
+    'firewall_base': LOG_LABELS,
+}
 REJECT_KEYS = ('input_tcp', 'input_udp', 'input_other', 'forward_tcp', 'forward_other')
 REJECT_TYPES = ('icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-port-unreachable', 'icmp-proto-unreachable',
                 'icmp-net-prohibited', 'icmp-host-prohibited', 'icmp-admin-prohibited', 'tcp-reset')
@@ -481,7 +658,7 @@ def _log_prefixes(value):
             raise _Bad('unknown label %s%s; the labels are %s' % (
                 _show(label), (' (did you mean %s?)' % close[0]) if close else '', ', '.join(LOG_LABELS)))
         try:
-            _text(29, 'a text of at most 29 characters', allow_empty=False)(prefix)
+            _text(None, 'a log prefix (text)', allow_empty=False, maxbytes=LOG_PREFIX_BYTES)(prefix)
             if '"' in str(prefix) or '\\' in str(prefix):
                 raise _Bad('must not contain " or \\ (the prefix is written in double quotes)')
         except _Bad as e:
@@ -510,7 +687,7 @@ def _source_rule(item, ctx=None):
     _sub(item, 'action', _choice('drop', 'reject', 'log'))
     _sub(item, 'proto', _choice('all', 'tcp', 'udp', 'icmp'))
     _sub(item, 'log', _bool)
-    _sub(item, 'comment', _text(200, 'a comment'))
+    _sub(item, 'comment', _COMMENT)
     if 'port' in item:
         if item.get('proto') not in ('tcp', 'udp'):
             raise _Bad('source rule %s: a port needs proto tcp or udp' % _show(item), '.port')
@@ -536,11 +713,14 @@ _lan_services.structured = True
 
 # --------------------------------------------------------------------- the specs
 
+# sources (a set allowed) and networks the template writes with -s or -d (no set)
+_SOURCES = _list(_source, hint=' (write [203.0.113.0/24])')
+_NETS = _list(_destination, hint=' (write [203.0.113.0/24])')
 _PORTS_HINT = ' (write [443] or [80, 443]: one item per port)'
 _COMMON = {
     'ipv6': _bool,
-    'tcp_ports': _list(_port_item, hint=_PORTS_HINT),
-    'udp_ports': _list(_port_item, hint=_PORTS_HINT),
+    'tcp_ports': _list(_port_item_of('tcp'), hint=_PORTS_HINT),
+    'udp_ports': _list(_port_item_of('udp'), hint=_PORTS_HINT),
     'output_policy': _choice('ACCEPT', 'DROP'),
     'input_policy': _choice('DROP', 'ACCEPT'),
     'state': _choice('present', 'absent'),
@@ -551,6 +731,8 @@ _COMMON = {
     'icmp_echo_limit': _rate(allow_empty=True),
     'icmp_echo_burst': _int(1, 10000),
     'reject': _bool,
+    'drop_broadcast': _bool,
+    'ipv6_rpfilter': _choice('auto', 'strict', 'loose', 'off'),
     'ssh_port': _port(allow_range=False),
     'ssh_bruteforce': _choice('none', 'recent', 'hashlimit'),
     'ssh_recent': _list(_recent_item, nonempty=True),
@@ -576,10 +758,9 @@ _COMMON = {
     'stop_firewalld': _bool,
     'stop_ufw': _bool,
     'container_engine': _choice('auto', 'present', 'absent'),
-    'docker_published_sources': _list(_source, hint=' (write [203.0.113.0/24])'),
-    'ipsets': _list(_ipset_item, hint=' (write [{name: web, members: [192.0.2.10]}])'),
+    'docker_published_sources': _SOURCES,
+    'ipsets': _ipsets,
 }
-_NETS = _list(_source, hint=' (write [203.0.113.0/24])')
 _IFACES = _list(_iface, hint=' (write [eth1])')
 
 _EXCEPT_HINT = ' (write [eth0]: the interfaces NOT trusted, such as the WAN)'
@@ -593,7 +774,9 @@ SPECS = {
         trusted_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
         lan_networks=_list(_masquerade_item, hint=' (write [192.168.1.0/24])'),
         lan_services=_lan_services,
-        port_forwards=_list(_forward_item, hint=' (write [{port: 443, to: 192.168.1.6}])'),
+        trusted_interfaces_scope=_choice('forward', 'all'),
+        forward_reject=_choice('auto', 'reject', 'drop'),
+        port_forwards=_forwards,
         antispoof=_bool,
         antispoof_networks=_NETS,
         antispoof_allow=_NETS,
@@ -602,7 +785,7 @@ SPECS = {
     'bastion': dict(
         (k, v) for k, v in dict(
             _COMMON,
-            allowed_networks=_NETS,
+            allowed_networks=_SOURCES,
             internal_networks=_NETS,
             egress_ssh_ports=_list(_port(), nonempty=True, hint=' (write [22])'),
             dns_servers=_NETS,
@@ -620,12 +803,13 @@ SPECS = {
             ssh_recent=_list(_recent_item, nonempty=True),
             log=_bool,
             forward=_bool,
+            forward_reject=_choice('auto', 'reject', 'drop'),
             wan_interface=lambda v: None if v == '' else _iface(v),
             lan_interfaces=_IFACES,
             trusted_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
             forward_interfaces_except=_list(_iface, hint=_EXCEPT_HINT),
             masquerade=_list(_masquerade_item),
-            port_forwards=_list(_forward_item),
+            port_forwards=_forwards,
             antispoof=_bool,
             antispoof_networks=_NETS,
             antispoof_allow=_NETS,
@@ -641,9 +825,66 @@ REQUIRED = {
 }
 
 
-def _cross(role, get):
-    """Checks that involve several variables: [(name suffix, message)]."""
+def _log_prefix_fits(role, get):
+    """The composed prefixes "PREFIX:LABEL " of the labels without a prefix of their own fit the LOG target."""
+    prefix = get('log_prefix')
+    if prefix is None or isinstance(prefix, bool):
+        return []
+    own = get('log_prefixes')
+    own = own if isinstance(own, dict) else {}
+    labels = [x for x in ROLE_LOG_LABELS[role] if x not in own]
+    over = sorted((x for x in labels if _utf8len('%s:%s ' % (prefix, x)) > LOG_PREFIX_BYTES),
+                  key=lambda x: (-len(x), x))
+    if not over:
+        return []
+    room = LOG_PREFIX_BYTES - max(_utf8len(':%s ' % x) for x in labels)
+    composed = '%s:%s ' % (prefix, over[0])
+    give = ('%s a prefix of its own' % over[0]) if len(over) == 1 else \
+        ('the labels %s a prefix of their own' % ', '.join(over))
+    return [('log_prefix', '%s makes the prefix of the label %s %s, %d bytes in UTF-8: the LOG target keeps %d and '
+                           'would cut the rest silently; write at most %d bytes here, or give %s in %s_log_prefixes'
+             % (_show(prefix), over[0], _show(composed), _utf8len(composed), LOG_PREFIX_BYTES, room, give, role))]
+
+
+def _set_refs(value, where=''):
+    """(where, name) of every {set: NAME} in value."""
+    if isinstance(value, dict):
+        if list(value) == ['set'] and isinstance(value['set'], str):
+            yield where, value['set']
+            return
+        for key, sub in value.items():
+            yield from _set_refs(sub, '%s.%s' % (where, key))
+    elif isinstance(value, (list, tuple)):
+        for i, sub in enumerate(value):
+            yield from _set_refs(sub, '%s[%d]' % (where, i))
+
+
+def _sets_declared(role, get, suffixes):
+    """Every {set: NAME} source names a set of <role>_ipsets: checked before the packages and the sets are touched."""
+    sets = get('ipsets')
+    if sets is None and 'ipsets' in suffixes:
+        return []  # the sets themselves are wrong: reported already
+    declared = [item['name'] for item in sets or () if isinstance(item, dict) and isinstance(item.get('name'), str)]
     out = []
+    for suffix in suffixes:
+        if suffix in ('ipsets', 'extra_rules'):
+            continue
+        for where, name in _set_refs(get(suffix)):
+            if name in declared:
+                continue
+            close = difflib.get_close_matches(name, declared, 1, 0.6)
+            out.append(('%s%s' % (suffix, where),
+                        'the set %s is not declared in %s_ipsets (%s%s): the role creates the sets it declares, and '
+                        'a source may only name one of them (a set made outside the role can be matched in '
+                        '%s_extra_rules)'
+                        % (_show(name), role, ('did you mean %s? ' % _show(close[0])) if close else '',
+                           ('declared: %s' % ', '.join(declared)) if declared else 'no set is declared', role)))
+    return out
+
+
+def _cross(role, get, suffixes=()):
+    """Checks that involve several variables: [(name suffix, message)]."""
+    out = _log_prefix_fits(role, get) + _sets_declared(role, get, suffixes)
     if role == 'firewall_base':
         for flag in ('forward', 'antispoof', 'dhcp_client'):
             if get(flag) is True and not get('wan_interface'):
@@ -667,7 +908,51 @@ def _cross(role, get):
     return out
 
 
-def problems(role, variables, declared=()):
+def _distance(a, b):
+    """Edit distance (insertions, deletions, substitutions, swaps of two neighbours)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def near_prefix_edits(role):
+    """How many edits a prefix may be away from the role's name and still be taken for it."""
+    return 1 if len(role) <= 8 else (2 if len(role) <= 12 else 3)
+
+
+def _near_name(role, name, suffixes):
+    """The variable of role that name was meant to be (single_hosts_tcp_ports -> single_host_tcp_ports), or None.
+
+    name is taken for a variable of role when it splits, at an underscore, into a head that is not
+    a role's name but is within near_prefix_edits(role) edits of it (or is the role's name in other
+    letter case or without its underscore), and a tail that is a variable of the role or, when
+    close, very nearly one (difflib ratio 0.8). Names starting with _ and the hook names are left
+    alone; so is bastions_ssh_key (ssh_key is not a variable of bastion) or bastion_host for single_host.
+    """
+    if name.startswith('_') or name.startswith(role + '_') or name.endswith(HOOK_SUFFIX):
+        return None
+    parts = name.split('_')
+    for i in range(1, len(parts)):
+        head, tail = '_'.join(parts[:i]), '_'.join(parts[i:])
+        low = head.lower()
+        if head in ROLES or not tail:
+            continue
+        if not (low == role or low.replace('_', '') == role.replace('_', '')
+                or _distance(low, role) <= near_prefix_edits(role)):
+            continue
+        close = [tail] if tail in suffixes else difflib.get_close_matches(tail, sorted(suffixes), 1, 0.8)
+        if close:
+            return '%s_%s' % (role, close[0])
+    return None
+
+
+def problems(role, variables, declared=(), names=()):
     """Messages for what is wrong with the variables of role (see the module docstring)."""
     if role not in SPECS:
         return ['rampart.firewall: unknown role %s; the roles are %s' % (_show(role), ', '.join(ROLES))]
@@ -712,7 +997,14 @@ def problems(role, variables, declared=()):
                 check(value)
         except _Bad as e:
             out.append('%s%s%s: %s' % (prefix, suffix, e.where, e.msg))
+    # names with a prefix close to the role's: a variable meant for the role that it would never read
+    suffixes = set(spec) | set(n[len(prefix):] for n in declared or () if isinstance(n, str) and n.startswith(prefix))
+    for name in sorted(set(n for n in list(variables) + list(names or ()) if isinstance(n, str))):
+        meant = _near_name(role, name, suffixes)
+        if meant:
+            out.append('%s: unknown variable, its prefix is close to the role %s\'s: did you mean %s? (the role reads '
+                       'only %s*, this one would be ignored)' % (name, role, meant, prefix))
     bad = set(m.split(':', 1)[0].split('[', 1)[0].split('.', 1)[0] for m in out)
-    for suffix, msg in _cross(role, lambda k: present.get(k) if prefix + k not in bad else None):
+    for suffix, msg in _cross(role, lambda k: present.get(k) if prefix + k not in bad else None, sorted(present)):
         out.append('%s%s: %s' % (prefix, suffix, msg))
     return out

@@ -223,7 +223,7 @@ BAD = [
      ['outside 1-20']),
     ('single_host', {'single_host_ssh_recent': []}, 'single_host_ssh_recent:', ['must not be empty']),
     ('single_host', {'single_host_log_prefix': 'a-prefix-that-is-far-too-long'}, 'single_host_log_prefix:',
-     ['at most 20']),
+     ['OUTPUT-ACCEPT', 'at most 14 bytes']),
     ('single_host', {'single_host_log_prefix': 'my "fw"'}, 'single_host_log_prefix:', ['must not contain "']),
     ('single_host', {'single_host_log_prefix': ''}, 'single_host_log_prefix:', ['must not be empty']),
     ('single_host', {'single_host_conf_dir': 'etc/rampart'}, 'single_host_conf_dir:', ['absolute path']),
@@ -343,7 +343,8 @@ GOOD = [
     ('single_host', {'single_host_tcp_ports': [
         22, '8000:8100',
         {'port': 443, 'sources': ['203.0.113.0/24', '2001:db8::/32'], 'interfaces': ['eth0', 'wg+'], 'comment': 'web'}]}),
-    ('single_host', {'single_host_tcp_ports': [{'port': '22', 'sources': [{'set': 'admins'}]}]}),
+    ('single_host', {'single_host_tcp_ports': [{'port': '22', 'sources': [{'set': 'admins'}]}],
+                     'single_host_ipsets': [{'name': 'admins', 'members': ['192.0.2.10']}]}),
     ('single_host', {'single_host_ssh_port': '2222', 'single_host_icmp_echo_limit': '1/s'}),
     ('single_host', {'single_host_extra_rules': [
         {'chain': 'INPUT', 'rule': '-p tcp --dport 7073 -j ACCEPT', 'family': 'ipv6', 'order': 300},
