@@ -40,6 +40,14 @@ MAX_MEMBER_CHARS = 100
 SAMPLE = 10
 DEFAULT_HASHSIZE = 1024
 DEFAULT_MAXELEM = 65536
+# What the kernel takes (ip_set_hash_gen.h, ip_set_timeout.h): a hash table of at most 2^27 buckets
+# (hashsize is rounded up to a power of two; 2^28 pointers no longer fit INT_MAX bytes: ENOMEM),
+# maxelem a u32, and a timeout of at most (UINT_MAX >> 1) / 1000 seconds.
+MIN_HASHSIZE = 64
+MAX_HASHSIZE = 1 << 27
+MAX_MAXELEM = (1 << 32) - 1
+MAX_TIMEOUT = 2147483
+BOUNDS = {'hashsize': (MIN_HASHSIZE, MAX_HASHSIZE), 'maxelem': (1, MAX_MAXELEM), 'timeout': (0, MAX_TIMEOUT)}
 
 _NAME_RE = re.compile(r'\A[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,30}\Z')
 _DIGITS_RE = re.compile(r'\A[0-9]{1,10}\Z')
@@ -54,7 +62,20 @@ _ENTRY_VALUE_OPTS = ('timeout', 'packets', 'bytes', 'comment', 'skbmark', 'skbpr
 
 
 class IpsetError(ValueError):
-    """Bad input: the message names the option or entry, escaped and shortened."""
+    """Bad input: the message names the option or entry, escaped and shortened.
+
+    entry and reason (when set): the same message without the entry's text, for entries read from
+    a file, whose content is not quoted."""
+
+    def __init__(self, msg, entry=None, reason=None):
+        ValueError.__init__(self, msg)
+        self.entry = entry
+        self.reason = reason
+
+
+def _bad(entry, text, reason, hint=''):
+    """The IpsetError of a bad entry: "ENTRY: 'TEXT' REASON HINT" (reason without the text kept apart)."""
+    return IpsetError("%s: '%s' %s%s" % (entry, excerpt(text), reason, hint), entry, reason)
 
 
 def excerpt(text, limit=60):
@@ -88,10 +109,11 @@ class SetSpec:
             raise IpsetError('type must be one of %s, not %s' % (', '.join(TYPES), excerpt(set_type)))
         if family not in FAMILIES:
             raise IpsetError('family must be inet or inet6, not %s' % excerpt(family))
-        for what, value, low, high in (('hashsize', hashsize, 64, 1 << 31), ('maxelem', maxelem, 1, 1 << 31),
-                                       ('timeout', timeout, 0, 2147483)):
+        for what, value in (('hashsize', hashsize), ('maxelem', maxelem), ('timeout', timeout)):
+            low, high = BOUNDS[what]
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
-                raise IpsetError('%s must be an integer from %d to %d, not %s' % (what, low, high, excerpt(value)))
+                raise IpsetError('%s must be an integer from %d to %d (what the kernel takes), not %s'
+                                 % (what, low, high, excerpt(value)))
         self.set_type = set_type
         self.family = family
         self.hashsize = hashsize if hashsize is not None else DEFAULT_HASHSIZE
@@ -139,10 +161,9 @@ def _address(text, family, entry):
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
-        raise IpsetError("%s: '%s' is not an %s address" % (entry, excerpt(text), 'IPv4' if family == 'inet' else 'IPv6'))
+        raise _bad(entry, text, 'is not an %s address' % ('IPv4' if family == 'inet' else 'IPv6'))
     if addr.version != _version(family):
-        raise IpsetError("%s: '%s' is an IPv%d address, but the set has family %s"
-                         % (entry, excerpt(text), addr.version, family))
+        raise _bad(entry, text, 'is an IPv%d address, but the set has family %s' % (addr.version, family))
     return addr
 
 
@@ -161,16 +182,16 @@ def _network(text, family, entry):
     # the slow way, for a precise message
     _address(addr_text, family, entry)
     if not _DIGITS_RE.match(plen):
-        raise IpsetError("%s: '%s' has a bad prefix length" % (entry, excerpt(text)))
+        raise _bad(entry, text, 'has a bad prefix length')
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         if 'host bits' in str(exc):
-            raise IpsetError("%s: '%s' has host bits set: write the network address (%s) or a single address"
-                             % (entry, excerpt(text), ipaddress.ip_network(text, strict=False)))
-        raise IpsetError("%s: '%s' is not an %s network" % (entry, excerpt(text), 'IPv4' if family == 'inet' else 'IPv6'))
+            raise _bad(entry, text, 'has host bits set', ': write the network address (%s) or a single address'
+                       % ipaddress.ip_network(text, strict=False))
+        raise _bad(entry, text, 'is not an %s network' % ('IPv4' if family == 'inet' else 'IPv6'))
     if net.prefixlen == 0:
-        raise IpsetError("%s: '%s': a hash:net set cannot hold a /0 network" % (entry, excerpt(text)))
+        raise _bad(entry, text, 'is /0: a hash:net set cannot hold a /0 network')
     return int(net.network_address), net.prefixlen
 
 
@@ -185,7 +206,7 @@ def member_keys(text, set_type, family, entry='member'):
     if not raw:
         raise IpsetError('%s is empty' % entry)
     if len(raw) > MAX_MEMBER_CHARS or '%' in raw or any(ord(c) < 33 and c != ' ' or ord(c) > 126 for c in raw):
-        raise IpsetError("%s: '%s' is not a member (ASCII, at most %d characters)" % (entry, excerpt(raw), MAX_MEMBER_CHARS))
+        raise _bad(entry, raw, 'is not a member (printable ASCII, at most %d characters)' % MAX_MEMBER_CHARS)
     ver = _version(family)
     words = raw.split()
     value, flags = words[0], words[1:]
@@ -193,15 +214,15 @@ def member_keys(text, set_type, family, entry='member'):
     if flags == ['nomatch'] and set_type == 'hash:net':
         nomatch = True
     elif flags:
-        raise IpsetError("%s: '%s' is not a member: one address%s per entry"
-                         % (entry, excerpt(raw), ' or network (optionally followed by nomatch)' if set_type == 'hash:net' else ''))
+        raise _bad(entry, raw, 'is not a member: one address%s per entry'
+                   % (' or network (optionally followed by nomatch)' if set_type == 'hash:net' else ''))
     if set_type == 'hash:net':
         if '-' in value:
             first, _dash, last = value.partition('-')
             lo = _address(first, family, entry)
             hi = _address(last, family, entry)
             if int(hi) < int(lo):
-                raise IpsetError("%s: '%s' is a range that ends before it starts" % (entry, excerpt(raw)))
+                raise _bad(entry, raw, 'is a range that ends before it starts')
             return [(ver, int(n.network_address), n.prefixlen, nomatch)
                     for n in ipaddress.summarize_address_range(lo, hi)]
         addr, plen = _network(value, family, entry)
@@ -210,18 +231,17 @@ def member_keys(text, set_type, family, entry='member'):
         if '/' in value:
             addr, plen = _network(value, family, entry)
             if plen != (32 if ver == 4 else 128):
-                raise IpsetError("%s: '%s' is a network: a hash:ip set holds single addresses (use type hash:net)"
-                                 % (entry, excerpt(raw)))
+                raise _bad(entry, raw, 'is a network: a hash:ip set holds single addresses (use type hash:net)')
             return [(ver, addr)]
         return [(ver, int(_address(value, family, entry)))]
     # hash:ip,port
     addr_text, comma, port_text = value.partition(',')
     if not comma:
-        raise IpsetError("%s: '%s' is not ADDRESS,PROTO:PORT (for example 192.0.2.1,tcp:22)" % (entry, excerpt(raw)))
+        raise _bad(entry, raw, 'is not ADDRESS,PROTO:PORT (for example 192.0.2.1,tcp:22)')
     if '/' in addr_text:
         addr, plen = _network(addr_text, family, entry)
         if plen != (32 if ver == 4 else 128):
-            raise IpsetError("%s: '%s': a hash:ip,port set holds single addresses" % (entry, excerpt(raw)))
+            raise _bad(entry, raw, 'is a network: a hash:ip,port set holds single addresses')
     else:
         addr = int(_address(addr_text, family, entry))
     proto, colon, port = port_text.partition(':')
@@ -229,10 +249,9 @@ def member_keys(text, set_type, family, entry='member'):
         proto, port = 'tcp', port_text
     proto = proto.lower()
     if proto not in PORT_PROTOS:
-        raise IpsetError("%s: '%s': the protocol must be one of %s" % (entry, excerpt(raw), ', '.join(PORT_PROTOS)))
+        raise _bad(entry, raw, 'has a bad protocol: the protocol must be one of %s' % ', '.join(PORT_PROTOS))
     if not _DIGITS_RE.match(port) or int(port) > 65535:
-        raise IpsetError("%s: '%s': the port must be a number from 0 to 65535 (no names or ranges)"
-                         % (entry, excerpt(raw)))
+        raise _bad(entry, raw, 'has a bad port: the port must be a number from 0 to 65535 (no names or ranges)')
     return [(ver, addr, proto, int(port))]
 
 
@@ -257,15 +276,18 @@ def _strip_comment(text):
 def parse_members(items, spec, origin='members'):
     """The set of keys of ITEMS (strings; '#' starts a comment, blank items are skipped).
 
-    ORIGIN names the source in errors: 'members' gives 'members[3]', a file path gives 'PATH line 3'.
-    Raises IpsetError listing up to 5 bad entries (and how many there are)."""
+    ORIGIN names the source in errors: 'members' gives 'members[3]' and quotes the bad entry, a
+    file ('src PATH') gives 'src PATH line 3' and the reason only: a file may be anything root can
+    read, its content is never quoted. Raises IpsetError listing up to 5 bad entries (and how many
+    there are)."""
     keys = set()
     errors = []
     count = 0
+    quote = origin == 'members'
     for index, item in enumerate(items):
-        entry = ('%s[%d]' % (origin, index)) if origin == 'members' else ('%s line %d' % (origin, index + 1))
+        entry = ('%s[%d]' % (origin, index)) if quote else ('%s line %d' % (origin, index + 1))
         if not isinstance(item, str):
-            errors.append('%s must be a string, not %s' % (entry, excerpt(repr(item))))
+            errors.append('%s must be a string, not %s' % (entry, 'null' if item is None else excerpt(repr(item))))
             continue
         text = _strip_comment(item)
         if not text:
@@ -274,7 +296,7 @@ def parse_members(items, spec, origin='members'):
         try:
             keys.update(member_keys(text, spec.set_type, spec.family, entry))
         except IpsetError as exc:
-            errors.append(str(exc))
+            errors.append(str(exc) if quote or exc.reason is None else '%s: the entry %s (not quoted)' % (entry, exc.reason))
     if errors:
         more = ' (and %d more bad entries)' % (len(errors) - 5) if len(errors) > 5 else ''
         raise IpsetError('; '.join(errors[:5]) + more)
@@ -584,12 +606,64 @@ def parse_headers(text):
     return sets
 
 
+def check_declared(declared, option='ipsets'):
+    """Validate iptables_ruleset's ipsets option, {set name: member list}, before anything runs:
+    every name a set name, every value a list of member strings (addresses or networks, or
+    ADDRESS,PROTO:PORT entries, of either family; '#' comments and blank items allowed). A string
+    for a list, null, a number or a bad entry raises IpsetError naming the option, the key and the
+    value (escaped, shortened)."""
+    if declared is None:
+        return
+    if not isinstance(declared, dict):
+        raise IpsetError('%s must be a dictionary of set name to member list, not %s' % (option, _shown(declared)))
+    for name in sorted(declared, key=str):
+        check_name(name, '%s key' % option)
+        members = declared[name]
+        where = '%s[%s]' % (option, name)
+        if isinstance(members, str):
+            raise IpsetError("%s must be a list of addresses and networks, not the string '%s' (write [%s])"
+                             % (where, excerpt(members), excerpt(members)))
+        if not isinstance(members, list):
+            raise IpsetError('%s must be a list of addresses and networks, not %s' % (where, _shown(members)))
+        for index, item in enumerate(members):
+            entry = '%s[%d]' % (where, index)
+            if not isinstance(item, str):
+                raise IpsetError('%s must be a string (an address or network), not %s' % (entry, _shown(item)))
+            text = _strip_comment(item)
+            if not text:
+                continue
+            if not any(_is_member(text, set_type, family) for set_type in ('hash:net', 'hash:ip,port')
+                       for family in FAMILIES):
+                raise IpsetError("%s: '%s' is not an IPv4 or IPv6 address or network" % (entry, excerpt(text)))
+
+
+def _is_member(text, set_type, family):
+    try:
+        member_keys(text, set_type, family)
+    except IpsetError:
+        return False
+    return True
+
+
+def _shown(value):
+    """A non-string value as the YAML/JSON user wrote it (null, true, 5, 1.5, [...]), escaped and shortened."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (int, float)):
+        return excerpt(repr(value))
+    return '%s %s' % (type(value).__name__, excerpt(repr(value)))
+
+
 def declared_networks(name, members, family):
     """The members of a declared set (iptables_ruleset's ipsets option) as networks for the lockout
     preflight, or None when they are not all addresses and networks of FAMILY ('ipv4' or 'ipv6')."""
     ipfam = 'inet' if family == 'ipv4' else 'inet6'
     out = []
-    for index, item in enumerate(members or []):
+    if not isinstance(members, (list, tuple)):
+        return None if members is not None else out
+    for index, item in enumerate(members):
         text = _strip_comment(item) if isinstance(item, str) else None
         if text is None:
             return None

@@ -39,8 +39,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     render_table,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock, session_ssh_connection
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock, excerpt, session_ssh_connection
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import parse_ssh_connection, preflight
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILIES,
     SpecError,
@@ -141,6 +141,36 @@ class FamilyApplier:
         raise error
 
 
+def ssh_session(params):
+    """The SSH session the lockout check protects, the same for every module: params['ssh_connection'],
+    or when that is None session_ssh_connection(); '' when there is none. The one parser of the
+    option (iptables_lockout.parse_ssh_connection, ASCII digits only): a malformed value raises
+    FirewallError naming ssh_connection (or the session's SSH_CONNECTION) and the value, escaped
+    and shortened. Modules call it before anything changes."""
+    given = params.get('ssh_connection')
+    ssh = (session_ssh_connection() if given is None else given).strip()
+    if not ssh:
+        return ''
+    try:
+        parse_ssh_connection(ssh)
+    except ValueError as exc:
+        where = 'ssh_connection' if given is not None else "the session's SSH_CONNECTION (set ssh_connection to override it)"
+        raise FirewallError('%s must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" (ASCII digits), not \'%s\': %s'
+                            % (where, excerpt(ssh, 120), _problem(exc)), field='ssh_connection', value=excerpt(ssh, 120))
+    return ssh
+
+
+def _problem(exc):
+    """What parse_ssh_connection found wrong, without the whole value again."""
+    text = str(exc)
+    if 'mixes IPv4 and IPv6' in text:
+        return 'it mixes IPv4 and IPv6 addresses'
+    cut = text.find(' in SSH_CONNECTION')
+    if cut > 0:
+        return excerpt(text[:cut], 80)
+    return 'four fields separated by spaces are needed'
+
+
 def lockout_check(ruleset, params, sets=None, hint=None):
     """The lockout preflight of an apply, the same for every module: evaluate the filter table of
     ruleset (the Ruleset of one family as it will be) for the packets of the SSH session this
@@ -154,16 +184,11 @@ def lockout_check(ruleset, params, sets=None, hint=None):
     when the preflight runs: reading live sets costs an ipset call)."""
     if not params.get('lockout_check', True):
         return {'status': 'disabled'}
-    ssh = params.get('ssh_connection')
-    ssh = (session_ssh_connection() if ssh is None else ssh).strip()
+    ssh = ssh_session(params)
     if not ssh:
         return {'status': 'skipped', 'reason': 'no SSH session to protect (local or container connection, '
                                                'or ssh_connection empty)'}
-    try:
-        client = ipaddress.ip_address(ssh.split()[0])
-    except (ValueError, IndexError):
-        raise FirewallError('ssh_connection must read "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" '
-                            '(the SSH_CONNECTION variable), not %r' % ssh, field='ssh_connection')
+    client = ipaddress.ip_address(ssh.split()[0].split('%', 1)[0])
     mapped = getattr(client, 'ipv4_mapped', None)
     version = 4 if (client.version == 4 or mapped is not None) else 6
     if version != (4 if ruleset.family == 'ipv4' else 6):
@@ -331,6 +356,8 @@ def run_change(module, describe, allow=()):
         check_empty_lists(params, module.argument_spec, allow=allow)
         if not 0 <= params['wait'] <= 300:
             raise SpecError('wait must be between 0 and 300 seconds, not %d' % params['wait'], 'wait', params['wait'])
+        if params.get('lockout_check') and params.get('ssh_connection') is not None:
+            ssh_session(params)
         change = describe(params)
         runners = dict((f, NoflushRunner(module, f, params['wait'])) for f in change.families)
         lockout = params if 'lockout_check' in params else None

@@ -14,6 +14,7 @@ live in iptables_engine/iptables_persist (pure).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import stat
 import time
@@ -360,10 +361,44 @@ def digest(value):
     return '<%d bytes, sha256:%s>' % (len(data), hashlib.sha256(data).hexdigest()[:16])
 
 
+def shown_value(value, limit=120):
+    """A parameter value for a message, as the user wrote it in YAML: a string quoted, null, true,
+    5, or a list/dict in JSON; escaped and shortened."""
+    if isinstance(value, str):
+        return "the string '%s'" % excerpt(value, limit)
+    if value is None or isinstance(value, (bool, int, float, list, dict)):
+        try:
+            return excerpt(json.dumps(value, sort_keys=True, default=repr), limit)
+        except (TypeError, ValueError):
+            pass
+    return excerpt(repr(value), limit)
+
+
 class DigestLoggingModule(AnsibleModule):
     """AnsibleModule that writes a digest, not the text, of long parameter values (a whole
-    ruleset in ``content``) to the target's syslog/journal when it logs its invocation.
+    ruleset in ``content``) to the target's syslog/journal when it logs its invocation, and that
+    refuses a value of an option of type dict that is not one (a string, a list, a number)
+    naming the option and the value, before ansible-core's own validation (whose message for a
+    dict with suboptions does not name the option, and which fails with a traceback on a number),
+    as it refuses a value with control characters for an option with choices (ansible-core's
+    message would quote them raw).
     Everything else is AnsibleModule's."""
+
+    def _set_internal_properties(self):
+        super()._set_internal_properties()
+        for name in sorted(self.argument_spec):
+            spec = self.argument_spec[name]
+            value = self.params.get(name) if isinstance(self.params, dict) else None
+            if spec.get('choices') and isinstance(value, str) and any(ord(char) < 32 or ord(char) == 127 for char in value):
+                # ansible-core's "must be one of" message would carry the raw control characters
+                self.fail_json(msg='%s must be one of %s, not %s' % (name, ', '.join(map(str, spec['choices'])), shown_value(value)),
+                               field=name)
+            if spec.get('type') != 'dict' or value is None or isinstance(value, dict):
+                continue
+            keys = sorted(spec.get('options') or {})
+            self.fail_json(msg='%s must be a dictionary%s, not %s'
+                           % (name, ' (keys %s)' % ', '.join(keys) if keys else '', shown_value(value)),
+                           field=name)
 
     def _log_invocation(self):
         real = self.params

@@ -64,6 +64,7 @@ Pure Python, standard library only (Python 3.8+).
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     BadValue,
@@ -280,7 +281,7 @@ def _scope(text):
     """The interface name of an IPv6 scope suffix (fe80::1%eth0), or None."""
     if isinstance(text, str) and '%' in text:
         z = text.split('%', 1)[1].strip()
-        if z and not z.isdigit():
+        if z and not (z.isascii() and z.isdigit()):
             return z
     return None
 
@@ -941,6 +942,9 @@ SESSION_PACKETS = (
 _DESCRIPTIONS = dict(SESSION_PACKETS)
 
 
+_PORT_RE = re.compile(r'\A[0-9]{1,5}\Z')
+
+
 def parse_ssh_connection(ssh_connection):
     """'client_ip client_port server_ip server_port' -> (client, cport, server, sport, scope iface).
 
@@ -958,7 +962,8 @@ def parse_ssh_connection(ssh_connection):
     server = _ip(parts[2], 'server address in SSH_CONNECTION')
     ports = []
     for what, p, low in (('client port', parts[1], 0), ('server port', parts[3], 1)):
-        if not p.isdigit() or not low <= int(p) <= 65535:
+        # ASCII digits only: str.isdigit() also takes superscripts and fullwidth digits
+        if not _PORT_RE.match(p) or not low <= int(p) <= 65535:
             raise ValueError('invalid %s %r in SSH_CONNECTION %r (%d-65535)' % (what, p, ssh_connection, low))
         ports.append(int(p))
     if client.version != server.version:

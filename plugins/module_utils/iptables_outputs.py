@@ -50,6 +50,8 @@ COPY_DIR_MODE = 0o700
 FACTS_DIR = '/etc/ansible/facts.d'
 FACT_MODE = 0o644
 FACT_NAME_RE = re.compile(r'\A[A-Za-z0-9_]{1,64}\Z')
+# The largest fact written, and read back: a fact written once must be readable by every later run.
+FACT_LIMIT = 1 << 20
 # The kernel settings checked by sysctl_check, and the default file of rampart.firewall.sysctl_hardening.
 PROC_SYS = '/proc/sys'
 SYSCTL_DEFAULT_PATH = '/etc/sysctl.d/90-rampart-firewall.conf'
@@ -153,11 +155,16 @@ class Outputs:
             if problem:
                 raise FirewallError(problem)
         content = json.dumps(spec['content'], sort_keys=True) + '\n'
+        size = len(content.encode('utf-8', 'surrogateescape'))
+        if size > FACT_LIMIT:
+            raise FirewallError('local_fact.content of %s is %d bytes as JSON, more than the limit of %d bytes (a fact is '
+                                'read back with that limit): keep large data out of the fact'
+                                % (excerpt(name, 60), size, FACT_LIMIT), field='local_fact.content')
         old = None
         same = False
         if os.path.exists(path):
             try:
-                old = read_regular_file('local_fact', path, limit=1 << 20).decode('utf-8', 'replace')
+                old = read_regular_file('local_fact', path, limit=FACT_LIMIT).decode('utf-8', 'replace')
             except HostError as exc:
                 raise FirewallError(exc.msg)
             try:

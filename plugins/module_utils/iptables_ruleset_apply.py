@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier, lockout_check
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier, lockout_check, ssh_session
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     PlanError,
     apply_result,
@@ -41,6 +42,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     read_regular_file,
     write_atomic,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_model import IpsetError, check_declared
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
@@ -73,6 +75,8 @@ MAX_ROLLBACK_TIMEOUT = 3600
 MAX_WAIT = 300
 # Seconds between the module's answer and the timer's iptables-restore (see arm_window).
 APPLY_DELAY = 1.0
+# A ParseError field shown for src: an option name (--dport, -j) or a word of the model (chain, counters).
+_SAFE_FIELD = re.compile(r'\A(-[A-Za-z]|--[a-z][a-z0-9-]{0,23}|[a-zA-Z]{1,10})\Z')
 
 
 def withdraw(token):
@@ -141,8 +145,9 @@ class RulesetApply:
         try:
             return parse(text, family=self.family)
         except ParseError as exc:
-            # Quote only a short, escaped excerpt of the bad line and value: src may be any
-            # file root can read (a symlink to a secret must not leak it into logs).
+            if self.params['content'] is None:
+                raise self.src_error(exc, where)
+            # content is the task's own text: a short, escaped excerpt of the bad line and value.
             extra = {}
             if exc.lineno is not None:
                 extra['lineno'] = exc.lineno
@@ -154,6 +159,22 @@ class RulesetApply:
                 extra['value'] = excerpt(exc.value, 40)
             shown = ParseError(excerpt(exc.message, 160), exc.lineno, extra.get('line'), extra.get('field'))
             raise FirewallError('%s does not parse as an %s ruleset: %s' % (where, self.family, to_native(shown)), **extra)
+
+    def src_error(self, exc, where):
+        """The error of a src that does not parse: the line number and the field, never the content
+        (src may be any file root can read; a symlink to a secret must not leak it into the result or
+        the logs). The field is shown only when it is an option name or a word of the model."""
+        extra = {}
+        parts = []
+        if exc.lineno is not None:
+            extra['lineno'] = exc.lineno
+            parts.append('line %d' % exc.lineno)
+        if exc.field is not None and exc.field != 'line' and _SAFE_FIELD.match(exc.field):
+            extra['field'] = exc.field
+            parts.append('at %s' % exc.field)
+        return FirewallError('%s does not parse as an %s ruleset%s (the content of src is not quoted: give the same text '
+                             'as content to see the value)' % (where, self.family, ': ' + ', '.join(parts) if parts else ''),
+                             **extra)
 
     def read_live(self):
         """Return (iptables-save text, Ruleset)."""
@@ -625,6 +646,16 @@ def run_ruleset(module):
         problem = check_dir_path('copy_dir', params['copy_dir'])
         if problem:
             module.fail_json(msg=problem, field='copy_dir', value=excerpt(params['copy_dir'], 200))
+    try:
+        # the members of the declared sets feed the lockout check: a list of strings each, checked first
+        check_declared(params['ipsets'])
+    except IpsetError as exc:
+        module.fail_json(msg=to_native(exc), field='ipsets')
+    if params['state'] == 'present' and params['lockout_check'] and params['ssh_connection'] is not None:
+        try:
+            ssh_session(params)
+        except FirewallError as exc:
+            module.fail_json(msg=exc.msg, **exc.extra)
     rulesets = params['rulesets']
     if rulesets is not None and params['state'] == 'present':
         if not any(value is not None for value in rulesets.values()):

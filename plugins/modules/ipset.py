@@ -25,7 +25,8 @@ description:
   - Every member is checked before anything runs; a bad entry fails the task naming the entry (escaped and
     shortened) and its position, and nothing is changed.
   - O(state=absent) destroys the set, but refuses while an iptables or ip6tables rule (live, or in the persisted
-    rules file) uses it - a C(-m set --match-set NAME) match or a C(SET) target - naming the rule.
+    rules file) uses it - a C(-m set --match-set NAME) match or a C(SET) target - naming the rule. It also refuses
+    when the persisted rules file cannot be checked (a symlink, not a regular file, larger than 64 MiB).
   - With O(persist=true) (the default), the set is written to the file the distribution's boot service loads B(before)
     the iptables rules that reference it. Only the managed set's lines are replaced in that file; the other sets in
     it are kept as they are.
@@ -82,8 +83,9 @@ options:
         V(lookup('ansible.builtin.file', 'blocklist.txt'\).splitlines(\)) of a commented file on the controller works.
       - A network must be written with its network address (V(10.0.0.0/8), not V(10.0.0.5/8)).
       - Mutually exclusive with O(src); one of them is required with O(state=present) (V([]) is an empty set).
+      - Every item must be a string; a V(null) item is refused (it is not a blank item).
     type: list
-    elements: str
+    elements: raw
   src:
     description:
       - A file on the target with one member per line (V(#) comments and blank lines allowed), read instead of
@@ -91,17 +93,21 @@ options:
     type: path
   hashsize:
     description:
-      - The initial hash size of a new set (a power of two; the kernel grows it as the set fills). It is not
-        compared, so changing it alone changes nothing.
+      - The initial hash size of a new set (the kernel rounds it up to a power of two and grows it as the set fills).
+        It is not compared, so changing it alone changes nothing.
+      - From V(64) to V(134217728) (2^27, the largest hash table the kernel allocates).
     type: int
   maxelem:
-    description: The maximum number of members. More members than this is an error before anything changes.
+    description:
+      - The maximum number of members. More members than this is an error before anything changes.
+      - From V(1) to V(4294967295).
     type: int
     default: 65536
   timeout:
     description:
       - Create the set with timeout support and this default timeout in seconds for its members (V(0) means members
         never expire). Members that expired are added again on the next run. Omit for a set without timeouts.
+      - At most V(2147483) seconds (what ipset and the kernel take).
     type: int
   counters:
     description: Create the set with packet and byte counters per member.
@@ -383,21 +389,39 @@ class IpsetModule:
                 rules_file = persist_target(os_release, family).path
             except ValueError:
                 continue
-            if os.path.isfile(rules_file) and not os.path.islink(rules_file):
-                try:
-                    text = to_text(read_regular_file('rules file', rules_file), errors='surrogate_or_replace')
-                except HostError:
-                    continue
-                found += ['%s %s (persisted in %s)' % (family, ref, rules_file) for ref in model.references(text, self.name)]
+            if not os.path.lexists(rules_file):
+                continue
+            # The boot service reads this file whatever it is: one that cannot be read here (a symlink,
+            # a FIFO, larger than the read limit) cannot be proven not to use the set.
+            if os.path.islink(rules_file) or not os.path.isfile(rules_file):
+                raise FirewallError('refusing to change the set %s: the persisted rules file %s, which the boot service '
+                                    'loads, is %s, so whether its rules use the set cannot be checked; make it a '
+                                    'regular file (or remove the rules that use the set from it) first'
+                                    % (self.name, rules_file, 'a symlink' if os.path.islink(rules_file) else
+                                       'not a regular file'))
+            try:
+                text = to_text(read_regular_file('the persisted rules file', rules_file), errors='surrogate_or_replace')
+            except HostError as exc:
+                raise FirewallError('refusing to change the set %s: whether the persisted rules file %s uses it cannot '
+                                    'be checked: %s' % (self.name, rules_file, exc.msg))
+            found += ['%s %s (persisted in %s)' % (family, ref, rules_file) for ref in model.references(text, self.name)]
         return found
 
     # ------------------------------------------------------------------ input
 
-    def desired(self):
+    def spec(self):
+        """The SetSpec of the options (their bounds checked, whatever the state). Raises FirewallError."""
         p = self.params
         try:
-            spec = model.SetSpec(p['type'], p['family'], p['hashsize'], p['maxelem'], p['timeout'],
+            return model.SetSpec(p['type'], p['family'], p['hashsize'], p['maxelem'], p['timeout'],
                                  p['counters'], p['comment'])
+        except model.IpsetError as exc:
+            raise FirewallError(str(exc))
+
+    def desired(self):
+        p = self.params
+        spec = self.spec()
+        try:
             if p['src'] is not None:
                 problem = check_file_path('src', p['src'])
                 if problem:
@@ -463,6 +487,7 @@ class IpsetModule:
         if self.params['state'] == 'present':
             spec, keys = self.desired()
         else:
+            self.spec()
             spec, keys = None, None
         self.ipset = self.module.get_bin_path('ipset', required=True)
         with ApplyLock(self.params['wait']):
@@ -631,7 +656,8 @@ def argument_spec():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         type=dict(type='str', default='hash:net', choices=list(model.TYPES)),
         family=dict(type='str', default='inet', choices=list(model.FAMILIES)),
-        members=dict(type='list', elements='str'),
+        # raw: ansible-core would turn a null entry into '' (a blank item, skipped); the model refuses non-strings
+        members=dict(type='list', elements='raw'),
         src=dict(type='path'),
         hashsize=dict(type='int'),
         maxelem=dict(type='int', default=model.DEFAULT_MAXELEM),

@@ -366,9 +366,9 @@ import errno
 import os
 import stat
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     PROFILES,
@@ -750,7 +750,7 @@ class SysctlHardening:
 
 
 def main():
-    module = AnsibleModule(
+    module = DigestLoggingModule(
         argument_spec=dict(
             profile=dict(type='str', required=True, choices=sorted(PROFILES)),
             settings=dict(type='dict'),

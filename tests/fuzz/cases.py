@@ -27,6 +27,7 @@ idempotent    valid: run twice, the second run reports changed=false (default tr
 check_mode    run in check mode
 env       extra environment variables for the module
 backends  ['nft'] (default) or ['nft', 'legacy']
+needs_ipset   the case needs the ipset tool (setup ops 'ipset', or the module uses sets)
 
 All values are ASCII in this file: other characters are written as escapes.
 """
@@ -788,8 +789,292 @@ def sysctl_cases():
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# issue 24: the ipset module and the options added since issue 10
+
+SET_ABUSE = 'create fz-abuse hash:net family inet hashsize 1024 maxelem 65536\nadd fz-abuse 203.0.113.0/24\nadd fz-abuse 192.0.2.99\n'
+SET_BOOT = 'create fz-boot hash:net family inet hashsize 1024 maxelem 65536\nadd fz-boot 192.0.2.0/24\n'
+MAKE_ABUSE = dict(op='ipset', text=SET_ABUSE)
+MAKE_BOOT = dict(op='ipset', text=SET_BOOT)
+USE_ABUSE = dict(op='iptables', text='*filter\n-I INPUT 1 -m set --match-set fz-abuse src -j DROP\nCOMMIT\n')
+DESIRED_SETS = with_line('-A INPUT -m set --match-set fz-abuse src -j DROP')
+BOOT_RULES = ('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+              '-A INPUT -m set --match-set fz-boot src -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n')
+SSH_SUPER = '198.51.100.7 5555 203.0.113.10 ' + SUPER2
+SSH_FW = '198.51.100.7 5555 203.0.113.10 ' + FW2
+BIG_FACT = {'blob': 'x' * (1200 * 1000)}
+
+
+def ipset(**args):
+    base = dict(name='fz-set', members=['10.0.0.0/8', '192.0.2.1'])
+    base.update(args)
+    return dict((k, v) for k, v in base.items() if v is not None)
+
+
+def ipset_cases():
+    out = []
+    add = out.append
+    fam = 'ipset'
+    add(case('ipset/valid/create', 'ipset', ipset(), 'valid', family=fam))
+    add(case('ipset/valid/create-no-persist', 'ipset', ipset(persist=False), 'valid', family=fam))
+    add(case('ipset/valid/hash-ip-inet6', 'ipset', ipset(type='hash:ip', family='inet6', members=['2001:db8::1', '2001:db8::2']), 'valid',
+             family=fam))
+    add(case('ipset/valid/hash-ip-port', 'ipset', ipset(type='hash:ip,port', members=['192.0.2.10,tcp:5432', '192.0.2.11,udp:53']),
+             'valid', family=fam))
+    add(case('ipset/valid/options', 'ipset', ipset(timeout=0, counters=True, comment=True, maxelem=1 << 20, hashsize=4096), 'valid',
+             family=fam))
+    add(case('ipset/valid/maxelem-u32', 'ipset', ipset(maxelem=(1 << 32) - 1), 'valid', family=fam))
+    add(case('ipset/valid/timeout-max', 'ipset', ipset(timeout=2147483), 'valid', family=fam))
+    add(case('ipset/valid/empty', 'ipset', ipset(members=[]), 'valid', family=fam))
+    add(case('ipset/valid/comments-blank', 'ipset', ipset(members=['# list', '', '10.0.0.0/8  # net']), 'valid', family=fam))
+    add(case('ipset/valid/src', 'ipset', ipset(members=None, src='/var/tmp/list.txt'), 'valid', family=fam,
+             setup=[dict(op='file', path='/var/tmp/list.txt', text='# x\n10.0.0.0/8\n192.0.2.0/24\n')]))
+    add(case('ipset/valid/swap-live-set', 'ipset', ipset(name='fz-abuse', members=['203.0.113.0/24']), 'valid', family=fam,
+             setup=[MAKE_ABUSE, USE_ABUSE]))
+    add(case('ipset/valid/absent-unused', 'ipset', dict(name='fz-abuse', state='absent'), 'valid', family=fam, setup=[MAKE_ABUSE]))
+    add(case('ipset/valid/absent-missing', 'ipset', dict(name='fz-none', state='absent'), 'valid', family=fam))
+    add(case('ipset/unchanged/check-mode', 'ipset', ipset(), 'unchanged', check_mode=True, family=fam))
+    add(case('ipset/unchanged/check-mode-absent', 'ipset', dict(name='fz-abuse', state='absent'), 'unchanged', check_mode=True,
+             family=fam, setup=[MAKE_ABUSE]))
+    # names
+    for name, value in [('dash', '-exist'), ('dotdot', '../x'), ('slash', 'a/b'), ('long', 'a' * 32), ('space', 'a b'),
+                        ('empty', ''), ('nul', 'a\x00b'), ('newline', 'a\nb'), ('esc', 'a\x1b[31m'), ('shell', '$(touch /tmp/pwned)'),
+                        ('fullwidth', 'fz' + FW2), ('very-long', LONG)]:
+        add(invalid('ipset/name/%s' % name, 'ipset', ipset(name=value), 'name', value if value else None, family='ipset name'))
+    # members, on a live set that must stay as it is
+    bad_members = [
+        ('null', [None], None), ('null-after', ['10.0.0.1', None], None), ('int', [5], None), ('list-in-list', [['10.0.0.1']], None),
+        ('host-bits', ['10.0.0.5/8'], '10.0.0.5/8'), ('ipv6-in-inet', ['2001:db8::1'], '2001:db8::1'),
+        ('octet-300', ['10.0.0.300'], '10.0.0.300'), ('fullwidth', [FW_IP], None), ('arabic', ['\u0661\u0660.0.0.1'], None),
+        ('nul', ['10.0.0.1\x00'], None), ('newline-inject', ['10.0.0.1\nadd fz-abuse 0.0.0.1'], None),
+        ('esc', ['10.0.0.1\x1b[2J'], None), ('shell', ['$(touch /tmp/pwned)'], '$(touch /tmp/pwned)'),
+        ('restore-inject', ['10.0.0.1 -exist'], None), ('slash-zero', ['0.0.0.0/0'], '0.0.0.0/0'),
+        ('range-backwards', ['10.0.0.9-10.0.0.1'], '10.0.0.9-10.0.0.1'), ('long', [LONG], None), ('percent', ['fe80::1%eth0'], None),
+        ('nomatch-hash-ip', None, None),
+    ]
+    for name, members, shown in bad_members:
+        args = ipset(name='fz-abuse', members=members)
+        if name == 'nomatch-hash-ip':
+            args = ipset(name='fz-ip', type='hash:ip', members=['10.0.0.1 nomatch'])
+        add(invalid('ipset/members/%s' % name, 'ipset', args, 'members', shown, family='ipset members', setup=[MAKE_ABUSE, USE_ABUSE]))
+    add(invalid('ipset/members/over-maxelem', 'ipset', ipset(name='fz-abuse', maxelem=1), 'maxelem', family='ipset members',
+                setup=[MAKE_ABUSE]))
+    add(invalid('ipset/members/and-src', 'ipset', ipset(src='/var/tmp/list.txt'), ['members', 'src'], family='ipset members'))
+    add(invalid('ipset/members/neither', 'ipset', dict(name='fz-set'), ['members', 'src'], family='ipset members'))
+    add(invalid('ipset/members/dict', 'ipset', ipset(members={'a': 1}), 'members', family='ipset members'))
+    add(case('ipset/members/string-for-list', 'ipset', ipset(members='10.0.0.1'), 'either', fields=['members'], family='ipset members'))
+    # the kernel's bounds
+    for option, value in [('hashsize', (1 << 27) + 1), ('hashsize', 1 << 31), ('hashsize', 63), ('hashsize', -1), ('hashsize', 10 ** 12),
+                          ('maxelem', 1 << 32), ('maxelem', 0), ('maxelem', -1), ('timeout', 2147484), ('timeout', -1),
+                          ('timeout', 10 ** 12), ('wait', -1), ('wait', 301)]:
+        add(invalid('ipset/bounds/%s-%s' % (option, value), 'ipset', ipset(name='fz-abuse', **{option: value}), option, value,
+                    family='ipset bounds', setup=[MAKE_ABUSE]))
+        if option != 'wait':
+            add(invalid('ipset/bounds/%s-%s-absent' % (option, value), 'ipset', dict(name='fz-abuse', state='absent', **{option: value}),
+                        option, value, family='ipset bounds', setup=[MAKE_ABUSE]))
+    for option, value in [('hashsize', 'big'), ('hashsize', 1.5), ('maxelem', [1]), ('timeout', '1h'), ('type', 'hash:mac'),
+                          ('type', 'list:set'), ('family', 'inet4'), ('state', 'flushed'), ('counters', 'maybe'), ('persist', 'maybe')]:
+        add(invalid('ipset/wrong/%s-%s' % (option, value), 'ipset', ipset(**{option: value}), option, family='wrong type'))
+    add(invalid('ipset/unknown-option', 'ipset', ipset(flush=True), 'flush', family='unknown option'))
+    # src: a regular file; a bad line named by number, its content never quoted
+    secret = [dict(op='file', path='/var/tmp/shadow-copy', text=SECRET_LINE + '\n' + SECRET_LINE2 + '\n', mode=0o600),
+              dict(op='symlink', path='/tmp/list.link', target='/var/tmp/shadow-copy')]
+    add(invalid('ipset/src/symlink-to-secret', 'ipset', ipset(members=None, src='/tmp/list.link'), ['src', 'line'], setup=secret,
+                leak=[dict(text=SECRET_LINE, max=8, what='the secret line'), dict(text=SECRET_HASH[::-1], max=8, what='the second line')],
+                family='leak'))
+    add(invalid('ipset/src/proc-environ', 'ipset', ipset(members=None, src='/proc/self/environ'), 'src', env={'FUZZ_SECRET': ENV_SECRET},
+                leak=[dict(text=ENV_SECRET, max=8, what='an environment variable')], family='leak'))
+    for name, path, setup in [('fifo', '/tmp/list.fifo', [dict(op='fifo', path='/tmp/list.fifo')]), ('dev-zero', '/dev/zero', []),
+                              ('directory', '/tmp', []), ('missing', '/tmp/no-such-list', []), ('relative', 'list.txt', []),
+                              ('huge', '/tmp/huge.list', [dict(op='sparse', path='/tmp/huge.list', size=64 * 1024 * 1024 + 1)]),
+                              ('non-utf8', '/tmp/latin1.list', [dict(op='bytes', path='/tmp/latin1.list', hex='31302e302e302e31e90a')])]:
+        add(invalid('ipset/src/%s' % name, 'ipset', ipset(members=None, src=path), 'src', family='ipset src', setup=setup + [MAKE_ABUSE]))
+    for name, path, setup in [('dev-null', '/dev/null', []), ('relative', 'ipsets', []), ('dotdot', '/etc/iptables/../ipsets', []),
+                              ('directory', '/etc/iptables', []), ('nul', '/etc/iptables/ip\x00sets', []),
+                              ('symlink', '/etc/iptables/link', [dict(op='symlink', path='/etc/iptables/link', target='/etc/hostname')])]:
+        add(invalid('ipset/persist-path/%s' % name, 'ipset', ipset(persist_path=path), 'persist_path', family='ipset persist_path',
+                    setup=setup))
+    # state=absent: refused while a rule, live or persisted, uses the set, or when the boot file cannot be checked
+    add(invalid('ipset/absent/live-rule', 'ipset', dict(name='fz-abuse', state='absent'), ['fz-abuse', 'rule'], family='ipset absent',
+                setup=[MAKE_ABUSE, USE_ABUSE]))
+    add(invalid('ipset/absent/persisted-rule', 'ipset', dict(name='fz-boot', state='absent'), ['rules.v4'], family='ipset absent',
+                setup=[MAKE_BOOT, dict(op='file', path='/etc/iptables/rules.v4', text=BOOT_RULES, mode=0o640)]))
+    add(invalid('ipset/absent/boot-file-symlink', 'ipset', dict(name='fz-boot', state='absent', persist=False), ['rules.v4'],
+                msg_re='symlink', family='ipset absent',
+                setup=[MAKE_BOOT, dict(op='file', path='/var/tmp/real.v4', text=BOOT_RULES, mode=0o640),
+                       dict(op='unlink', path='/etc/iptables/rules.v4'),
+                       dict(op='symlink', path='/etc/iptables/rules.v4', target='/var/tmp/real.v4')]))
+    add(invalid('ipset/absent/boot-file-too-large', 'ipset', dict(name='fz-boot', state='absent'), ['rules.v4'], msg_re='limit',
+                family='ipset absent', setup=[MAKE_BOOT, dict(op='sparse', path='/etc/iptables/rules.v4', size=64 * 1024 * 1024 + 1)]))
+    add(invalid('ipset/absent/boot-file-fifo', 'ipset', dict(name='fz-boot', state='absent'), ['rules.v4'], family='ipset absent',
+                setup=[MAKE_BOOT, dict(op='unlink', path='/etc/iptables/rules.v4'), dict(op='fifo', path='/etc/iptables/rules.v4')]))
+    add(invalid('ipset/absent/check-mode-live-rule', 'ipset', dict(name='fz-abuse', state='absent'), ['fz-abuse', 'rule'],
+                check_mode=True, family='ipset absent', setup=[MAKE_ABUSE, USE_ABUSE]))
+    add(invalid('ipset/type-change/in-use', 'ipset', ipset(name='fz-abuse', type='hash:ip', members=['192.0.2.99']), ['fz-abuse'],
+                family='ipset absent', setup=[MAKE_ABUSE, USE_ABUSE]))
+    return out
+
+
+def ruleset_round2_cases():
+    out = []
+    add = out.append
+    both = {'ipv4': DESIRED_V4, 'ipv6': DESIRED_V6}
+    # rulesets
+    add(case('ruleset/rulesets/valid-both', 'iptables_ruleset', ruleset(content=None, rulesets=both), 'valid', backends=BOTH,
+             family='rulesets'))
+    add(case('ruleset/rulesets/valid-both-persist', 'iptables_ruleset', ruleset(content=None, rulesets=both, persist=True), 'valid',
+             family='rulesets'))
+    add(case('ruleset/rulesets/valid-ipv6-only', 'iptables_ruleset', ruleset(content=None, rulesets={'ipv6': DESIRED_V6}), 'valid',
+             family='rulesets'))
+    add(case('ruleset/rulesets/check-mode', 'iptables_ruleset', ruleset(content=None, rulesets=both), 'unchanged', check_mode=True,
+             family='rulesets'))
+    bad6 = DESIRED_V6.replace('COMMIT', '-A INPUT -m comment --comment "a\x00b" -j ACCEPT\nCOMMIT')
+    for name, value, fields in [('string', 'ipv4', ['rulesets']), ('list', [DESIRED_V4], ['rulesets']), ('int', 5, ['rulesets']),
+                                ('bool', True, ['rulesets']), ('empty', {}, ['rulesets']),
+                                ('nulls', {'ipv4': None, 'ipv6': None}, ['rulesets']),
+                                ('unknown-key', {'ipv4': DESIRED_V4, 'ipv5': 'x'}, ['ipv5']),
+                                ('bad-ipv6-good-ipv4', {'ipv4': OTHER_V4, 'ipv6': bad6}, ['content', '--comment', 'line', 'rulesets']),
+                                ('ipv4-in-ipv6', {'ipv4': OTHER_V4, 'ipv6': DESIRED_V4}, ['content', 'line', 'rulesets', '-p', 'icmp']),
+                                ('list-value', {'ipv4': [DESIRED_V4]}, ['ipv4', 'rulesets'])]:
+        add(invalid('ruleset/rulesets/%s' % name, 'iptables_ruleset', ruleset(content=None, rulesets=value), fields,
+                    value if isinstance(value, str) else None, family='rulesets'))
+    add(invalid('ruleset/rulesets/and-content', 'iptables_ruleset', ruleset(rulesets=both), ['rulesets', 'content'], family='rulesets'))
+    add(invalid('ruleset/rulesets/and-family', 'iptables_ruleset', ruleset(content=None, rulesets=both, family='ipv6'),
+                ['rulesets', 'family'], family='rulesets'))
+    add(invalid('ruleset/rulesets/and-persist-path', 'iptables_ruleset',
+                ruleset(content=None, rulesets=both, persist=True, persist_path='/etc/iptables/x.v4'), ['rulesets', 'persist_path'],
+                family='rulesets'))
+    # ipsets: the declared sets' members (the lockout check reads them)
+    add(case('ruleset/ipsets/valid-declared-live', 'iptables_ruleset',
+             ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': ['203.0.113.0/24', '# x', '']}), 'valid',
+             setup=[MAKE_ABUSE], family='ipsets'))
+    add(case('ruleset/ipsets/valid-live-only', 'iptables_ruleset', ruleset(content=DESIRED_SETS, ssh_connection=SSH), 'valid',
+             setup=[MAKE_ABUSE], family='ipsets'))
+    add(case('ruleset/ipsets/check-mode-declared-missing', 'iptables_ruleset',
+             ruleset(content=DESIRED_SETS, ipsets={'fz-abuse': []}), 'unchanged', check_mode=True, family='ipsets', needs_ipset=True))
+    for name, value, shown in [('int', 5, 5), ('true', True, True), ('float', 1.5, 1.5), ('null', None, None),
+                               ('string', '198.51.100.0/24', '198.51.100.0/24'), ('list-null', [None], None), ('list-int', [7], None),
+                               ('list-list', [['10.0.0.1']], None), ('bad-address', ['not-an-address'], 'not-an-address'),
+                               ('fullwidth', [FW_IP], None), ('nul', ['10.0.0.1\x00'], None), ('dict', {'a': 1}, None)]:
+        for ssh in (True, False):
+            args = ruleset(content=DESIRED_SETS, ipsets={'fz-abuse': value}, ssh_connection=SSH if ssh else None)
+            add(invalid('ruleset/ipsets/%s%s' % (name, '-ssh' if ssh else ''), 'iptables_ruleset', args, 'ipsets', shown,
+                        setup=[MAKE_ABUSE], family='ipsets'))
+    for name, key in [('dash', '-exist'), ('long', 'k' * 40), ('nul', 'a\x00b'), ('slash', '../x')]:
+        add(invalid('ruleset/ipsets/key-%s' % name, 'iptables_ruleset', ruleset(ipsets={key: []}), 'ipsets', key, family='ipsets'))
+    for name, value in [('string', 'fz-abuse'), ('list', ['fz-abuse'])]:
+        add(invalid('ruleset/ipsets/whole-%s' % name, 'iptables_ruleset', ruleset(ipsets=value), 'ipsets', family='ipsets'))
+    add(invalid('ruleset/ipsets/missing-set', 'iptables_ruleset', ruleset(content=DESIRED_SETS.replace('fz-abuse', 'fz-none')),
+                ['fz-none'], family='ipsets', needs_ipset=True))
+    # copy_dir
+    add(case('ruleset/copy-dir/valid', 'iptables_ruleset', ruleset(copy_dir='/var/backups/rampart-copy'), 'valid', family='copy_dir'))
+    add(case('ruleset/copy-dir/valid-rulesets', 'iptables_ruleset', ruleset(content=None, rulesets=both, copy_dir='/var/backups/copy'),
+             'valid', family='copy_dir'))
+    for name, path, setup in [('relative', 'copies', []), ('dotdot', '/var/backups/../etc', []), ('root', '/', []),
+                              ('dev-null', '/dev/null', []), ('file', '/etc/iptables/rules.v4', []),
+                              ('symlink', '/var/tmp/copylink', [dict(op='symlink', path='/var/tmp/copylink', target='/var/backups')]),
+                              ('esc', '/var/backups/c\x1bx', []), ('newline', '/var/backups/c\nx', []), ('nul', '/var/backups/c\x00x', []),
+                              ('trailing-slash', '/var/backups/copy/', []), ('long', '/var/backups/' + 'c' * 5000, []),
+                              ('parent-file', '/etc/iptables/rules.v4/copy', [])]:
+        add(invalid('ruleset/copy-dir/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, copy_dir=path), 'copy_dir',
+                    path if path not in ('/',) else None, setup=setup, family='copy_dir'))
+    # local_fact
+    add(case('ruleset/local-fact/valid', 'iptables_ruleset', ruleset(local_fact={'name': 'rampart_fz', 'content': {'a': 1, 'b': [1, 2]}}),
+             'valid', family='local_fact'))
+    for name, value, shown in [('name-dotdot', {'name': '../x', 'content': {}}, '../x'), ('name-space', {'name': 'a b', 'content': {}}, 'a b'),
+                               ('name-empty', {'name': '', 'content': {}}, None), ('name-long', {'name': 'f' * 65, 'content': {}}, None),
+                               ('name-nul', {'name': 'a\x00b', 'content': {}}, None), ('name-fullwidth', {'name': 'f' + FW2, 'content': {}}, None),
+                               ('too-large', {'name': 'rampart_fz', 'content': BIG_FACT}, None),
+                               ('no-content', {'name': 'rampart_fz'}, None), ('content-string', {'name': 'x', 'content': 'abc'}, None),
+                               ('unknown-key', {'name': 'x', 'content': {}, 'path': '/etc/passwd'}, None),
+                               ('string', 'rampart_fz', 'rampart_fz'), ('list', ['rampart_fz'], None), ('int', 5, None)]:
+        add(invalid('ruleset/local-fact/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, local_fact=value),
+                    ['local_fact', 'path', 'content'] if name in ('unknown-key', 'no-content', 'content-string') else 'local_fact', shown,
+                    family='local_fact', absent=['/etc/ansible/facts.d/rampart_fz.fact']))
+    # sysctl_check: read-only, never fails the task on settings; a bad shape is refused
+    add(case('ruleset/sysctl-check/valid', 'iptables_ruleset', ruleset(sysctl_check={'profile': 'host'}), 'valid', family='sysctl_check'))
+    add(case('ruleset/sysctl-check/bad-settings', 'iptables_ruleset',
+             ruleset(sysctl_check={'profile': 'host', 'settings': {'kernel.sysrq': 1, 'net.ipv4.ip_forward\x00': 1}}), 'either',
+             fields=['sysctl_check', 'settings'], family='sysctl_check'))
+    add(case('ruleset/sysctl-check/path-passwd', 'iptables_ruleset',
+             ruleset(sysctl_check={'profile': 'host', 'path': '/etc/sysctl.d/../passwd'}), 'either', fields=['sysctl_check', 'path'],
+             family='sysctl_check'))
+    for name, value in [('string', 'host'), ('list', ['host']), ('int', 1), ('profile-bogus', {'profile': 'paranoid'}),
+                        ('no-profile', {}), ('unknown-key', {'profile': 'host', 'write': True})]:
+        add(invalid('ruleset/sysctl-check/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, sysctl_check=value),
+                    ['sysctl_check', 'profile', 'write'], value if isinstance(value, str) else None, family='sysctl_check'))
+    # preserve_interfaces
+    add(case('ruleset/preserve-interfaces/valid-empty', 'iptables_ruleset', ruleset(preserve_interfaces=[]), 'valid',
+             family='preserve_interfaces'))
+    for name, value in [('nul', ['docker\x000']), ('newline', ['docker0\n-A INPUT -j ACCEPT']), ('empty-string', ['']),
+                        ('glob-all', ['*']), ('long', ['i' * 5000])]:
+        add(case('ruleset/preserve-interfaces/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, preserve_interfaces=value),
+                 'either', fields=['preserve_interfaces'], family='preserve_interfaces'))
+    add(invalid('ruleset/preserve-interfaces/dict', 'iptables_ruleset', ruleset(preserve_interfaces={'a': 1}), 'preserve_interfaces',
+                family='preserve_interfaces'))
+    # ssh_connection: one parser, ASCII digits, names the option and the value
+    for name, value in [('superscript-port', SSH_SUPER), ('fullwidth-port', SSH_FW), ('three-fields', '198.51.100.7 5555 203.0.113.10'),
+                        ('mixed-families', '198.51.100.7 5555 2001:db8::1 22'), ('port-70000', '198.51.100.7 5555 203.0.113.10 70000')]:
+        add(invalid('ruleset/ssh-connection/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, ssh_connection=value), 'ssh_connection',
+                    value, family='ssh_connection'))
+        add(invalid('ruleset/ssh-connection/%s-unchanged-rules' % name, 'iptables_ruleset', ruleset(ssh_connection=value), 'ssh_connection',
+                    value, family='ssh_connection', pre=[dict(module='iptables_ruleset', args=ruleset())]))
+    return out
+
+
+def granular_round2_cases():
+    out = []
+    add = out.append
+    targets = (('rule', 'iptables_rule', rule()), ('chain', 'iptables_chain', dict(chain='fuzz-in')),
+               ('policy', 'iptables_policy', dict(chain='FORWARD', policy='ACCEPT')))
+    for short, module, args in targets:
+        add(case('%s/lockout/valid-ssh-connection' % short, module, dict(args, ssh_connection=SSH), 'valid', family='ssh_connection'))
+        add(case('%s/lockout/valid-empty-ssh-connection' % short, module, dict(args, ssh_connection=''), 'valid', family='ssh_connection'))
+        add(case('%s/lockout/valid-off' % short, module, dict(args, lockout_check=False, ssh_connection='garbage'), 'valid',
+                 family='ssh_connection'))
+        for name, value in [('superscript-port', SSH_SUPER), ('fullwidth-port', SSH_FW), ('arabic-port', SSH.replace('22', AR_DIGITS)),
+                            ('fullwidth-address', '\uff11\uff19\uff18.51.100.7 1 203.0.113.10 22'), ('garbage', 'not an address'),
+                            ('nul', SSH.replace('50000', '5\x000')), ('esc', SSH.replace('50000', '5\x1b0')), ('long', LONG),
+                            ('negative-port', '198.51.100.7 -1 203.0.113.10 22')]:
+            add(invalid('%s/lockout/ssh-connection-%s' % (short, name), module, dict(args, ssh_connection=value), 'ssh_connection', value,
+                        family='ssh_connection'))
+        add(invalid('%s/lockout/lockout-check-maybe' % short, module, dict(args, lockout_check='maybe'), 'lockout_check',
+                    family='wrong type'))
+        add(invalid('%s/lockout/ssh-connection-list' % short, module, dict(args, ssh_connection=[SSH]), 'ssh_connection',
+                    family='wrong type'))
+    # the policy that cuts the session: refused, nothing changed
+    add(invalid('policy/lockout/cuts-the-session', 'iptables_policy',
+                dict(chain='INPUT', policy='DROP', ssh_connection='198.51.100.7 50000 203.0.113.10 2222'),
+                ['lockout_check', 'INPUT'], pre=[dict(module='iptables_policy', args=dict(chain='INPUT', policy='ACCEPT'))],
+                family='ssh_connection'))
+    # iptables_confirm tokens
+    window = ruleset(content=None, rulesets={'ipv4': OTHER_V4, 'ipv6': DESIRED_V6}, rollback_timeout=60, persist=True)
+    add(case('confirm/tokens/valid-rulesets-window', 'iptables_confirm', {'tokens': '{{ pre0.rollback.tokens }}', 'wait_apply': 10},
+             'valid', pre=[dict(module='iptables_ruleset', args=window)], family='tokens'))
+    for name, value in [('traversal', ['../../tmp/drop/evil']), ('absolute', ['/etc/passwd']), ('empty-item', ['']), ('null-item', [None]),
+                        ('nul', ['ipv4-1700000000-abcdef01\x00']), ('two-of-a-family', ['ipv4-1700000000-abcdef01', 'ipv4-1700000001-abcdef02']),
+                        ('unknown', ['ipv4-1700000000-abcdef01', 'ipv6-1700000000-abcdef01']), ('empty', []),
+                        ('unicode-digits', ['ipv4-\uff11\uff17\uff10\uff10-abcdef01']), ('dict', {'a': 1}), ('long', ['ipv4-1-' + 'a' * 5000])]:
+        add(invalid('confirm/tokens/%s' % name, 'iptables_confirm', {'tokens': value, 'wait_apply': 0}, ['tokens', 'token'],
+                    family='tokens'))
+    add(invalid('confirm/tokens/and-token', 'iptables_confirm', {'tokens': ['ipv4-1700000000-abcdef01'], 'token': 'ipv4-1700000000-abcdef01'},
+                ['tokens', 'token'], family='tokens'))
+    # sysctl_hardening on_readonly
+    add(case('sysctl/on-readonly/skip', 'sysctl_hardening', dict(profile='host', on_readonly='skip'), 'valid', family='on_readonly'))
+    add(case('sysctl/on-readonly/file-only', 'sysctl_hardening', dict(profile='host', on_readonly='file_only'), 'valid',
+             family='on_readonly'))
+    for name, value in [('bogus', 'explode'), ('list', ['skip']), ('nul', 'skip\x00'), ('case', 'SKIP'), ('empty', '')]:
+        add(invalid('sysctl/on-readonly/%s' % name, 'sysctl_hardening', dict(profile='host', on_readonly=value), 'on_readonly',
+                    family='on_readonly'))
+    add(invalid('sysctl/on-readonly/kernel-key', 'sysctl_hardening',
+                dict(profile='host', on_readonly='file_only', settings={'kernel.sysrq': 1}), ['settings', 'kernel.sysrq'],
+                family='on_readonly'))
+    return out
+
+
 def cases():
     out = valid_cases() + token_cases() + window_cases() + ruleset_option_cases() + content_cases() + structured_cases() + sysctl_cases()
+    out += ipset_cases() + ruleset_round2_cases() + granular_round2_cases()
     for item in out:
         item.setdefault('finding', None)
         item.setdefault('family', 'other')

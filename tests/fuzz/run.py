@@ -16,9 +16,10 @@ Each case gets its own ``unshare --net --mount --pid --fork --mount-proc`` in wh
 again (``--inner CASEDIR``) and, before the module runs:
 
 * /etc is an overlay (lower: the host's /etc, upper: a tmpfs), so any write to /etc lands in the
-  tmpfs and is detected; /etc/iptables, /etc/sysconfig, /etc/sysctl.d, /run, /var/backups, /tmp,
-  and /var/tmp are fresh tmpfs (HOME is /var/tmp/home); /dev is a tmpfs with its own null, zero, urandom... nodes
-  and a /dev/log socket that records what the module sends to syslog; the rest of / is read-only;
+  tmpfs and is detected; /etc/iptables, /etc/sysconfig, /etc/sysctl.d, /etc/ansible/facts.d, /run, /var/backups,
+  /tmp, and /var/tmp are fresh tmpfs (HOME is /var/tmp/home; the case directory, the collection and the
+  python are bound back when they live below one of them, so the suite runs from a checkout anywhere);
+  /dev is a tmpfs with its own null, zero, urandom... nodes and a /dev/log socket that records what the module sends to syslog; the rest of / is read-only;
   /proc/sys outside net is read-only; nothing of the host changes;
 * the backend (nft, or legacy: the /etc/alternatives links of the overlay point to the legacy
   binaries) gets a realistic ruleset: filter + nat, Docker's and fail2ban's chains, a user chain,
@@ -45,6 +46,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import ctypes
 import fcntl
 import hashlib
 import importlib.util
@@ -67,7 +69,7 @@ MODULE_PKG = 'ansible_collections.rampart.firewall.plugins.modules.'
 PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 # The sandboxed directories: tmpfs in every case namespace, compared file by file.
 # (/root stays the host's, read-only: python may live there, e.g. pyenv)
-TMPFS_DIRS = ('/etc/iptables', '/etc/sysconfig', '/etc/sysctl.d', '/run', '/var/backups', '/tmp', '/var/tmp')
+TMPFS_DIRS = ('/etc/iptables', '/etc/sysconfig', '/etc/sysctl.d', '/etc/ansible/facts.d', '/run', '/var/backups', '/tmp', '/var/tmp')
 HOME = '/var/tmp/home'
 SNAPSHOT_ROOTS = TMPFS_DIRS
 CWD = '/tmp/cwd'
@@ -150,8 +152,9 @@ def describe_path(path):
     return 'other %s' % meta
 
 
-def tree(root, prefix=None):
-    """{path: description} of every entry below root (root included), symlinks not followed."""
+def tree(root, prefix=None, skip=()):
+    """{path: description} of every entry below root (root included), symlinks not followed;
+    the paths in skip (the harness's own directories bound back into a tmpfs) are left out."""
     out = {}
     if describe_path(root) is None:
         return out
@@ -159,11 +162,34 @@ def tree(root, prefix=None):
     out[shown] = describe_path(root)
     for base, dirs, files in os.walk(root):
         rel = os.path.relpath(base, root)
+        dirs[:] = [name for name in dirs if os.path.join(base, name) not in skip]
         for name in dirs + files:
             path = os.path.join(base, name)
+            if path in skip:
+                continue
             key = os.path.normpath(os.path.join(shown, rel, name))
             out[key] = describe_path(path)
     return out
+
+
+def under(path, root):
+    return path == root or path.startswith(root.rstrip('/') + '/')
+
+
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+
+
+def bind_fd(fd, target, recursive=False, readonly=False):
+    """Bind-mount the directory open as FD (O_PATH) on TARGET: reaches a directory a tmpfs now hides
+    (the harness's case directory, the checkout, the venv when they live under /tmp or /var/tmp)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    source = ('/proc/self/fd/%d' % fd).encode()
+    if libc.mount(source, target.encode(), None, MS_BIND | (MS_REC if recursive else 0), None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, 'bind mount of %s: %s' % (target, os.strerror(err)))
+    if readonly and libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, 'read-only remount of %s: %s' % (target, os.strerror(err)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +300,10 @@ class Inner:
         with open(os.path.join(casedir, 'case.json')) as handle:
             self.case = json.load(handle)
         self.ovl = os.path.join(casedir, 'ovl')
+        # host directories the module run needs, bound back when a tmpfs of TMPFS_DIRS covers them:
+        # (path, recursive, read-only); the case directory is writable (results), the rest read-only
+        self.keep = [(casedir, True, False)] + [(path, False, True) for path in self.case.get('keep', [])]
+        self.kept = set()
         self.problems = []
         self.steps = []
         self.log = None
@@ -297,7 +327,15 @@ class Inner:
         for path in TMPFS_DIRS:
             os.makedirs(path, exist_ok=True)
             mode = '1777' if path in ('/tmp', '/var/tmp') else '0755'
+            covered = [(keep, os.open(keep, os.O_PATH | os.O_CLOEXEC), recursive, readonly)
+                       for keep, recursive, readonly in sorted(self.keep, key=lambda item: len(item[0]))
+                       if under(keep, path) and os.path.isdir(keep)]
             self.mount('-t', 'tmpfs', '-o', 'mode=%s,size=512m' % mode, 'tmpfs', path)
+            for keep, fd, recursive, readonly in covered:
+                os.makedirs(keep, exist_ok=True)
+                bind_fd(fd, keep, recursive, readonly)
+                os.close(fd)
+                self.kept.add(keep)
         # /dev: private nodes, so that a module replacing /dev/null replaces ours
         self.mount('-t', 'tmpfs', '-o', 'mode=0755,size=1m', 'tmpfs', '/dev')
         for name, major, minor in (('null', 1, 3), ('zero', 1, 5), ('full', 1, 7), ('random', 1, 8), ('urandom', 1, 9), ('tty', 5, 0)):
@@ -367,6 +405,13 @@ class Inner:
             self.hold_lock(op['paths'])
         elif kind == 'sleep':
             time.sleep(op['seconds'])
+        elif kind == 'unlink':
+            os.unlink(path)
+        elif kind == 'ipset':
+            sh(['ipset', 'restore'], data=op['text'].encode())
+        elif kind == 'iptables':
+            sh(['iptables-restore' if op.get('family', 'ipv4') == 'ipv4' else 'ip6tables-restore', '--noflush'],
+               data=op['text'].encode())
         else:
             raise ValueError('unknown setup op %r' % kind)
 
@@ -404,7 +449,7 @@ class Inner:
     def snapshot(self):
         snap = {'files': {}, 'rules': {}, 'sysctl': {}, 'dev': {}, 'etc': {}}
         for root in SNAPSHOT_ROOTS:
-            snap['files'].update(tree(root))
+            snap['files'].update(tree(root, skip=self.kept))
         for key in list(snap['files']):
             if IGNORED_RE.match(key):
                 del snap['files'][key]
@@ -416,6 +461,13 @@ class Inner:
             text = proc.stdout.decode('utf-8', 'replace')
             lines = [re.sub(r'\[\d+:\d+\]', '', line) for line in text.splitlines() if not line.startswith('#')]
             snap['rules'][cmd] = '\n'.join(lines) if proc.returncode == 0 else 'rc=%d %s' % (proc.returncode, proc.stderr[-200:])
+        # the ipset sets of the namespace (members and options; a swap with the same members is no change)
+        if shutil.which('ipset', path=PATH):
+            proc = sh(['ipset', 'save'], check=False)
+            # entry state that runs on by itself (a timeout counting down, counters) is not a change
+            lines = sorted(re.sub(r' (timeout|packets|bytes) \d+', '', line) if line.startswith('add ') else line
+                           for line in proc.stdout.decode('utf-8', 'replace').splitlines())
+            snap['rules']['ipset'] = '\n'.join(lines) if proc.returncode == 0 else 'rc=%d %s' % (proc.returncode, proc.stderr[-200:])
         for key in NET_SYSCTLS:
             try:
                 with open('/proc/sys/' + key) as handle:
@@ -443,7 +495,7 @@ class Inner:
                     out.append('%s changed (%s -> %s)' % (key, old[key], new[key]))
         for cmd in sorted(before['rules']):
             if before['rules'][cmd] != after['rules'].get(cmd):
-                out.append('live ruleset changed (%s)' % cmd)
+                out.append('live sets changed (ipset save)' if cmd == 'ipset' else 'live ruleset changed (%s)' % cmd)
         return out
 
     # -- module runs ------------------------------------------------------------------------
@@ -790,10 +842,10 @@ def host_rules():
     return out
 
 
-def run_case(case, work, python, collections_dir, timeout):
+def run_case(case, work, python, collections_dir, timeout, keep=()):
     casedir = os.path.join(work, case['uid'])
     os.makedirs(os.path.join(casedir, 'ovl'))
-    data = dict(case, python=python, collections=collections_dir, timeout=timeout)
+    data = dict(case, python=python, collections=collections_dir, timeout=timeout, keep=list(keep))
     with open(os.path.join(casedir, 'case.json'), 'w') as handle:
         json.dump(data, handle)
     steps = 1 + len(case.get('pre', [])) + (1 if case['expect'] in ('valid', 'either') else 0)
@@ -839,6 +891,39 @@ def expand(cases, backends, selector):
     return out
 
 
+def keep_paths(python, collection, collections_dir):
+    """The host directories a case needs inside its namespace (bound back when a tmpfs of TMPFS_DIRS
+    covers them, e.g. a checkout under /tmp): the collection, its link directory, the python's
+    installation (a venv in the checkout) and the directory of the python executable."""
+    proc = subprocess.run([python, '-c', 'import sys; print(sys.prefix); print(sys.base_prefix)'], stdout=subprocess.PIPE,
+                          check=False)
+    paths = [collections_dir, os.path.realpath(collection), os.path.dirname(os.path.abspath(python))]
+    paths += [line for line in proc.stdout.decode().splitlines() if line.strip()]
+    out = []
+    for path in paths:
+        path = os.path.realpath(path) if path != collections_dir else path
+        if path not in out and os.path.isdir(path) and any(under(path, d) for d in TMPFS_DIRS):
+            out.append(path)
+    return out
+
+
+def ensure_ipset(install=True):
+    """The ipset cases need ipset (Debian package ipset); installed with apt-get when missing, as
+    scripts/setup.sh installs the other gates' packages. Returns an error message or None."""
+    if shutil.which('ipset', path=PATH):
+        return None
+    if not install or shutil.which('apt-get', path=PATH) is None:
+        return 'ipset is missing: install it (apt-get install ipset)'
+    print('fuzz: apt-get install ipset')
+    sys.stdout.flush()
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive', PATH=PATH)
+    for cmd in (['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'ipset']):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False)
+        if proc.returncode != 0:
+            return '%s failed (rc=%d): %s' % (' '.join(cmd), proc.returncode, proc.stdout.decode('utf-8', 'replace')[-300:])
+    return None if shutil.which('ipset', path=PATH) else 'ipset is still missing after apt-get install ipset'
+
+
 def legacy_available():
     return all(os.path.exists('/usr/sbin/%s' % n.replace('tables', 'tables-legacy', 1)) for n in ALTERNATIVES)
 
@@ -866,13 +951,20 @@ def outer_main(opts):
     if not cases:
         print('fuzz: no case selected')
         return 2
+    needs = any(c['module'] == 'ipset' or c.get('needs_ipset') or any(op.get('op') == 'ipset' for op in c.get('setup', []))
+                for c in cases)
+    problem = ensure_ipset(not opts.no_install) if needs else None
+    if problem:
+        print('fuzz: %s' % problem, file=sys.stderr)
+        return 2
     python = opts.python or sys.executable
     # not below a directory the namespaces cover with a tmpfs
     os.makedirs(os.path.join(ROOT, '.cache'), exist_ok=True)
     work = tempfile.mkdtemp(prefix='fuzz.', dir=os.path.join(ROOT, '.cache'))
     collections_dir = os.path.join(work, 'collections')
     os.makedirs(os.path.join(collections_dir, 'ansible_collections', 'rampart'))
-    os.symlink(os.path.abspath(opts.collection), os.path.join(collections_dir, 'ansible_collections', 'rampart', 'firewall'))
+    os.symlink(os.path.realpath(opts.collection), os.path.join(collections_dir, 'ansible_collections', 'rampart', 'firewall'))
+    keep = keep_paths(python, opts.collection, collections_dir)
     host_before, rules_before = host_state(), host_rules()
     started = time.time()
     print('fuzz: %d cases, backends %s, %d workers, timeout %d s per module run' % (len(cases), ', '.join(backends), opts.jobs, opts.timeout))
@@ -881,7 +973,7 @@ def outer_main(opts):
     done = 0
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool:
-            futures = dict((pool.submit(run_case, case, work, python, collections_dir, opts.timeout), case) for case in cases)
+            futures = dict((pool.submit(run_case, case, work, python, collections_dir, opts.timeout, keep), case) for case in cases)
             for future in concurrent.futures.as_completed(futures):
                 case = futures[future]
                 result = future.result()
@@ -973,6 +1065,7 @@ def main(argv=None):
     parser.add_argument('--collection', default=ROOT, help='the collection tree to test (default: this checkout)')
     parser.add_argument('--report', default=os.path.join(ROOT, 'tests', 'output', 'fuzz', 'report.json'), help='JSON report')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (case files and results)')
+    parser.add_argument('--no-install', action='store_true', help='do not apt-get install ipset when it is missing')
     parser.add_argument('-v', '--verbose', action='store_true')
     opts = parser.parse_args(argv)
     if opts.inner:
