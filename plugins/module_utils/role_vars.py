@@ -943,8 +943,9 @@ def _near_name(role, name, suffixes):
         low = head.lower()
         if head in ROLES or not tail:
             continue
-        if not (low == role or low.replace('_', '') == role.replace('_', '')
-                or _distance(low, role) <= near_prefix_edits(role)):
+        near = any((low == role, low.replace('_', '') == role.replace('_', ''),
+                    _distance(low, role) <= near_prefix_edits(role)))
+        if not near:
             continue
         close = [tail] if tail in suffixes else difflib.get_close_matches(tail, sorted(suffixes), 1, 0.8)
         if close:
