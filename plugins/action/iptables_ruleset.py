@@ -19,6 +19,11 @@
    in `families` gets what its confirmation found. The revert stays per family.
    Not reachable in time: the host restores the previous ruleset by itself; we wait for
    that, ask once more what happened, and fail with the answer.
+4. A run interrupted while it waited for its confirmation leaves its window open. The module
+   refuses to touch (or persist) a family with an open window, naming it (result key
+   open_window); we then confirm that window as in 3 (a new connection through its live
+   ruleset) and run the module again, or fail saying the earlier window could not be
+   confirmed. So a re-run never reports ok while an earlier timer is still armed.
 No hidden module parameters: everything passed to the modules is documented.
 """
 
@@ -94,12 +99,54 @@ class ActionModule(ActionBase):
                        % (res.get('msg', '').splitlines()[0] if res.get('msg') else 'unreachable', deadline - now))
             time.sleep(1)
 
+    def _earlier(self, earlier, task_vars):
+        """Confirm the open windows of an earlier apply the module found (its result key open_window:
+        a run interrupted while it waited for its confirmation), over a new connection, the way our
+        own window is confirmed. Returns the confirmation's answer; failed when not confirmed."""
+        tokens = [token for token in earlier.get('tokens') or [] if isinstance(token, str)]
+        if not tokens:
+            return {'failed': True, 'msg': 'the module reported an open window without its token'}
+        window = {'tokens': tokens} if len(tokens) > 1 else {'token': tokens[0]}
+        try:
+            remaining = max(float(earlier.get('remaining') or 0), 0.0)
+        except (TypeError, ValueError):
+            remaining = 0.0
+        window['timeout'] = remaining
+        return self._confirm(window, task_vars, time.time())
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
         started = time.time()
         res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        earlier = res.get('open_window')
+        if res.get('failed') and isinstance(earlier, dict):
+            # An earlier apply of these families still waits for its confirmation (its run was interrupted),
+            # and nothing of this task has been done. Its ruleset is live: confirm it if a new connection
+            # reaches the host through it (then its timer cannot undo this task later), then run the task.
+            found = self._earlier(earlier, task_vars)
+            state = found.get('confirmed') or found.get('outcome') or 'unknown'
+            note = {'tokens': list(earlier.get('tokens') or []), 'families': list(earlier.get('families') or []),
+                    'confirmed': state}
+            if found.get('failed') or state not in ('confirmed', 'already'):
+                result.update(res)
+                result['earlier_window'] = note
+                result['changed'] = bool(found.get('changed', False))
+                result['msg'] = ('an earlier apply of %s was still waiting for its confirmation (token %s), and it could '
+                                 'not be confirmed over a new connection: %s. Nothing of this task was applied; run it '
+                                 'again once the host is reachable.'
+                                 % (', '.join(note['families']) or 'this family', ', '.join(note['tokens']),
+                                    found.get('msg') or state))
+                return result
+            display.vv('iptables_ruleset: confirmed the earlier window %s; running the task' % ', '.join(note['tokens']))
+            started = time.time()
+            res = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+            if res.get('open_window'):
+                res['msg'] = 'another apply opened a window meanwhile: %s' % res.get('msg')
+            res['earlier_window'] = note
+            # confirming the earlier window stopped its timer and wrote its files: a change
+            res['changed'] = bool(res.get('changed')) or state == 'confirmed'
         result.update(res)
         window = res.get('rollback')
         if res.get('failed') or res.get('unreachable') or not window:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import empty_table, parse_or_empty
@@ -95,11 +96,9 @@ class FamilyApplier:
 
     def settle(self):
         """Refuse while a confirm-or-revert window of this family is open (its timer would later
-        restore the ruleset from before the window, undoing this change); revert a stale one."""
-        try:
-            rollback.settle(rollback.STATE_DIR, self.family, self.runner.restore_argv())
-        except (rollback.RollbackBusy, rollback.StateDirError) as exc:
-            raise FirewallError(str(exc))
+        restore the ruleset from before the window, undoing this change); revert a stale one.
+        Runs before every apply, changed or not (see settle_all)."""
+        settle_all([self])
 
     def restore(self, text):
         self.runner.restore(text)
@@ -139,6 +138,50 @@ class FamilyApplier:
                               'another program may have changed them meanwhile:\n%s' % (shown, '\n'.join(lines)))
         error.live = ''.join(render_table(live.tables[n]) for n in scope if n in live.tables)
         raise error
+
+
+def open_window(busy):
+    """The result key open_window of a refusal: the windows of RollbackBusy errors BUSY, which the
+    action plugin of iptables_ruleset confirms over a new connection before running the task again.
+    {tokens, families, remaining (seconds until the last deadline)}."""
+    return {'tokens': [exc.token for exc in busy], 'families': [exc.family for exc in busy],
+            'remaining': round(max(max(exc.remaining, 0) for exc in busy), 1)}
+
+
+def settle_all(appliers):
+    """Before anything is read for an apply, changed or not: revert the stale windows of the
+    appliers' families (deadline passed, timer gone), and refuse while one is open, with every open
+    window of those families in the error's open_window (see open_window). A run that found its
+    ruleset live and unchanged must not report ok while the timer of an earlier window still
+    restores the ruleset from before it: that window is confirmed first (by the action plugin, over
+    a new connection) or this run fails. Raises FirewallError."""
+    busy = []
+    for applier in appliers:
+        try:
+            rollback.settle(rollback.STATE_DIR, applier.family, applier.runner.restore_argv())
+        except rollback.RollbackBusy as exc:
+            busy.append(exc)
+        except rollback.StateDirError as exc:
+            raise FirewallError(str(exc))
+    if busy:
+        raise FirewallError('; '.join(str(exc) for exc in busy), open_window=open_window(busy))
+
+
+def open_windows_warning(families):
+    """Check mode: a warning naming the open windows of FAMILIES (read only), or None."""
+    state_dir = rollback.STATE_DIR
+    if not os.path.isdir(state_dir) or os.path.islink(state_dir):
+        return None
+    try:
+        found = [(token, meta) for family in families for token, meta in rollback.pending(state_dir, family)]
+    except (IOError, OSError, KeyError, TypeError):
+        return None
+    if not found:
+        return None
+    shown = ', '.join('%s, token %s, %.0f s left' % (meta.get('family'), token, max(meta['remaining'], 0))
+                      for token, meta in found)
+    return ('a confirm-or-revert window is open (%s): a run without check mode confirms it over a new connection '
+            'before changing anything, or fails' % shown)
 
 
 def ssh_session(params):
@@ -226,6 +269,8 @@ class Apply:
         self.lock = lock
         self._locked = False
         self.lockout = lockout
+        # warnings for the module to give (module.warn), in order
+        self.warnings = []
 
     @property
     def applied(self):
@@ -282,10 +327,13 @@ class Apply:
                 self.appliers[family].test(text)
             self.check_lockout()
             if check_mode:
+                warning = open_windows_warning(list(self.plans)) if self.lock is not None else None
+                if warning:
+                    self.warnings.append(warning)
                 return self.result
             if self.lock is not None:
-                for family, dummy in todo:
-                    self.appliers[family].settle()
+                # every family of the task, changed or not: an unchanged result must not hide an open window
+                settle_all([self.appliers[family] for family in FAMILIES if family in self.plans])
             for family, text in todo:
                 self.appliers[family].restore(text)
                 self.verify(family)
@@ -370,6 +418,8 @@ def run_change(module, describe, allow=()):
     except (FirewallError, IptablesCommandError) as exc:
         msg, extra = failure(exc, apply)
         module.fail_json(msg=msg, **extra)
+    for warning in apply.warnings:
+        module.warn(warning)
     for family, report in sorted(result.get('lockout', {}).items()):
         if report.get('status') == 'undecided':
             module.warn('lockout check undecided (%s): %s' % (family, report.get('message')))

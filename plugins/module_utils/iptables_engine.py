@@ -41,6 +41,15 @@ Ownership rules (the module's documentation repeats them):
   A rule of the desired ruleset on such an interface is the user's: it is applied and
   persisted like any other. (A rule on such an interface that an earlier ruleset had and
   the current one drops cannot be told from the engine's and is kept; remove it by hand.)
+* Ban tools write their rules straight into built-in chains too, matching an ipset they fill
+  (fail2ban's ipset actions: ``-A INPUT -p tcp -m set --match-set f2b-sshd src -j REJECT``,
+  ``f2b-sshd6`` in IPv6; CrowdSec's firewall bouncer: ``-A INPUT -m set --match-set
+  crowdsec-blacklists src -j DROP``, ``crowdsec6-blacklists`` in IPv6). A live rule of a
+  built-in chain with a (not negated) ``-m set --match-set NAME`` whose NAME matches one of the
+  preserve_sets patterns is foreign the same way: kept at the top of its chain with the other
+  kept rules in live order, never persisted, never a change, unless the desired ruleset holds
+  the very same rule. Plan.kept_sets names the sets of the kept ones (the lockout preflight
+  reads them as not matching the running session: they are live before and after the apply).
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ DEFAULT_PRESERVE = (
     'cali-*',         # Calico
     'FLANNEL-*',      # flannel
     'ts-*',           # Tailscale
+    'CROWDSEC_*',     # CrowdSec firewall bouncer >= 0.0.26 (CROWDSEC_CHAIN, CROWDSEC_LOG)
 )
 
 
@@ -85,6 +95,16 @@ DEFAULT_PRESERVE_INTERFACES = (
     'cni0',           # CNI (Kubernetes, containerd)
     'podman*',        # podman/netavark bridges
     'virbr*',         # libvirt
+)
+
+
+# ipsets of ban tools that insert their own rules into built-in chains (-m set --match-set NAME).
+DEFAULT_PRESERVE_SETS = (
+    'f2b-*',          # fail2ban ipset actions (f2b-<jail>, f2b-<jail>6 in IPv6)
+    'crowdsec-*',     # CrowdSec firewall bouncer, IPv4 (crowdsec-blacklists, crowdsec-blacklists-0)
+    'crowdsec6-*',    # CrowdSec firewall bouncer, IPv6 (crowdsec6-blacklists)
+    'sshguard4',      # sshguard's ipset backend (the rule is written by its service or the admin)
+    'sshguard6',
 )
 
 
@@ -129,13 +149,44 @@ def _on_foreign_interface(rule, interfaces):
     return None
 
 
-def foreign_rules(table_name, table, interfaces):
-    """The rules of TABLE's built-in chains that a container engine or hypervisor wrote (see the
-    module docstring): on an interface matching INTERFACES, or, in nat POSTROUTING, masquerading a
-    source inside a subnet that such a rule masquerades. Returns a set of Rules."""
+def matched_sets(rule):
+    """The names of the ipsets a rule matches with a set match that is not negated
+    (``-m set --match-set NAME src``), in order; () when it has none or its text does not read."""
+    if '--match-set' not in rule.text:
+        return ()
+    try:
+        matches = rule.matches
+    except ValueError:
+        return ()
+    names = []
+    for flag, negated, value in matches:
+        if flag != '-m' or negated or value.name != 'set':
+            continue
+        tokens = value.tokens
+        for index in range(len(tokens) - 1):
+            word, quoted = tokens[index]
+            if word == '--match-set' and not quoted and not (index and tokens[index - 1][0] == '!'):
+                names.append(tokens[index + 1][0])
+    return tuple(names)
+
+
+def _on_preserved_set(rule, sets):
+    """The first set of the rule whose name matches one of the SETS patterns, or None."""
+    for name in matched_sets(rule):
+        if any(fnmatchcase(name, pattern) for pattern in sets):
+            return name
+    return None
+
+
+def foreign_rules(table_name, table, interfaces, sets=()):
+    """The rules of TABLE's built-in chains that other software wrote (see the module docstring):
+    on an interface matching INTERFACES, or, in nat POSTROUTING, masquerading a source inside a
+    subnet that such a rule masquerades, or matching an ipset whose name matches SETS.
+    Returns a set of Rules."""
     interfaces = tuple(interfaces or ())
+    sets = tuple(sets or ())
     found = set()
-    if not interfaces:
+    if not interfaces and not sets:
         return found
     subnets = []
     for chain_name in BUILTIN_CHAINS.get(table_name, ()):
@@ -143,7 +194,9 @@ def foreign_rules(table_name, table, interfaces):
         if chain is None:
             continue
         for rule in chain.rules:
-            if _on_foreign_interface(rule, interfaces):
+            if sets and _on_preserved_set(rule, sets):
+                found.add(rule)
+            if interfaces and _on_foreign_interface(rule, interfaces):
                 found.add(rule)
                 if table_name == 'nat' and chain_name == 'POSTROUTING':
                     for negated, flag, value in _basic_matches(rule):
@@ -218,10 +271,12 @@ class Plan:
     current / result: Rulesets (touched tables only) of the live state and of the result.
     kept_rules: restore lines of the foreign rules of built-in chains kept from live (container engines).
     mine: the set of Rules of the desired ruleset (never foreign, even on a container engine's interface).
+    kept_sets: sorted names of the preserve_sets ipsets that the kept foreign rules of built-in chains match.
     """
 
     kept_rules = ()
     mine = frozenset()
+    kept_sets = ()
 
     def __init__(self, tables, payload, changed, before, after, kept, owned, dropped, current, result):
         self.tables = tables
@@ -250,10 +305,10 @@ class Plan:
         return self.current.tables[name] != self.result.tables[name]
 
 
-def _merge_table(name, want, have, preserve, interfaces=()):
+def _merge_table(name, want, have, preserve, interfaces=(), sets=()):
     """Return (result table, kept entries, owned chain names, dropped lines, kept foreign rule lines) for one table."""
     table = want.copy()
-    alien = foreign_rules(name, have, interfaces)
+    alien = foreign_rules(name, have, interfaces, sets)
     owned = [chain for chain in want.chains if is_preserved(chain, preserve, name)]
     foreign = [chain for chain in have.chains
                if is_preserved(chain, preserve, name) and chain not in want.chains]
@@ -320,17 +375,19 @@ def _merge_table(name, want, have, preserve, interfaces=()):
     return table, kept, owned, dropped, kept_rules
 
 
-def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_INTERFACES):
+def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_INTERFACES, sets=DEFAULT_PRESERVE_SETS):
     """Combine the desired ruleset with the foreign chains and rules of the live one. Returns a Plan.
 
     Only the tables named in desired are planned; preserve is a sequence of fnmatch
     patterns (an empty one means the desired ruleset owns every chain); interfaces are the
-    fnmatch patterns of foreign interfaces (an empty one: no rule of a built-in chain is foreign).
+    fnmatch patterns of foreign interfaces and sets those of foreign ipsets (both empty: no rule
+    of a built-in chain is foreign).
     """
     if desired.family != live.family:
         raise PlanError('cannot plan an %s ruleset against a live %s ruleset' % (desired.family, live.family))
     preserve = tuple(preserve or ())
     interfaces = tuple(interfaces or ())
+    sets = tuple(sets or ())
     touched = [name for name in TABLES if name in desired.tables]
     kept_rules = []
     mine = set()
@@ -346,7 +403,7 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_I
             have = empty_table(name)
         current_tables[name] = have
         table, table_kept, table_owned, table_dropped, table_rules = _merge_table(
-            name, desired.tables[name], have, preserve, interfaces)
+            name, desired.tables[name], have, preserve, interfaces, sets)
         kept_rules.extend(table_rules)
         for chain in desired.tables[name].chains.values():
             mine.update(chain.rules)
@@ -375,7 +432,38 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_I
     )
     result_plan.kept_rules = kept_rules
     result_plan.mine = mine
+    kept_sets = []
+    if sets:
+        for name in touched:
+            for chain in result_tables[name].chains.values():
+                for rule in chain.rules:
+                    if rule not in mine and chain.name in BUILTIN_CHAINS.get(name, ()):
+                        kept_sets.extend(found for found in matched_sets(rule)
+                                         if any(fnmatchcase(found, pattern) for pattern in sets))
+    result_plan.kept_sets = sorted(set(kept_sets))
     return result_plan
+
+
+def neighbour_sets(contents, kept_sets, used=()):
+    """The sets argument of the lockout preflight (iptables_apply.lockout_check) for a plan that keeps
+    neighbours' ban rules: a function returning contents() (the members of the sets the desired
+    ruleset uses; contents may be None) plus an empty member list for each of KEPT_SETS
+    (Plan.kept_sets) that the desired ruleset does not use itself (USED: the names it uses).
+
+    Why empty: a kept ban rule is live before the apply and after it, the apply does not change
+    what it does, and a session that is running is not banned; without this, every such rule would
+    make the preflight undecided (the sets are not ours to read) on every apply of a host with
+    fail2ban or CrowdSec bans. Returns contents unchanged when nothing is kept."""
+    kept = tuple(name for name in (kept_sets or ()) if name not in set(used or ()))
+    if not kept:
+        return contents
+
+    def sets():
+        found = dict(contents() if contents is not None else {})
+        for name in kept:
+            found.setdefault(name, [])
+        return found
+    return sets
 
 
 def apply_result(live, result):
@@ -385,9 +473,10 @@ def apply_result(live, result):
     return _ruleset(live, tables)
 
 
-def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=()):
+def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=(),
+                 sets=DEFAULT_PRESERVE_SETS):
     """The ruleset without foreign chains, the jumps into them and the foreign rules of built-in
-    chains (container engines' interfaces): what gets persisted.
+    chains (container engines' interfaces, ban tools' ipsets): what gets persisted.
 
     owned: optional {table: [chain names]} of chains that match a preserve pattern but
     belong to the user (Plan.owned); they are kept. mine: Rules that belong to the user even
@@ -401,7 +490,7 @@ def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFA
         own = set(owned.get(name, ()))
         foreign = set(chain for chain in table.chains
                       if chain not in own and is_preserved(chain, preserve, name))
-        alien = foreign_rules(name, table, interfaces) - mine_rules
+        alien = foreign_rules(name, table, interfaces, sets) - mine_rules
         clean = table.copy()
         for chain in foreign:
             del clean.chains[chain]
@@ -411,12 +500,13 @@ def managed_only(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFA
     return _ruleset(ruleset, tables)
 
 
-def persistable(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=()):
+def persistable(ruleset, preserve=DEFAULT_PRESERVE, owned=None, interfaces=DEFAULT_PRESERVE_INTERFACES, mine=(),
+                sets=DEFAULT_PRESERVE_SETS):
     """managed_only(ruleset) less the tables that hold nothing but default policies.
 
     Returns (Ruleset, [table names]) where the names are the tables to write, in TABLES order.
     """
-    managed = managed_only(ruleset, preserve, owned, interfaces, mine)
+    managed = managed_only(ruleset, preserve, owned, interfaces, mine, sets)
     names = [name for name in TABLES if name in managed.tables and not is_trivial(managed.tables[name])]
     return _ruleset(managed, dict((name, managed.tables[name]) for name in names)), names
 

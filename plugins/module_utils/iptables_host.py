@@ -13,6 +13,7 @@ live in iptables_engine/iptables_persist (pure).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -323,11 +324,21 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 def read_regular_file(option, path, limit=MAX_INPUT_BYTES):
     """The bytes of PATH, which must be a regular file of at most LIMIT bytes. Opened without
     blocking (a FIFO cannot hang the module) and checked on the open descriptor. Raises
-    HostError naming OPTION."""
+    HostError naming OPTION. A symlink is followed (src, a file the task names): for a file the
+    module shows or overwrites, read_own_file."""
+    return _read_file(option, path, limit, False)
+
+
+def _read_file(option, path, limit, nofollow):
+    """read_regular_file; nofollow: refuse a symlink (O_NOFOLLOW)."""
     shown = excerpt(path, 200)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (os.O_NOFOLLOW if nofollow else 0)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(path, flags)
     except (OSError, ValueError) as exc:
+        if nofollow and getattr(exc, 'errno', None) == errno.ELOOP:
+            raise HostError('refusing to read %s %s: it is a symlink (a file the module shows in a diff or overwrites '
+                            'is read only as a regular file, never through a link); remove the link' % (option, shown))
         raise HostError('cannot read %s %s: %s' % (option, shown, getattr(exc, 'strerror', None) or to_native(exc)))
     try:
         info = os.fstat(fd)
@@ -349,6 +360,21 @@ def read_regular_file(option, path, limit=MAX_INPUT_BYTES):
         raise HostError('cannot read %s %s: %s' % (option, shown, exc.strerror or to_native(exc)))
     finally:
         os.close(fd)
+
+
+def read_own_file(option, path, limit=MAX_INPUT_BYTES):
+    """The bytes of a file the module shows (the "before" of a diff) or overwrites: the copy of the
+    rules, the persisted rules, the local fact, the persisted ipsets, a sysctl.d file. PATH itself
+    must be a regular file, not a symlink (O_NOFOLLOW) nor a FIFO or device (checked on the open
+    descriptor): a link planted where the module writes would otherwise bring the content of its
+    target (a root-only file) into the result. Returns None when PATH does not exist. Raises
+    HostError naming OPTION and the path, never quoting content."""
+    try:
+        return _read_file(option, path, limit, True)
+    except HostError:
+        if not os.path.lexists(path):
+            return None
+        raise
 
 
 # Parameter values longer than this are logged as a digest (see DigestLoggingModule).

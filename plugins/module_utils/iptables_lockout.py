@@ -56,7 +56,10 @@ unless its address is a loopback address or the server's own; ``-m limit`` match
 connection attempt is well under any limit; recorded as a note); ``-m recent --set`` matches;
 conntrack tuple options (``--ctorigsrc`` ...) assume the session is not NATed on this host.
 ``-m set [!] --match-set NAME src|dst`` is decided when the caller passes the set's contents
-(``sets={NAME: [networks]}`` to evaluate() or preflight()); otherwise it is undecidable.
+(``sets={NAME: [networks]}`` to evaluate() or preflight()); otherwise it is undecidable. It stays
+undecidable for a set that a rule of the table changes (``-j SET --add-set/--del-set/--map-set``):
+the contents then depend on earlier packets. ``-m recent`` lists and hashlimit buckets are never
+known: those matches fork, and a rule changing them makes later ones fork again.
 
 Pure Python, standard library only (Python 3.8+).
 """
@@ -75,6 +78,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     Ruleset,
     Table,
+    rule_tokens,
 )
 
 __metaclass__ = type
@@ -603,6 +607,10 @@ def _check(kind, data, c):
         contents = c.sets.get(name) if c.sets is not None else None
         if contents is None:
             return unknown
+        if contents.__class__ is _Changed:
+            # the table itself adds to or deletes from this set: the known contents are not the ones the
+            # session's packets meet (an earlier packet, of this session or another, may have changed them)
+            return _Unknown(unknown.key, contents.reason, True)
         addr = c.src if side == 'src' else c.dst
         bits = c.bits
         found = any(((addr >> (bits - plen)) << (bits - plen) if plen else 0) in nets
@@ -901,6 +909,56 @@ def compile_sets(sets):
     return out
 
 
+class _Changed:
+    """The contents of a set that rules of the table change (-j SET --add-set/--del-set/--map-set)."""
+
+    __slots__ = ('reason',)
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+# The options of the SET target that name the set it changes.
+_SET_TARGET_OPTIONS = ('--add-set', '--del-set', '--map-set')
+
+
+def _set_changers(table):
+    """{set name: the first rule changing it} of the '-j SET' rules of TABLE; the name None stands
+    for a SET rule whose set cannot be read (it may change any set)."""
+    found = {}
+    for chain in table.chains.values():
+        for rule in chain.rules:
+            if rule.target != 'SET':
+                continue
+            try:
+                words = [tok for tok, dummy in rule_tokens(rule.text or '')]
+            except ValueError:
+                words = []
+            names = [words[i + 1] for i, word in enumerate(words[:-1]) if word in _SET_TARGET_OPTIONS]
+            for name in names or [None]:
+                found.setdefault(name, rule)
+    return found
+
+
+def _unchanged_sets(sets, table):
+    """SETS (compiled) without the known contents of the sets that rules of TABLE change: a match on
+    such a set stays undecidable (the preflight never decides on contents the ruleset itself alters)."""
+    if not sets:
+        return sets
+    changers = _set_changers(table)
+    if not changers:
+        return sets
+    out = dict(sets)
+    for name in list(out):
+        rule = changers.get(name, changers.get(None))
+        if rule is None:
+            continue
+        where = "'%s'%s" % (rule.line(), ' (line %d)' % rule.lineno if rule.lineno else '')
+        out[name] = _Changed('-m set: the set %r is changed by %s, so its contents when the packet arrives are '
+                             'not the known ones' % (name, where))
+    return out
+
+
 def evaluate(ruleset_or_table, packet, max_paths=MAX_PATHS, sets=None):
     """The Verdict of the filter table (of a Ruleset, or a filter Table) for a Packet.
 
@@ -924,7 +982,7 @@ def evaluate(ruleset_or_table, packet, max_paths=MAX_PATHS, sets=None):
         family = None
     else:
         raise TypeError('evaluate() needs a Ruleset or a filter Table, not %r' % (ruleset_or_table,))
-    ctx = _Ctx(packet, family, compile_sets(sets))
+    ctx = _Ctx(packet, family, _unchanged_sets(compile_sets(sets), table))
     chain = table.chains.get(packet.chain)
     if chain is None or chain.policy is None:
         raise ValueError('the filter table has no built-in chain %s' % packet.chain)

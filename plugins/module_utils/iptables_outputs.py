@@ -27,13 +27,18 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     check_dir_path,
     check_file_path,
     excerpt,
-    read_regular_file,
+    read_own_file,
     write_owned,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
+    ENGINE_SOCKETS,
+    SYS_CLASS_NET,
     SettingsError,
     apply_order,
     check_path as sysctl_check_path,
+    detect_engine,
+    engine_needs_reading,
+    engine_settings,
     merge_settings,
     normalize_live,
     render as render_sysctl,
@@ -55,6 +60,9 @@ FACT_LIMIT = 1 << 20
 # The kernel settings checked by sysctl_check, and the default file of rampart.firewall.sysctl_hardening.
 PROC_SYS = '/proc/sys'
 SYSCTL_DEFAULT_PATH = '/etc/sysctl.d/90-rampart-firewall.conf'
+# Where a running container engine shows (sysctl_profiles.detect_engine); unit tests point these elsewhere.
+NET_DIR = SYS_CLASS_NET
+SOCKET_ROOT = ''
 
 
 def copy_path(copy_dir, family):
@@ -66,12 +74,13 @@ def plan_copy(path, content):
     """What writing the copy means: path, content, mode, same, dir, dir_mode, diff. Changes nothing."""
     old = None
     same = False
-    if os.path.lexists(path):
-        try:
-            old = read_regular_file('the copy', path).decode('utf-8', 'replace')
-        except HostError as exc:
-            raise FirewallError(exc.msg)
-        same = old == content and stat.S_IMODE(os.stat(path).st_mode) == COPY_MODE
+    try:
+        data = read_own_file('the copy', path)   # never through a symlink planted in copy_dir
+    except HostError as exc:
+        raise FirewallError(exc.msg, field='copy_dir', value=excerpt(path, 200))
+    if data is not None:
+        old = data.decode('utf-8', 'replace')
+        same = old == content and stat.S_IMODE(os.lstat(path).st_mode) == COPY_MODE
     return {'path': path, 'content': content, 'mode': COPY_MODE, 'same': same,
             'dir': os.path.dirname(path), 'dir_mode': COPY_DIR_MODE,
             'diff': {'before_header': '%s (copy)' % path, 'after_header': '%s (copy)' % path,
@@ -92,15 +101,30 @@ def write_copy(module, copy):
     write_plan(module, copy, 'the copy of the rules')
 
 
+def engine_evidence():
+    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist
+    (the same reads as rampart.firewall.sysctl_hardening)."""
+    try:
+        names = os.listdir(NET_DIR)
+    except (IOError, OSError):
+        names = []
+    return detect_engine(names, [path for path in ENGINE_SOCKETS if os.path.exists(SOCKET_ROOT + path)])
+
+
 def sysctl_state(options, proc_sys=None):
     """Read-only: whether the kernel settings that rampart.firewall.sysctl_hardening would set with
-    OPTIONS (profile, settings, path) are in place, file and live values. Returns (in_place, reasons).
-    Anything unexpected (bad input, unknown key, unreadable file) is 'not in place': sysctl_hardening
-    then runs and reports it."""
+    OPTIONS (profile, settings, path, container_engine) are in place, file and live values. Returns
+    (in_place, reasons). The forwarding keys a running container engine needs are left out as the
+    module leaves them (sysctl_profiles.engine_settings). Anything unexpected (bad input, unknown key,
+    unreadable file) is 'not in place': sysctl_hardening then runs and reports it."""
     proc_sys = proc_sys or PROC_SYS
     reasons = []
+    engine = options.get('container_engine') or 'auto'
     try:
-        settings = merge_settings(options['profile'], options.get('settings') or {})
+        wanted = options.get('settings') or {}
+        evidence = engine_evidence() if engine_needs_reading(options['profile'], wanted, engine) else []
+        wanted, dummy = engine_settings(options['profile'], wanted, engine, evidence)
+        settings = merge_settings(options['profile'], wanted)
     except SettingsError as exc:
         return False, ['settings: %s' % to_native(exc)]
     path = options.get('path') or SYSCTL_DEFAULT_PATH
@@ -162,13 +186,14 @@ class Outputs:
                                 % (excerpt(name, 60), size, FACT_LIMIT), field='local_fact.content')
         old = None
         same = False
-        if os.path.exists(path):
+        try:
+            data = read_own_file('local_fact', path, limit=FACT_LIMIT)
+        except HostError as exc:
+            raise FirewallError(exc.msg)
+        if data is not None:
+            old = data.decode('utf-8', 'replace')
             try:
-                old = read_regular_file('local_fact', path, limit=FACT_LIMIT).decode('utf-8', 'replace')
-            except HostError as exc:
-                raise FirewallError(exc.msg)
-            try:
-                same = json.loads(old) == spec['content'] and stat.S_IMODE(os.stat(path).st_mode) == FACT_MODE
+                same = json.loads(old) == spec['content'] and stat.S_IMODE(os.lstat(path).st_mode) == FACT_MODE
             except ValueError:
                 same = False
         self.fact = {'path': path, 'content': content, 'same': same, 'old': old, 'mode': FACT_MODE, 'dir_mode': 0o755}

@@ -17,6 +17,7 @@ import shlex
 from collections import namedtuple
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
+    DEFAULT_PRESERVE_SETS,
     declared_chains,
     parse_or_empty,
     persistable,
@@ -133,8 +134,9 @@ def persist_target(os_release, family):
 
 PERSIST_HEADER = (
     '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
-    '# Foreign chains (preserve_chains) and the jumps into them are left out: their owners\n'
-    '# (Docker, fail2ban, podman...) recreate them when they start.\n'
+    '# Foreign chains (preserve_chains) and the jumps into them are left out, and so are the\n'
+    '# foreign rules of built-in chains (preserve_interfaces, preserve_sets): their owners\n'
+    '# (Docker, fail2ban, CrowdSec, podman...) recreate them when they start.\n'
 )
 
 
@@ -146,11 +148,11 @@ def _parse_persisted(text, family):
         return None
 
 
-def persisted_form(old_text, live, plan, preserve, interfaces):
+def persisted_form(old_text, live, plan, preserve, interfaces, sets=DEFAULT_PRESERVE_SETS):
     """(content, same): the text to persist for LIVE (the live Ruleset after applying PLAN, an
     iptables_engine Plan) and whether OLD_TEXT (the file as it is, or None) holds it already.
 
-    Foreign chains and their jumps are left out (preserve, interfaces: as given to the plan).
+    Foreign chains and their jumps are left out (preserve, interfaces, sets: as given to the plan).
     Chains matching preserve that the user declared in the file before stay the user's, and so do
     rules on a container engine's interface persisted before (foreign ones never are)."""
     owned = {}
@@ -158,13 +160,13 @@ def persisted_form(old_text, live, plan, preserve, interfaces):
     if old_text is not None:
         owned.update((name, chains) for name, chains in declared_chains(old_text, preserve).items()
                      if name not in plan.tables)
-        old = _parse_persisted(old_text, live.family) if interfaces else None
+        old = _parse_persisted(old_text, live.family) if (interfaces or sets) else None
         for name, table in (old.tables.items() if old is not None else ()):
             if name not in plan.tables:
                 for chain in table.chains.values():
                     mine.update(chain.rules)
     owned.update(plan.owned)
-    wanted, names = persistable(live, preserve, owned, interfaces, mine)
+    wanted, names = persistable(live, preserve, owned, interfaces, mine, sets)
     content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
     # the file written is canonical text: a re-run finds it identical without parsing it
     same = old_text is not None and (old_text == content or _parse_persisted(old_text, live.family) == wanted)

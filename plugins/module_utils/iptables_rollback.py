@@ -106,7 +106,9 @@ class RollbackBusy(Exception):
         self.remaining = remaining
         super().__init__(
             'an earlier apply (%s, token %s) is still waiting for its confirmation; its revert timer '
-            'fires in %.0f s. Wait for it, or remove %s/%s.pending to give up its revert'
+            'fires in %.0f s. Confirm it over a new connection (rampart.firewall.iptables_confirm with this token; '
+            'rampart.firewall.iptables_ruleset does that by itself before going on), wait for its timer, or '
+            'remove %s/%s.pending to give up its revert'
             % (family, token, max(remaining, 0), STATE_DIR, token))
 
 
@@ -335,6 +337,24 @@ def run_window(state_dir, token, apply, restore_argv, delay=1.0, sleep=time.slee
     record['at'] = now()
     _write(_path(state_dir, token, 'applied'), json.dumps(record))
     return watch(state_dir, token, restore_argv, sleep=sleep, now=now, run=run)
+
+
+# What a confirmation waits for the timer's apply beyond the apply's own wait for the apply lock
+# (option wait of iptables_ruleset, recorded as 'wait' in T.json): the delay before the apply, the
+# restore, the read-back and a loaded host.
+APPLY_MARGIN = 30
+# The wait of a window recorded without one (armed by an older version): the largest allowed.
+LEGACY_WAIT = 300
+
+
+def apply_wait(meta):
+    """Seconds a confirmation of the window of META (its json record, or None) waits for the timer's
+    apply: the apply's recorded wait for the lock plus APPLY_MARGIN. The timer takes the apply lock
+    with that wait, so a fixed shorter wait would declare a slow but healthy apply failed."""
+    wait = (meta or {}).get('wait')
+    if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= LEGACY_WAIT:
+        wait = LEGACY_WAIT
+    return wait + APPLY_MARGIN
 
 
 def wait_applied(state_dir, token, timeout, sleep=time.sleep, now=time.time):

@@ -22,11 +22,18 @@ import re
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import FamilyApplier, lockout_check, ssh_session
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import (
+    FamilyApplier,
+    lockout_check,
+    open_windows_warning,
+    settle_all,
+    ssh_session,
+)
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     PlanError,
     apply_result,
     describe,
+    neighbour_sets,
     plan as make_plan,
     rule_line,
 )
@@ -39,6 +46,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     enable_services_families,
     excerpt,
     os_release,
+    read_own_file,
     read_regular_file,
     write_atomic,
 )
@@ -91,6 +99,17 @@ def withdraw(token):
             pass
 
 
+def settle_families(module, workers):
+    """The settle step of the workers' families, together (one error names every open window);
+    in check mode a warning instead."""
+    if module.check_mode:
+        warning = open_windows_warning([worker.family for worker in workers])
+        if warning:
+            module.warn(warning)
+        return
+    settle_all([worker.applier for worker in workers])
+
+
 class RulesetApply:
     """One family of iptables_ruleset, its steps each usable on its own.
 
@@ -106,6 +125,7 @@ class RulesetApply:
         self.family = self.params['family']
         self.preserve = list(self.params['preserve_chains'] or [])
         self.interfaces = list(self.params['preserve_interfaces'] or [])
+        self.preserve_sets = list(self.params['preserve_sets'] or [])
         self.runner = runner or IptablesRunner(module, self.family, self.params['wait'])
         self.applier = FamilyApplier(self.runner, self.family)
         self.result = {'changed': False}
@@ -191,7 +211,7 @@ class RulesetApply:
     # ---- state=present -------------------------------------------------------------------
     def plan(self, desired, live):
         try:
-            return make_plan(desired, live, self.preserve, self.interfaces)
+            return make_plan(desired, live, self.preserve, self.interfaces, self.preserve_sets)
         except PlanError as exc:
             raise FirewallError(to_native(exc))
 
@@ -279,14 +299,13 @@ class RulesetApply:
         return chosen, (), target.package, target.mode
 
     def read_persisted(self, path):
-        """Return the text of the existing persisted file, or None."""
-        if not os.path.exists(path):
-            return None
+        """Return the text of the existing persisted file, or None. Never read through a symlink or
+        from a FIFO or device (read_own_file): its text is the "before" of the diff."""
         try:
-            with open(path, 'rb') as handle:
-                return handle.read().decode('utf-8', 'replace')
-        except (IOError, OSError) as exc:
-            raise FirewallError('cannot read the persisted ruleset %s: %s' % (path, exc.strerror or to_native(exc)))
+            data = read_own_file('the persisted ruleset', path)
+        except HostError as exc:
+            raise FirewallError(exc.msg)
+        return None if data is None else data.decode('utf-8', 'replace')
 
     def write_persisted(self, path, content, mode):
         try:
@@ -305,7 +324,7 @@ class RulesetApply:
         needed), mode, services, package and the diff entry. Changes nothing."""
         path, services, package, mode = target
         old_text = self.read_persisted(path)
-        content, same = persisted_form(old_text, live, plan, self.preserve, self.interfaces)
+        content, same = persisted_form(old_text, live, plan, self.preserve, self.interfaces, self.preserve_sets)
         return {
             'path': path, 'content': content, 'same': same, 'mode': mode,
             'services': list(services), 'package': package,
@@ -336,7 +355,10 @@ class RulesetApply:
         """The lockout preflight of the resulting ruleset (iptables_apply.lockout_check)."""
         if 'filter' not in plan.tables:
             return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
-        report = lockout_check(plan.result, self.params, sets=self.sets.contents if self.sets is not None else None,
+        # kept neighbour bans (preserve_sets) are live before and after: read as not matching the session
+        report = lockout_check(plan.result, self.params,
+                               sets=neighbour_sets(self.sets.contents if self.sets is not None else None, plan.kept_sets,
+                                                   self.sets.refs if self.sets is not None else ()),
                                hint='rollback_timeout still reverts a ruleset that cuts the connection')
         if report['status'] == 'undecided':
             self.module.warn('lockout check undecided: %s; relying on the revert timer (rollback_timeout=%s)'
@@ -353,7 +375,8 @@ class RulesetApply:
         todo = self.plan_persist(predicted, plan, target) if target is not None else None
         copy = self.plan_copy()
         timeout = self.params['rollback_timeout']
-        extra = {'persist': todo and dict(todo, diff=None)}
+        # wait: the confirmation waits that long (plus a margin) for the timer's apply, which waits that long for the lock
+        extra = {'persist': todo and dict(todo, diff=None), 'wait': self.params['wait']}
         if copy is not None:
             extra['copy'] = dict(copy, diff=None)
         try:
@@ -476,8 +499,11 @@ class RulesetApply:
         return desired, target, live_text, live, plan
 
     def settle(self):
-        """Refuse while a window of this family is open; revert a stale one (see rollback.settle)."""
-        self.applier.settle()
+        """Before the live ruleset is read, changed or not: refuse while a window of this family is
+        open (the error's open_window names it: the action plugin confirms it over a new connection
+        and runs the task again), revert a stale one (see iptables_apply.settle_all). Check mode only
+        warns."""
+        settle_families(self.module, [self])
 
     def windowed(self, prepared):
         """Whether this family's change goes through a revert window."""
@@ -511,12 +537,11 @@ class RulesetApply:
         return self.result
 
     def present(self):
+        self.settle()
         prepared = self.prepare()
         start = None
         extras = Outputs(self.module)
         extras.prepare()
-        if prepared[4].changed and not self.module.check_mode:
-            self.settle()
         extras.write()
         if self.windowed(prepared):
             desired, target, dummy, live, plan = prepared
@@ -559,12 +584,9 @@ class FamiliesApply:
 
     def present(self):
         extras = Outputs(self.module)
+        settle_families(self.module, self.workers)
         prepared = [worker.prepare() for worker in self.workers]
         extras.prepare()
-        if not self.module.check_mode:
-            for worker, prep in zip(self.workers, prepared):
-                if prep[4].changed:
-                    worker.settle()
         extras.write()
         starts = []
         try:

@@ -12,6 +12,7 @@ their content to these functions.
 
 What is here:
   - the profiles (COMMON, HOST, ROUTER, PROFILES) and merge_settings() to add/override keys;
+  - detect_engine() and engine_settings(): a container engine on the target keeps its forwarding;
   - render() for the managed file and parse_sysctl_conf() for sysctl.d/sysctl.conf syntax;
   - load_order() (systemd-sysctl and procps `sysctl --system` order) and find_overrides();
   - values_equal() to compare a value with what /proc/sys shows;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from fnmatch import fnmatchcase
 
 # Settings of both profiles. IPv6 has no rp_filter (use the netfilter rpfilter match),
 # no secure_redirects, send_redirects or log_martians; tcp_syncookies covers IPv6 too.
@@ -55,8 +57,8 @@ COMMON = {
     'net.ipv4.icmp_ignore_bogus_error_responses': '1',
 }
 
-# A host forwards nothing. (Docker, podman, libvirt and Kubernetes hosts need forwarding:
-# use the router profile for them, or override net.ipv4.ip_forward.)
+# A host forwards nothing. (Docker, podman, libvirt and Kubernetes hosts need forwarding: with a
+# container engine running, engine_settings() leaves the forwarding keys as they are.)
 HOST = dict(COMMON)
 HOST.update({
     'net.ipv4.ip_forward': '0',
@@ -78,6 +80,15 @@ PROFILES = {
     'host': HOST,
     'router': ROUTER,
 }
+
+# The keys a container engine needs: Docker, podman, CNI and libvirt route their guests' traffic.
+FORWARDING_KEYS = ('net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding')
+# What tells, on the target, that a container engine runs: its bridges (names in /sys/class/net,
+# fnmatch patterns, the same as iptables_engine.DEFAULT_PRESERVE_INTERFACES) or its API socket.
+ENGINE_BRIDGES = ('docker0', 'docker_gwbridge', 'br-*', 'cni-*', 'cni0', 'podman*', 'virbr*')
+ENGINE_SOCKETS = ('/run/docker.sock', '/run/containerd/containerd.sock', '/run/podman/podman.sock')
+SYS_CLASS_NET = '/sys/class/net'
+CONTAINER_ENGINE_CHOICES = ('auto', 'present', 'absent')
 
 # systemd-sysctl's directories, highest precedence first (/lib/sysctl.d only on split-/usr
 # systems). procps `sysctl --system` reads the same and then /etc/sysctl.conf.
@@ -148,6 +159,42 @@ def normalize_value(key, value):
         raise SettingsError('settings: the value of %s is empty. Use null to remove a key of the profile. '
                             'Nothing was changed.' % key)
     return text
+
+
+def detect_engine(interfaces, sockets):
+    """The evidence of a running container engine: the names of INTERFACES (the entries of
+    /sys/class/net) that match ENGINE_BRIDGES, then the paths of SOCKETS (those of ENGINE_SOCKETS
+    that exist). An empty list: no engine seen."""
+    found = sorted(name for name in (interfaces or ()) if any(fnmatchcase(name, pattern) for pattern in ENGINE_BRIDGES))
+    return found + [path for path in ENGINE_SOCKETS if path in set(sockets or ())]
+
+
+def engine_needs_reading(profile, settings, container_engine):
+    """Whether the target must be looked at (detect_engine) to settle the forwarding keys: only for the
+    host profile with container_engine auto, when the settings do not name every forwarding key."""
+    unnamed = any(key not in (settings or {}) for key in FORWARDING_KEYS)
+    return container_engine == 'auto' and profile == 'host' and unnamed
+
+
+def engine_settings(profile, settings, container_engine, evidence=()):
+    """(settings, left): SETTINGS with the forwarding keys removed (value None, see merge_settings)
+    when the host profile would switch forwarding off on a host where a container engine runs
+    (container_engine present, or auto with EVIDENCE from detect_engine), except the keys the
+    user set in SETTINGS; LEFT lists the keys so left as they are (empty otherwise).
+
+    A container engine needs forwarding: the host profile would cut its containers off (live at once,
+    and at every boot through the sysctl.d file)."""
+    if container_engine not in CONTAINER_ENGINE_CHOICES:
+        raise SettingsError('container_engine must be one of %s, got %r. Nothing was changed.'
+                            % (', '.join(CONTAINER_ENGINE_CHOICES), container_engine))
+    settings = dict(settings or {})
+    runs = container_engine == 'present' or (container_engine == 'auto' and bool(evidence))
+    if profile != 'host' or not runs:
+        return settings, []
+    left = [key for key in FORWARDING_KEYS if key not in settings]
+    for key in left:
+        settings[key] = None
+    return settings, left
 
 
 def merge_settings(profile, settings=None):

@@ -314,6 +314,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     digest,
     enable_services,
     os_release,
+    read_own_file,
     read_regular_file,
     write_atomic,
 )
@@ -460,11 +461,11 @@ class IpsetModule:
         if problem:
             raise FirewallError(problem)
         old = None
-        if os.path.exists(path):
-            try:
-                old = to_text(read_regular_file('persist_path', path), errors='surrogate_or_strict')
-            except (HostError, UnicodeError) as exc:
-                raise FirewallError(getattr(exc, 'msg', None) or 'persist_path %s is not UTF-8 text' % model.excerpt(path))
+        try:
+            data = read_own_file('persist_path', path)   # never through a symlink: its text is shown in the diff
+            old = None if data is None else to_text(data, errors='surrogate_or_strict')
+        except (HostError, UnicodeError) as exc:
+            raise FirewallError(getattr(exc, 'msg', None) or 'persist_path %s is not UTF-8 text' % model.excerpt(path))
         new = None
         if spec is not None and old is not None:
             # the same set, spelt otherwise (another hashsize, member order): leave the file alone

@@ -55,9 +55,10 @@ options:
   wait_apply:
     description:
       - Seconds to wait for the timer to have applied the ruleset (it does so one second after
-        M(rampart.firewall.iptables_ruleset) answered). Between V(0) and V(300).
+        M(rampart.firewall.iptables_ruleset) answered, once it holds the apply lock). Between V(0) and V(300).
+      - By default the O(rampart.firewall.iptables_ruleset#module:wait) of the apply (how long its timer may wait for
+        the apply lock) plus 30 seconds, for each window; 330 seconds for a window that recorded no wait.
     type: int
-    default: 20
   confirm:
     description:
       - V(false) only waits for the apply and reports RV(outcome) without confirming.
@@ -187,9 +188,12 @@ _EXPLAIN = {
 
 
 def _decide(state_dir, token, confirm, wait):
-    """Wait for the timer's apply of TOKEN, then confirm it (CONFIRM) or only look.
+    """Wait for the timer's apply of TOKEN, then confirm it (CONFIRM) or only look. WAIT: seconds,
+    or None for the window's own (rollback.apply_wait of its record).
     Returns (state, report): state 'confirmed', 'already', 'applied' (confirm=false) or what
     happened instead, with the timer's report."""
+    if wait is None:
+        wait = rollback.apply_wait(rollback.meta(state_dir, token))
     state = rollback.wait_applied(state_dir, token, wait)
     if state == 'confirmed':
         return 'already', {}
@@ -251,7 +255,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(token=dict(type='str', no_log=False),
                            tokens=dict(type='list', elements='str', no_log=False),
-                           wait_apply=dict(type='int', default=20),
+                           wait_apply=dict(type='int'),
                            confirm=dict(type='bool', default=True)),
         mutually_exclusive=[('token', 'tokens')],
         required_one_of=[('token', 'tokens')],
@@ -268,7 +272,7 @@ def main():
     if len(set(token.split('-')[0] for token in tokens)) != len(tokens):
         module.fail_json(msg='tokens must name at most one window per family, not %s' % excerpt(', '.join(tokens), 200),
                          outcome='unknown')
-    if not 0 <= module.params['wait_apply'] <= 300:
+    if module.params['wait_apply'] is not None and not 0 <= module.params['wait_apply'] <= 300:
         module.fail_json(msg='wait_apply must be between 0 and 300 seconds, not %d' % module.params['wait_apply'])
     state_dir = rollback.STATE_DIR
     if not os.path.lexists(state_dir):

@@ -20,7 +20,9 @@ description:
     C(iptables-save) spelling of the same rules, so a second run reports no change.
   - Only the tables named in the ruleset are touched. A ruleset with only C(*filter) leaves C(nat), C(mangle),
     C(raw) and C(security) as they are.
-  - Chains of other software (Docker, fail2ban, podman/netavark, Kubernetes, libvirt, ...) are kept, see O(preserve_chains).
+  - Chains of other software (Docker, fail2ban, podman/netavark, Kubernetes, libvirt, ...) are kept, see O(preserve_chains),
+    and so are the rules such software writes straight into built-in chains, container engines' rules on their bridges
+    (O(preserve_interfaces)) and ban tools' rules matching their ipsets (fail2ban, CrowdSec, O(preserve_sets)).
   - Before loading, the payload is checked with C(iptables-restore --test). After loading, the live ruleset is read
     back and must equal what was planned, or the module fails.
   - The managed part of the live ruleset is then written to the file that the distribution restores at boot,
@@ -136,6 +138,14 @@ options:
         description: O(rampart.firewall.sysctl_hardening#module:path).
         type: path
         default: /etc/sysctl.d/90-rampart-firewall.conf
+      container_engine:
+        description:
+          - O(rampart.firewall.sysctl_hardening#module:container_engine). The check applies the same rule as the module
+            (with V(auto) it looks at the target's interfaces and engine sockets the same way), so the forwarding keys
+            that the module leaves on a container host do not count as not in place.
+        type: str
+        choices: [auto, present, absent]
+        default: auto
   state:
     description:
       - V(present) makes the live ruleset match the desired one (and persists it, see O(persist)).
@@ -158,10 +168,10 @@ options:
       - If the ruleset declares a chain whose name matches a pattern (for example C(DOCKER-USER)), the
         ruleset's version wins. Its live rules and the live jumps into it are replaced by what the ruleset
         says, and it is persisted like any other chain of the ruleset.
-      - Rules that other software puts straight into built-in chains without jumping to a chain of its own
-        (for example the C(MASQUERADE) rule older Docker versions add to C(nat POSTROUTING)) cannot be told
-        apart from yours and are removed from the tables the ruleset names. Put them in the ruleset if you
-        need them.
+      - Rules that other software puts straight into built-in chains without jumping to a chain of its own are
+        kept when they name a container engine's interface (O(preserve_interfaces)) or match a ban tool's ipset
+        (O(preserve_sets)); any other one cannot be told apart from yours and is removed from the tables the
+        ruleset names. Put it in the ruleset if you need it.
       - Setting this option B(replaces) the default list; to add a pattern, repeat the default ones.
         V([]) means the ruleset owns every chain of the tables it names.
       - Built-in chains are never foreign.
@@ -179,6 +189,7 @@ options:
       - cali-*
       - FLANNEL-*
       - ts-*
+      - CROWDSEC_*
   preserve_interfaces:
     description:
       - Shell-style patterns (as in O(preserve_chains)) naming the network interfaces of container engines and
@@ -197,6 +208,26 @@ options:
     type: list
     elements: str
     default: [docker0, docker_gwbridge, br-*, cni-*, cni0, podman*, virbr*]
+  preserve_sets:
+    description:
+      - Shell-style patterns (as in O(preserve_chains)) naming the ipsets of ban tools that insert their own rules
+        straight into built-in chains. fail2ban's ipset actions (C(iptables-ipset), C(iptables-ipset-proto6),
+        C(iptables-ipset-proto6-allports)) insert C(-A INPUT -p tcp -m set --match-set f2b-sshd src -j REJECT)
+        (set C(f2b-<jail>), C(f2b-<jail>6) in IPv6); CrowdSec's firewall bouncer in iptables mode inserts
+        C(-A INPUT -m set --match-set crowdsec-blacklists src -j DROP) (C(crowdsec6-blacklists) in IPv6);
+        sshguard's ipset backend fills C(sshguard4) and C(sshguard6).
+      - A live rule of a built-in chain with a set match (not negated) C(-m set --match-set NAME) whose NAME matches
+        one of the patterns is foreign, like the rules of O(preserve_interfaces). It is kept at the top of its chain with
+        the other kept rules in live order, never persisted (the tool inserts it again when it starts), and never a reason
+        to report a change, so a ban added or lifted between two runs changes nothing. A rule of the ruleset that
+        matches such a set is yours, applied and persisted as usual.
+      - The lockout preflight reads a kept ban rule as not matching the running session (it is live before and after
+        the apply, the apply does not change what it does, and a session that runs is not banned), so a host with bans
+        does not make every apply undecided. A rule of the ruleset matching such a set is evaluated with its members.
+      - Setting this option B(replaces) the default list. V([]) means no rule is foreign because of its set.
+    type: list
+    elements: str
+    default: [f2b-*, crowdsec-*, crowdsec6-*, sshguard4, sshguard6]
   wait:
     description:
       - Seconds C(iptables-restore) waits for the xtables lock (C(-w)) when another program holds it.
@@ -262,9 +293,12 @@ options:
       - The persisted file (O(persist)) is written only after the confirmation, so a reverted ruleset never
         comes back at the next boot. A reboot during the window forgets the new ruleset too (the window lives in
         C(/run/rampart-firewall), a tmpfs) and the boot loads the previously persisted one.
-      - While one apply of a family waits for its confirmation, a second apply of the same family that would change
-        the live ruleset fails with a message saying when the first one's timer fires, also with O(rollback_timeout=0)
-        (the first timer would otherwise restore the ruleset from before both).
+      - While one apply of a family waits for its confirmation (for example its run was interrupted), a second run
+        of the same family, changed or not and also with O(rollback_timeout=0), does nothing before that window is
+        decided (the first timer would otherwise restore the ruleset from before both, after the second run reported
+        ok). The action plugin confirms the open window over a new connection, the way it confirms its own, then runs
+        the task (RV(earlier_window)); if the window cannot be confirmed the task fails saying so. The module alone
+        fails naming the window (RV(open_window)). Check mode warns.
       - Over SSH this is the real protection. Over C(local) and container connections (C(podman), C(docker)) a
         new connection does not cross the firewall, so the confirmation always arrives; the timer then only
         protects against a controller that dies between the apply and the confirmation.
@@ -311,6 +345,9 @@ notes:
   - With the nf_tables backend one C(iptables-restore) call is one transaction for all tables in it. With the
     legacy backend each table is committed on its own; C(iptables-restore --test) runs first to catch errors.
   - Counters are not compared and are reset for the touched tables.
+  - Bans of fail2ban's ipset actions and of CrowdSec's firewall bouncer (rules in C(INPUT) matching their sets, see
+    O(preserve_sets)) survive an apply and are never written to the persisted file; fail2ban's classic actions keep
+    their C(f2b-*) chains (O(preserve_chains)). A kept ban rule does not make the lockout preflight undecided.
   - If another program changes a touched table between the module reading the live ruleset and loading the new
     one, that change is lost, and the check after loading may fail.
 seealso:
@@ -560,6 +597,20 @@ revert:
   type: dict
   sample: {rc: 0, stderr: '', tables: [filter], restored: "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", at: 1795000031.2,
            family: ipv4}
+open_window:
+  description:
+    - The revert windows of an earlier apply of the task's families that still wait for their confirmation; the
+      module then changed nothing and failed. The action plugin confirms them and runs the task again.
+  returned: failure, when a window of the same family is open
+  type: dict
+  sample: {tokens: [ipv4-1795000000-1a2b3c4d], families: [ipv4], remaining: 21.5}
+earlier_window:
+  description:
+    - The open windows the action plugin found before this task (RV(open_window)) and what their confirmation found
+      (V(confirmed), V(already), or on failure what became of them, for example V(reverted)).
+  returned: when an earlier window was open
+  type: dict
+  sample: {tokens: [ipv4-1795000000-1a2b3c4d], families: [ipv4], confirmed: confirmed}
 persist_pending:
   description: True in the module's own answer while persistence waits for the confirmation.
   returned: when a revert window was armed and persist is true
@@ -633,7 +684,8 @@ kept_chains:
       rules: 4
       jumps: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
 kept_rules:
-  description: The foreign rules of built-in chains that were kept (container engines' interfaces), see O(preserve_interfaces).
+  description: The foreign rules of built-in chains that were kept (container engines' interfaces and ban tools' sets),
+    see O(preserve_interfaces) and O(preserve_sets).
   returned: state=present
   type: list
   elements: str
@@ -736,6 +788,7 @@ value:
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE,
     DEFAULT_PRESERVE_INTERFACES,
+    DEFAULT_PRESERVE_SETS,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import SYSCTL_DEFAULT_PATH
@@ -751,6 +804,7 @@ def argument_spec():
         state=dict(type='str', default='present', choices=['present', 'gathered']),
         preserve_chains=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE)),
         preserve_interfaces=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE_INTERFACES)),
+        preserve_sets=dict(type='list', elements='str', default=list(DEFAULT_PRESERVE_SETS)),
         wait=dict(type='int', default=10),
         persist=dict(type='bool', default=True),
         persist_path=dict(type='path'),
@@ -759,7 +813,9 @@ def argument_spec():
                                                   content=dict(type='dict', required=True))),
         sysctl_check=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
                                                     settings=dict(type='dict'),
-                                                    path=dict(type='path', default=SYSCTL_DEFAULT_PATH))),
+                                                    path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
+                                                    container_engine=dict(type='str', default='auto',
+                                                                          choices=['auto', 'present', 'absent']))),
         backup=dict(type='bool', default=False),
         rollback_timeout=dict(type='int', default=30),
         lockout_check=dict(type='bool', default=True),

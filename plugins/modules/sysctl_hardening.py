@@ -43,7 +43,8 @@ description:
   - "C(net.ipv4.icmp_echo_ignore_broadcasts=1): do not answer broadcast pings (smurf amplification).
     C(net.ipv4.icmp_ignore_bogus_error_responses=1): do not log bogus ICMP error responses."
   - "Profile V(host) adds: C(net.ipv4.ip_forward=0), C(net.ipv6.conf.all.forwarding=0), the machine forwards nothing.
-    Do not use it on Docker, podman, libvirt or Kubernetes hosts: their containers and VMs need forwarding."
+    On a host where a container engine runs (Docker, podman, CNI, libvirt: see O(container_engine)) it leaves those two
+    keys as they are, because the containers and VMs need forwarding."
   - "Profile V(router) adds: C(net.ipv4.ip_forward=1), C(net.ipv6.conf.all.forwarding=1), the machine forwards both
     families."
   - The router profile does B(not) set C(accept_ra). With IPv6 forwarding on, the kernel ignores router advertisements
@@ -162,6 +163,23 @@ options:
     type: str
     choices: [warn, fail, ignore]
     default: warn
+  container_engine:
+    description:
+      - Whether a container engine (Docker, podman, containerd/CNI, libvirt) runs on the target. With O(profile=host)
+        and an engine running, the forwarding keys C(net.ipv4.ip_forward) and C(net.ipv6.conf.all.forwarding) are left
+        as they are, neither set live nor written to the file, and the module warns saying so (see
+        RV(container_engine)); the host profile would otherwise switch forwarding off and cut the containers off, live
+        at once and at every boot. A forwarding key that O(settings) names (a value, or V(null)) is set as given.
+      - V(auto) looks at the target when the module runs, whatever facts were gathered and whatever the play order
+        (a Docker started by an earlier role or task counts). An engine runs when a network interface
+        (C(/sys/class/net)) is named C(docker0), C(docker_gwbridge), C(br-*), C(cni-*), C(cni0), C(podman*) or C(virbr*),
+        or when C(/run/docker.sock), C(/run/containerd/containerd.sock) or C(/run/podman/podman.sock) exists.
+      - V(present) treats the host as a container host without looking; V(absent) never does (the host profile then
+        switches forwarding off).
+      - No effect with O(profile=router), which sets forwarding on.
+    type: str
+    choices: [auto, present, absent]
+    default: auto
   unknown_keys:
     description:
       - What to do with a key that has no file below C(/proc/sys) on the target, such as a typo, a key of a kernel
@@ -216,6 +234,11 @@ EXAMPLES = r'''
     settings:
       net.ipv4.conf.all.log_martians: null
       net.ipv4.conf.default.log_martians: null
+
+- name: A Docker host that forwards nothing else; the forwarding keys stay as Docker set them (found on the target)
+  rampart.firewall.sysctl_hardening:
+    profile: host
+    container_engine: auto
 
 - name: Only write the file; it is applied at the next boot
   rampart.firewall.sysctl_hardening:
@@ -354,6 +377,27 @@ live_skipped:
       before: "2"
       after: "1"
       reason: /proc/sys is mounted read-only (/proc/sys is read-only, as in an unprivileged container)
+container_engine:
+  description:
+    - What the module found about a container engine (see O(container_engine)).
+    - C(found) lists what showed one (interface names, socket paths; empty with O(container_engine=present) or when
+      nothing was looked at), C(forwarding_left) the forwarding keys left as they are because of it (empty when none).
+  returned: success
+  type: dict
+  contains:
+    found:
+      description: The interfaces and sockets that showed a running container engine.
+      type: list
+      elements: str
+      sample: [docker0, /run/docker.sock]
+    forwarding_left:
+      description: The forwarding keys left as they are (neither set live nor written to the file).
+      type: list
+      elements: str
+      sample: [net.ipv4.ip_forward, net.ipv6.conf.all.forwarding]
+  sample:
+    found: [docker0, /run/docker.sock]
+    forwarding_left: [net.ipv4.ip_forward, net.ipv6.conf.all.forwarding]
 unknown:
   description: The keys that do not exist below C(/proc/sys) on the target, with O(unknown_keys=warn).
   returned: success
@@ -368,10 +412,13 @@ import stat
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule, HostError, read_own_file
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
+    CONTAINER_ENGINE_CHOICES,
+    ENGINE_SOCKETS,
     PROFILES,
+    SYS_CLASS_NET,
     SYSCTL_CONF,
     SYSCTL_DIRS,
     SettingsError,
@@ -379,6 +426,9 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     WRITE_DIRS,
     boot_position,
     check_path,
+    detect_engine,
+    engine_needs_reading,
+    engine_settings,
     find_overrides,
     merge_settings,
     normalize_live,
@@ -391,6 +441,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
 # Roots on the target. Unit tests point these at temporary trees.
 PROC_SYS = '/proc/sys'
 MOUNTINFO = '/proc/self/mountinfo'
+NET_DIR = SYS_CLASS_NET
+SOCKET_ROOT = ''
 DIRS = SYSCTL_DIRS
 CONF = SYSCTL_CONF
 WRITABLE_DIRS = WRITE_DIRS
@@ -434,6 +486,15 @@ def write_proc(key, value):
 
 def proc_writable(key):
     return os.access(proc_file(key), os.W_OK)
+
+
+def engine_evidence():
+    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist."""
+    try:
+        names = os.listdir(NET_DIR)
+    except (IOError, OSError):
+        names = []
+    return detect_engine(names, [path for path in ENGINE_SOCKETS if os.path.exists(SOCKET_ROOT + path)])
 
 
 def read_mountinfo():
@@ -491,10 +552,22 @@ class SysctlHardening:
     # -- reading --------------------------------------------------------------------------
 
     def effective(self):
+        profile, engine = self.params['profile'], self.params['container_engine']
+        wanted = self.params['settings'] or {}
+        evidence = engine_evidence() if engine_needs_reading(profile, wanted, engine) else []
         try:
-            return merge_settings(self.params['profile'], self.params['settings'] or {})
+            wanted, left = engine_settings(profile, wanted, engine, evidence)
+            settings = merge_settings(profile, wanted)
         except SettingsError as e:
             self.fail(to_native(e))
+        self.result['container_engine'] = {'found': evidence, 'forwarding_left': left}
+        if left:
+            self.module.warn('A container engine runs here (%s): %s left as they are, not set live and not written to %s '
+                             '(the host profile would switch forwarding off and cut the containers off). Set '
+                             'container_engine=absent, or the keys in settings, to manage them.'
+                             % (', '.join(evidence) if evidence else 'container_engine=present',
+                                ' and '.join(left), self.path))
+        return settings
 
     def read_live(self, settings):
         live, unknown = {}, []
@@ -524,9 +597,13 @@ class SysctlHardening:
         if not stat.S_ISREG(os.lstat(self.path).st_mode):
             self.fail('path %s is not a regular file. Nothing was changed.' % self.path)
         try:
-            with open(self.path, 'rb') as handle:
-                content = to_text(handle.read(), errors='surrogate_or_replace')
-            return content, os.stat(self.path).st_mode & 0o7777
+            # never through a symlink or from a FIFO (the check above may be raced): the text is the diff's "before"
+            data = read_own_file('path', self.path)
+            if data is None:
+                return None, None
+            return to_text(data, errors='surrogate_or_replace'), os.lstat(self.path).st_mode & 0o7777
+        except HostError as e:
+            self.fail('%s. Nothing was changed.' % e.msg)
         except (IOError, OSError) as e:
             self.fail('Cannot read %s: %s. Nothing was changed.' % (self.path, error_text(e)))
 
@@ -759,6 +836,7 @@ def main():
             on_override=dict(type='str', default='warn', choices=['warn', 'fail', 'ignore']),
             unknown_keys=dict(type='str', default='fail', choices=['fail', 'warn']),
             on_readonly=dict(type='str', default='fail', choices=['fail', 'file_only', 'skip']),
+            container_engine=dict(type='str', default='auto', choices=list(CONTAINER_ENGINE_CHOICES)),
         ),
         supports_check_mode=True,
     )

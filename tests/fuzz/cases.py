@@ -978,6 +978,19 @@ def ruleset_round2_cases():
                               ('parent-file', '/etc/iptables/rules.v4/copy', [])]:
         add(invalid('ruleset/copy-dir/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, copy_dir=path), 'copy_dir',
                     path if path not in ('/',) else None, setup=setup, family='copy_dir'))
+    # issue 22: the copy's "before" is never read through a link planted in copy_dir (kept with its owner, who may be
+    # an unprivileged user): the module refuses, naming the path, and shows nothing of the link's target
+    planted = [dict(op='file', path='/var/tmp/shadow-copy', text=SECRET_LINE + '\n' + SECRET_LINE2 + '\n', mode=0o600),
+               dict(op='dir', path='/var/backups/fz-copy', mode=0o755), dict(op='chown', path='/var/backups/fz-copy', uid=65534, gid=65534),
+               dict(op='symlink', path='/var/backups/fz-copy/rules.v4', target='/var/tmp/shadow-copy')]
+    copy_leak = [dict(text=SECRET_LINE, max=8, what='the secret line'), dict(text=SECRET_HASH[::-1], max=8, what='the second secret line')]
+    for name, args in [('symlinked-copy', ruleset(content=OTHER_V4, copy_dir='/var/backups/fz-copy')),
+                       ('symlinked-copy-diff', dict(ruleset(content=OTHER_V4, copy_dir='/var/backups/fz-copy'), _ansible_diff=True)),
+                       ('symlinked-copy-rulesets', ruleset(content=None, rulesets={'ipv4': OTHER_V4}, copy_dir='/var/backups/fz-copy')),
+                       ('symlinked-copy-check-mode', ruleset(content=OTHER_V4, copy_dir='/var/backups/fz-copy', _ansible_diff=True))]:
+        add(invalid('ruleset/copy-dir/%s' % name, 'iptables_ruleset', args, ['copy'], '/var/backups/fz-copy/rules.v4',
+                    setup=planted, leak=copy_leak, check_mode=name.endswith('check-mode'), family='copy_dir',
+                    msg_re='symlink'))
     # local_fact
     add(case('ruleset/local-fact/valid', 'iptables_ruleset', ruleset(local_fact={'name': 'rampart_fz', 'content': {'a': 1, 'b': [1, 2]}}),
              'valid', family='local_fact'))

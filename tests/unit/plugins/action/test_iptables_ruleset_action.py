@@ -230,3 +230,83 @@ def test_both_families_reverted_message(clock):
     plugin, calls, connection, script = make({'rulesets': {'ipv4': 'A', 'ipv6': 'B'}}, answers)
     result = plugin.run(task_vars={})
     assert result['failed'] is True and 'ipv4, ipv6' in result['msg'] and 'cut the controller off' in result['msg']
+
+
+# ---- issue 22: a window left open by an interrupted run --------------------------------------
+
+EARLIER = {'tokens': ['ipv4-990-0a0b0c0d'], 'families': ['ipv4'], 'remaining': 21.0}
+
+
+def refused_open(**extra):
+    answer = {'failed': True, 'changed': False, 'open_window': dict(EARLIER),
+              'msg': 'an earlier apply (ipv4, token ipv4-990-0a0b0c0d) is still waiting for its confirmation'}
+    answer.update(extra)
+    return answer
+
+
+def test_open_window_is_confirmed_over_a_new_connection_then_the_task_runs(clock):
+    answers = [
+        (MODULE, refused_open()),
+        (CONFIRM, applied()),
+        (CONFIRM, {'changed': True, 'confirmed': 'confirmed', 'persisted': '/etc/iptables/rules.v4', 'persist_changed': True}),
+        (MODULE, {'changed': False, 'live_changed': False, 'persisted': '/etc/iptables/rules.v4', 'persist_changed': False}),
+    ]
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert script == []
+    assert [call[0] for call in calls] == [MODULE, CONFIRM, CONFIRM, MODULE]
+    assert calls[1][1] == {'token': 'ipv4-990-0a0b0c0d', 'confirm': False}
+    assert calls[2][1] == {'token': 'ipv4-990-0a0b0c0d', 'confirm': True}
+    assert calls[2][2] > calls[1][2] > calls[0][2], 'the confirmation crosses the live ruleset over a new connection'
+    assert calls[3][1] == {'content': 'X'}, 'the task runs again with its own arguments'
+    assert result.get('failed') is not True
+    assert result['changed'] is True, 'the earlier window was confirmed: its timer stopped, its files written'
+    assert result['earlier_window'] == {'tokens': ['ipv4-990-0a0b0c0d'], 'families': ['ipv4'], 'confirmed': 'confirmed'}
+    assert 'open_window' not in result
+
+
+def test_open_window_then_own_window_both_confirmed(clock):
+    answers = [
+        (MODULE, refused_open()),
+        (CONFIRM, applied()),
+        (CONFIRM, {'changed': True, 'confirmed': 'confirmed'}),
+        (MODULE, {'changed': True, 'rollback': WINDOW}),
+        (CONFIRM, applied()),
+        (CONFIRM, {'changed': True, 'confirmed': 'confirmed'}),
+    ]
+    plugin, calls, connection, script = make({'content': 'Y'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert script == [] and result['confirmed'] == 'confirmed' and result['changed'] is True
+    assert calls[4][1] == {'token': WINDOW['token'], 'confirm': False}
+
+
+def test_open_window_of_both_families_is_confirmed_at_once(clock):
+    earlier = {'tokens': ['ipv4-990-0a0b0c0d', 'ipv6-990-0e0f0a0b'], 'families': ['ipv4', 'ipv6'], 'remaining': 5}
+    answers = [(MODULE, refused_open(open_window=earlier)), (CONFIRM, applied()),
+               (CONFIRM, {'changed': True, 'confirmed': 'confirmed'}), (MODULE, {'changed': False})]
+    plugin, calls, connection, script = make({'rulesets': {'ipv4': 'X', 'ipv6': 'Y'}}, answers)
+    result = plugin.run(task_vars={})
+    assert calls[1][1] == {'tokens': earlier['tokens'], 'confirm': False}
+    assert result['earlier_window']['confirmed'] == 'confirmed'
+
+
+def test_open_window_that_cannot_be_confirmed_fails_and_runs_nothing(clock):
+    answers = [(MODULE, refused_open()),
+               (CONFIRM, {'failed': True, 'changed': True, 'outcome': 'reverted',
+                          'msg': 'not confirmed: the revert timer restored the previous ruleset'})]
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert [call[0] for call in calls] == [MODULE, CONFIRM]
+    assert result['failed'] is True
+    assert 'ipv4-990-0a0b0c0d' in result['msg'] and 'Nothing of this task was applied' in result['msg']
+    assert 'restored the previous ruleset' in result['msg']
+    assert result['earlier_window']['confirmed'] == 'reverted'
+
+
+def test_open_window_unreachable_until_after_its_deadline_fails(clock):
+    answers = [(MODULE, refused_open())] + [(CONFIRM, AnsibleConnectionFailure('no route'))] * 200
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='ssh')
+    result = plugin.run(task_vars={})
+    assert result['failed'] is True and result['earlier_window']['confirmed'] == 'unreachable'
+    assert clock.now >= 1000 + 21 + action.GRACE
+    assert [call[0] for call in calls].count(MODULE) == 1

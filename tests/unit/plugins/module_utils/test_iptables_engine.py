@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatchcase
 
 import pytest
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE,
+    DEFAULT_PRESERVE_INTERFACES,
+    DEFAULT_PRESERVE_SETS,
     PlanError,
     apply_result,
     describe,
@@ -18,11 +21,15 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     is_preserved,
     is_trivial,
     managed_only,
+    matched_sets,
+    neighbour_sets,
     owned_in,
     persistable,
     plan,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, parse, render
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import persisted_form
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -552,3 +559,138 @@ def test_an_owned_docker_user_jump_stays_above_dockers_rules():
     wanted, names = persistable(after, owned=result.owned, mine=result.mine)
     text = render(wanted, tables=names)
     assert '-A FORWARD -j DOCKER-USER' in text and 'DOCKER-ISOLATION' not in text and '-A DOCKER-USER -j RETURN' in text
+
+
+# ---- ban tools' rules in built-in chains (preserve_sets) -----------------------------------
+# tests/unit/fixtures/live/neighbour-sets-{legacy,nft}.v4|v6: iptables-save of both backends (Debian 12,
+# iptables 1.8.9) after the rules of fail2ban's iptables-ipset-proto6-allports action (f2b-sshd, f2b-sshd6),
+# of its iptables-ipset-proto6 action with two ports (f2b-ssh-alt) and of CrowdSec's firewall bouncer in
+# iptables mode (crowdsec-blacklists, crowdsec6-blacklists) were inserted above a host ruleset that also
+# holds a rule of its own matching a set (web, web6).
+
+BANS = {
+    'ipv4': [
+        '-A INPUT -m set --match-set crowdsec-blacklists src -j DROP',
+        '-A INPUT -p tcp -m set --match-set f2b-sshd src -j REJECT --reject-with icmp-port-unreachable',
+        '-A INPUT -p tcp -m multiport --dports 22,2222 -m set --match-set f2b-ssh-alt src -j REJECT --reject-with icmp-port-unreachable',
+    ],
+    'ipv6': [
+        '-A INPUT -m set --match-set crowdsec6-blacklists src -j DROP',
+        '-A INPUT -p tcp -m set --match-set f2b-sshd6 src -j REJECT --reject-with icmp6-port-unreachable',
+    ],
+}
+HOST_V6 = HOST_FILTER.replace('-A INPUT -p tcp', '-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp')
+SESSION = {'ipv4': '198.51.100.7 50000 192.0.2.10 22', 'ipv6': '2001:db8::7 50000 2001:db8::10 22'}
+
+
+def neighbour_live(backend, family):
+    return parse(fixture('live', 'neighbour-sets-%s.%s' % (backend, 'v4' if family == 'ipv4' else 'v6')), family=family)
+
+
+def host_desired(family):
+    return parse(HOST_FILTER if family == 'ipv4' else HOST_V6, family=family)
+
+
+@pytest.mark.parametrize('name', ['f2b-sshd', 'f2b-sshd6', 'f2b-recidive', 'crowdsec-blacklists', 'crowdsec-blacklists-0',
+                                  'crowdsec6-blacklists', 'sshguard4', 'sshguard6'])
+def test_default_preserve_sets_match(name):
+    assert any(fnmatchcase(name, pattern) for pattern in DEFAULT_PRESERVE_SETS)
+
+
+@pytest.mark.parametrize('name', ['web', 'web6', 'F2B-sshd', 'crowdsec', 'blacklist', 'sshguard'])
+def test_default_preserve_sets_do_not_match(name):
+    assert not any(fnmatchcase(name, pattern) for pattern in DEFAULT_PRESERVE_SETS)
+
+
+def test_matched_sets_reads_set_matches_not_negated_ones():
+    rules = p4('*filter\n:INPUT ACCEPT [0:0]\n'
+               '-A INPUT -p tcp -m multiport --dports 22 -m set --match-set f2b-a src -m set --match-set f2b-b src,dst -j DROP\n'
+               '-A INPUT -m set ! --match-set f2b-c src -j DROP\n'
+               '-A INPUT -s 10.0.0.1/32 -j DROP\nCOMMIT\n').tables['filter'].chains['INPUT'].rules
+    assert [matched_sets(rule) for rule in rules] == [('f2b-a', 'f2b-b'), (), ()]
+
+
+@pytest.mark.parametrize('backend', ['legacy', 'nft'])
+@pytest.mark.parametrize('family', ['ipv4', 'ipv6'])
+def test_ban_rules_are_kept_on_top_never_a_change_never_persisted(backend, family):
+    live = neighbour_live(backend, family)
+    first = plan(host_desired(family), live)
+    lines = [rule.line() for rule in first.result.tables['filter'].chains['INPUT'].rules]
+    assert lines[:len(BANS[family])] == BANS[family], 'the bans stay first, in live order'
+    assert not any('--match-set web' in line for line in lines), 'a set rule of an earlier ruleset of ours goes'
+    assert first.kept_rules == BANS[family]
+    assert first.changed is True  # only because of the web rule
+    after = apply_result(live, first.result)
+    again = plan(host_desired(family), after)
+    assert again.changed is False and again.payload == first.payload
+    assert again.kept_sets == sorted(set(name for line in BANS[family] for name in
+                                         [line.split('--match-set ')[1].split()[0]]))
+    wanted, names = persistable(after, mine=again.mine)
+    text = render(wanted, tables=names)
+    assert 'f2b' not in text and 'crowdsec' not in text and '--dport 22 -j ACCEPT' in text
+    # a ban tool restarting (rules gone) or a new jail inserting its rule: no change either
+    without = parse(render(after).replace(BANS[family][0] + '\n', ''), family=family)
+    assert plan(host_desired(family), without).changed is False
+    extra = BANS[family][0].replace('crowdsec', 'f2b-recidive-crowdsec')
+    more = parse(render(after).replace(BANS[family][0], extra + '\n' + BANS[family][0]), family=family)
+    assert plan(host_desired(family), more).changed is False
+
+
+def test_a_rule_of_the_ruleset_matching_a_ban_set_is_the_users():
+    mine = HOST_FILTER.replace('COMMIT', BANS['ipv4'][1] + '\nCOMMIT')
+    live = neighbour_live('nft', 'ipv4')
+    result = plan(p4(mine), live)
+    lines = [rule.line() for rule in result.result.tables['filter'].chains['INPUT'].rules]
+    assert lines.count(BANS['ipv4'][1]) == 1 and lines[-1] == BANS['ipv4'][1], 'the desired position wins'
+    assert BANS['ipv4'][1] not in result.kept_rules and 'f2b-sshd' not in result.kept_sets
+    after = apply_result(live, result.result)
+    wanted, names = persistable(after, mine=result.mine)
+    text = render(wanted, tables=names)
+    assert BANS['ipv4'][1] in text and 'crowdsec' not in text
+    assert plan(p4(mine), after).changed is False
+
+
+def test_empty_preserve_sets_owns_the_ban_rules():
+    result = plan(p4(HOST_FILTER), neighbour_live('legacy', 'ipv4'), sets=())
+    assert not any('--match-set' in rule.text for rule in result.result.tables['filter'].chains['INPUT'].rules)
+    assert result.kept_rules == [] and result.kept_sets == []
+
+
+def test_persisted_file_with_bans_from_a_save_is_cleaned():
+    """netfilter-persistent save once ran while fail2ban and CrowdSec were up: their rules are in rules.v4."""
+    live = neighbour_live('legacy', 'ipv4')
+    result = plan(p4(HOST_FILTER), live)
+    after = apply_result(live, result.result)
+    old_text = render(live)
+    content, same = persisted_form(old_text, after, result, DEFAULT_PRESERVE, DEFAULT_PRESERVE_INTERFACES)
+    assert same is False
+    assert 'crowdsec' not in content and 'f2b' not in content and '--dport 22 -j ACCEPT' in content
+    content2, same2 = persisted_form(content, after, plan(p4(HOST_FILTER), after), DEFAULT_PRESERVE,
+                                     DEFAULT_PRESERVE_INTERFACES)
+    assert same2 is True and content2 == content
+
+
+@pytest.mark.parametrize('family', ['ipv4', 'ipv6'])
+def test_kept_bans_do_not_make_the_lockout_preflight_undecided(family):
+    live = neighbour_live('nft', family)
+    result = plan(host_desired(family), live)
+    assert preflight(result.result, SESSION[family])['safe'] is None, 'unknown sets: undecided without help'
+    report = preflight(result.result, SESSION[family], sets=neighbour_sets(None, result.kept_sets)())
+    assert report['safe'] is True
+
+
+def test_neighbour_sets_keeps_the_rulesets_own_sets():
+    assert neighbour_sets(None, []) is None
+    contents = neighbour_sets(lambda: {'f2b-sshd': ['198.51.100.7']}, ['f2b-sshd', 'crowdsec-blacklists'], used=['f2b-sshd'])
+    assert contents() == {'f2b-sshd': ['198.51.100.7'], 'crowdsec-blacklists': []}
+    # a set the ruleset uses, whose members could not be read, stays unknown (undecided), not empty
+    assert neighbour_sets(lambda: {}, ['f2b-sshd'], used=['f2b-sshd']) is not None
+    assert neighbour_sets(lambda: {}, ['f2b-sshd'], used=['f2b-sshd'])() == {}
+
+
+def test_a_ruleset_that_bans_the_session_itself_is_still_refused():
+    """A rule of the ruleset that rejects the session is decided as before: the bans it keeps do not hide it."""
+    mine = p4(HOST_FILTER.replace('-A INPUT -i lo', '-A INPUT -s 198.51.100.7/32 -j DROP\n-A INPUT -i lo'))
+    result = plan(mine, neighbour_live('nft', 'ipv4'))
+    report = preflight(result.result, SESSION['ipv4'], sets=neighbour_sets(None, result.kept_sets)())
+    assert report['safe'] is False

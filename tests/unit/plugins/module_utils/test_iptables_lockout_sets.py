@@ -86,3 +86,54 @@ def test_bad_contents_raise():
         compile_sets({'admins': '10.0.0.0/8'})
     assert compile_sets(None) is None
     assert compile_sets({'a': ['10.0.0.5/8']}) == {'a': {'ipv4': {8: {int(ipaddress.ip_address('10.0.0.0'))}}}}
+
+
+# issue 22: a rule with a side effect on a set (or on rate state) keeps the check undecided
+SIDE_EFFECT_DEL = ['-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+                   '-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j SET --del-set admins src',
+                   '-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT']
+
+
+def test_set_changed_by_del_set_is_not_decided_on_known_contents():
+    v = new_in(filt(SIDE_EFFECT_DEL), sets={'admins': [CLIENT]})
+    assert v.verdict == 'UNDECIDED'
+    assert any("the set 'admins' is changed by" in u['reason'] and '--del-set admins src' in u['reason']
+               for u in v.undecidable)
+    res = preflight(filt(SIDE_EFFECT_DEL), conn(), sets={'admins': [CLIENT]})
+    assert res['safe'] is None and 'admins' in res['message']
+
+
+@pytest.mark.parametrize('target', ['-j SET --add-set admins src', '-j SET --add-set admins src --exist --timeout 60',
+                                    '-j SET --del-set admins src,dst', '-j SET --map-set admins src --map-mark'])
+def test_set_changed_anywhere_in_the_table_stays_undecided(target):
+    # the changing rule sits in a chain the session's packets never reach: an earlier packet of another
+    # connection may still have changed the set
+    rules = ['-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT',
+             '-A FORWARD -s 10.9.0.0/16 %s' % target]
+    assert new_in(filt(rules), sets={'admins': ['192.0.2.0/24']}).verdict == 'UNDECIDED'
+    assert new_in(filt(rules), sets={'admins': [CLIENT]}).verdict == 'UNDECIDED'
+    # a set the table does not change is still decided
+    other = ['-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT',
+             '-A FORWARD -s 10.9.0.0/16 -j SET --add-set other src']
+    assert new_in(filt(other), sets={'admins': [CLIENT], 'other': []}).verdict == 'ACCEPT'
+
+
+def test_unreadable_set_target_makes_every_set_undecided():
+    rules = ['-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT', '-A FORWARD -j SET']
+    assert new_in(filt(rules), sets={'admins': [CLIENT]}).verdict == 'UNDECIDED'
+
+
+@pytest.mark.parametrize('rules', [
+    ['-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name ssh --rsource',
+     '-A INPUT -p tcp -m tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name ssh --rsource -j DROP',
+     '-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT'],
+    ['-A INPUT -p tcp -m tcp --dport 22 -m recent --remove --name ssh --rsource -j DROP',
+     '-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT'],
+    ['-A INPUT -p tcp -m tcp --dport 22 -m hashlimit --hashlimit-above 1/min --hashlimit-mode srcip '
+     '--hashlimit-name ssh -j DROP',
+     '-A INPUT -p tcp -m set --match-set admins src -m tcp --dport 22 -j ACCEPT'],
+])
+def test_recent_and_hashlimit_on_the_path_stay_undecided_with_known_sets(rules):
+    v = new_in(filt(rules), sets={'admins': [CLIENT]})
+    assert v.verdict == 'UNDECIDED'
+    assert preflight(filt(rules), conn(), sets={'admins': [CLIENT]})['safe'] is None

@@ -453,3 +453,73 @@ def test_values_with_control_or_non_ascii_characters_are_refused_escaped(value):
         normalize_value('net.ipv4.tcp_timestamps', value)
     assert 'net.ipv4.tcp_timestamps' in str(err.value)
     assert not any(ord(char) < 32 or ord(char) > 126 for char in str(err.value))
+
+
+# ---- container engines: forwarding left as it is ------------------------------------------------
+
+@pytest.mark.parametrize('names, found', [
+    (['lo', 'eth0'], []),
+    (['lo', 'eth0', 'docker0', 'veth1a2b'], ['docker0']),
+    (['br-3f1c2d9e8a7b', 'docker_gwbridge'], ['br-3f1c2d9e8a7b', 'docker_gwbridge']),
+    (['cni0', 'cni-podman0', 'podman0', 'virbr0'], ['cni-podman0', 'cni0', 'podman0', 'virbr0']),
+    (['bridge0', 'br0', 'Docker0', 'virtbr0'], []),  # br0 is not br-*: a LAN bridge of the admin's
+])
+def test_detect_engine_from_interfaces(names, found):
+    assert sp.detect_engine(names, []) == found
+
+
+def test_detect_engine_from_sockets():
+    assert sp.detect_engine(['lo'], ['/run/docker.sock']) == ['/run/docker.sock']
+    assert sp.detect_engine([], ['/run/podman/podman.sock', '/run/containerd/containerd.sock']) == [
+        '/run/containerd/containerd.sock', '/run/podman/podman.sock']
+    assert sp.detect_engine([], ['/run/other.sock']) == []
+    assert sp.detect_engine(['docker0'], ['/run/docker.sock']) == ['docker0', '/run/docker.sock']
+
+
+def test_engine_bridges_are_the_engines_preserve_interfaces():
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import DEFAULT_PRESERVE_INTERFACES
+    assert sp.ENGINE_BRIDGES == DEFAULT_PRESERVE_INTERFACES
+
+
+@pytest.mark.parametrize('engine, evidence, left', [
+    ('auto', ['docker0'], ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']),
+    ('auto', [], []),
+    ('present', [], ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']),
+    ('absent', ['docker0'], []),
+])
+def test_engine_settings_host_profile(engine, evidence, left):
+    settings, found = sp.engine_settings('host', {}, engine, evidence)
+    assert found == left
+    merged = sp.merge_settings('host', settings)
+    for key in sp.FORWARDING_KEYS:
+        assert (key in merged) is (key not in left)
+    if not left:
+        assert merged['net.ipv4.ip_forward'] == '0'
+
+
+def test_engine_settings_keeps_what_the_user_set():
+    settings, left = sp.engine_settings('host', {'net.ipv4.ip_forward': 1}, 'auto', ['docker0'])
+    assert left == ['net.ipv6.conf.all.forwarding']
+    merged = sp.merge_settings('host', settings)
+    assert merged['net.ipv4.ip_forward'] == '1' and 'net.ipv6.conf.all.forwarding' not in merged
+    settings, left = sp.engine_settings('host', {'net.ipv4.ip_forward': 0, 'net.ipv6.conf.all.forwarding': 0}, 'present')
+    assert left == [] and sp.merge_settings('host', settings)['net.ipv4.ip_forward'] == '0'
+
+
+def test_engine_settings_router_profile_is_untouched():
+    settings, left = sp.engine_settings('router', {}, 'present', ['docker0'])
+    assert left == [] and sp.merge_settings('router', settings)['net.ipv4.ip_forward'] == '1'
+
+
+def test_engine_settings_refuses_an_unknown_mode_naming_it():
+    with pytest.raises(SettingsError, match="container_engine must be one of auto, present, absent, got 'maybe'"):
+        sp.engine_settings('host', {}, 'maybe')
+
+
+def test_engine_needs_reading_only_when_it_can_matter():
+    assert sp.engine_needs_reading('host', {}, 'auto') is True
+    assert sp.engine_needs_reading('host', {'net.ipv4.ip_forward': 0}, 'auto') is True
+    assert sp.engine_needs_reading('host', {'net.ipv4.ip_forward': 0, 'net.ipv6.conf.all.forwarding': None}, 'auto') is False
+    assert sp.engine_needs_reading('router', {}, 'auto') is False
+    assert sp.engine_needs_reading('host', {}, 'present') is False
+    assert sp.engine_needs_reading('host', {}, 'absent') is False

@@ -1198,3 +1198,52 @@ def test_a_synchronous_apply_during_an_open_window_is_refused(kernel, persisted,
     other = run({'family': 'ipv6', 'content': WEB.replace('icmp', 'ipv6-icmp'), 'persist_path': persisted + '6',
                  'rollback_timeout': 0})
     assert other.get('failed') is not True, other.get('msg')
+
+
+# ---- preserve_sets: ban tools' rules in built-in chains ---------------------------------------
+
+NEIGHBOUR_HOST = '''*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+'''
+BAN_LINES = [
+    '-A INPUT -m set --match-set crowdsec-blacklists src -j DROP',
+    '-A INPUT -p tcp -m set --match-set f2b-sshd src -j REJECT --reject-with icmp-port-unreachable',
+    '-A INPUT -p tcp -m multiport --dports 22,2222 -m set --match-set f2b-ssh-alt src -j REJECT --reject-with icmp-port-unreachable',
+]
+
+
+def test_preserve_sets_default_is_documented():
+    import yaml
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import DEFAULT_PRESERVE_SETS
+    doc = yaml.safe_load(iptables_ruleset.DOCUMENTATION)
+    assert doc['options']['preserve_sets']['default'] == list(DEFAULT_PRESERVE_SETS)
+
+
+@pytest.mark.parametrize('backend', ['legacy', 'nft'])
+def test_bans_are_kept_not_persisted_and_do_not_make_the_lockout_undecided(kernel, persisted, backend):
+    """A host with fail2ban (ipset actions) and CrowdSec bans, from captured iptables-save text."""
+    kernel.live['ipv4'] = fixture('live', 'neighbour-sets-%s.v4' % backend)
+    result = run({'content': NEIGHBOUR_HOST, 'persist_path': persisted, 'ssh_connection': SSH})
+    assert result['changed'] is True   # the web set rule of an earlier ruleset goes
+    assert result['kept_rules'] == BAN_LINES
+    assert result['lockout']['status'] == 'safe', result['lockout']
+    assert not [w for w in kernel.warnings if 'undecided' in w]
+    payload = kernel.restored[-1]
+    assert payload.index(BAN_LINES[0]) < payload.index(BAN_LINES[2]) < payload.index('-A INPUT -i lo -j ACCEPT')
+    with open(persisted) as handle:
+        text = handle.read()
+    assert 'match-set' not in text and '--dport 22 -j ACCEPT' in text
+    again = run({'content': NEIGHBOUR_HOST, 'persist_path': persisted, 'ssh_connection': SSH})
+    assert again['changed'] is False and again['kept_rules'] == BAN_LINES
+
+
+def test_empty_preserve_sets_removes_the_bans(kernel, persisted):
+    kernel.live['ipv4'] = fixture('live', 'neighbour-sets-nft.v4')
+    result = run({'content': NEIGHBOUR_HOST, 'persist_path': persisted, 'preserve_sets': []})
+    assert result['kept_rules'] == [] and 'match-set' not in kernel.restored[-1]

@@ -277,6 +277,11 @@ def proc(monkeypatch, tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(value + '\n')
     monkeypatch.setattr(outputs, 'PROC_SYS', str(root))
+    # no container engine on the fake target (the machine running the tests may have podman bridges)
+    net = tmp_path / 'sys-class-net'
+    net.mkdir()
+    monkeypatch.setattr(outputs, 'NET_DIR', str(net))
+    monkeypatch.setattr(outputs, 'SOCKET_ROOT', str(tmp_path))
     conf = tmp_path / 'sysctl.d'
     conf.mkdir()
     return root, settings
@@ -369,3 +374,31 @@ def test_every_window_reverted_is_not_reported_as_partly(kernel, targets, window
     assert done['failed'] is True
     assert done['confirmed'] == 'reverted' and done['outcome'] == 'reverted'
     assert not os.path.exists(targets['ipv4']) and not os.path.exists(targets['ipv6'])
+
+
+def test_sysctl_check_agrees_with_sysctl_hardening_on_a_container_host(proc, monkeypatch, tmp_path):
+    """Docker runs (docker0 seen, forwarding on): the file sysctl_hardening writes has no forwarding keys,
+    and the check finds it in place, so the role does not run the sysctl task again on every run."""
+    root, dummy = proc
+    (tmp_path / 'sys-class-net' / 'docker0').mkdir()
+    (root / 'net' / 'ipv4' / 'ip_forward').write_text('1\n')
+    (root / 'net' / 'ipv6' / 'conf' / 'all' / 'forwarding').write_text('1\n')
+    path = '/etc/sysctl.d/90-rampart-firewall.conf'
+    real = tmp_path / 'conf'
+    monkeypatch.setattr(outputs.os, 'lstat', lambda p, _l=os.lstat: _l(str(real) if p == path else p))
+    real_open = open
+
+    def fake_open(p, *args, **kwargs):
+        return real_open(str(real) if p == path else p, *args, **kwargs)
+    monkeypatch.setattr('builtins.open', fake_open)
+    without = sysctl_profiles.merge_settings('host', {'net.ipv4.ip_forward': None, 'net.ipv6.conf.all.forwarding': None})
+    real.write_text(sysctl_profiles.render(without, 'host'))
+    os.chmod(str(real), 0o644)
+    assert outputs.sysctl_state({'profile': 'host', 'path': path}) == (True, [])
+    assert outputs.sysctl_state({'profile': 'host', 'path': path, 'container_engine': 'auto'}) == (True, [])
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': path, 'container_engine': 'absent'})
+    assert ok is False and 'net.ipv4.ip_forward is 1 live, not 0' in why
+    (tmp_path / 'sys-class-net' / 'docker0').rmdir()
+    ok, why = outputs.sysctl_state({'profile': 'host', 'path': path})
+    assert ok is False, 'Docker gone: the host profile wants forwarding off again'
+    assert outputs.sysctl_state({'profile': 'host', 'path': path, 'container_engine': 'present'}) == (True, [])

@@ -83,7 +83,8 @@ class Target:
         self.conf = os.path.join(self.root, 'etc', 'sysctl.conf')
         self.mountinfo = os.path.join(self.root, 'mountinfo')
         self.path = os.path.join(self.etc, '90-rampart-firewall.conf')
-        for directory in (self.etc, self.run, self.usr):
+        self.net = os.path.join(self.root, 'sys', 'class', 'net')
+        for directory in (self.etc, self.run, self.usr, self.net):
             os.makedirs(directory)
         for key, value in DEFAULTS.items():
             self.set_live(key, value)
@@ -140,6 +141,9 @@ def target(monkeypatch, tmp_path):
     monkeypatch.setattr(sysctl_hardening, 'DIRS', (fake.etc, fake.run, os.path.join(fake.root, 'usr', 'local', 'lib', 'sysctl.d'), fake.usr))
     monkeypatch.setattr(sysctl_hardening, 'CONF', fake.conf)
     monkeypatch.setattr(sysctl_hardening, 'WRITABLE_DIRS', (fake.etc, fake.run))
+    # no container engine on the fake target (the machine running the tests may have podman bridges)
+    monkeypatch.setattr(sysctl_hardening, 'NET_DIR', fake.net)
+    monkeypatch.setattr(sysctl_hardening, 'SOCKET_ROOT', fake.root)
 
     real_write = sysctl_hardening.write_proc
 
@@ -765,4 +769,79 @@ def test_failure_results_say_what_was_written(target):
     target.write(target.etc, '99-zzz.conf', 'net.ipv4.conf.all.log_martians = 0\n')
     result = run(target, dict(ROUTER, on_override='fail'))
     assert result['failed'] and result['file_changed'] is False and result['live_changed'] == []
+    assert target.file() is None
+
+
+# ---- container engine: forwarding left as it is -------------------------------------------------
+
+def start_docker(target, socket=False):
+    """What the target shows once dockerd runs: the docker0 bridge, the API socket, forwarding on."""
+    os.makedirs(os.path.join(target.net, 'docker0'))
+    if socket:
+        os.makedirs(os.path.join(target.root, 'run'), exist_ok=True)
+        with open(os.path.join(target.root, 'run', 'docker.sock'), 'w'):
+            pass
+    target.set_live('net.ipv4.ip_forward', '1')
+    target.set_live('net.ipv6.conf.all.forwarding', '1')
+
+
+@pytest.mark.parametrize('socket', [False, True])
+def test_host_profile_leaves_forwarding_of_a_running_docker(target, socket):
+    start_docker(target, socket)
+    if socket:
+        os.rmdir(os.path.join(target.net, 'docker0'))   # the socket alone shows it
+    result = run(target, {'profile': 'host'})
+    assert result['changed'] is True
+    assert target.live('net.ipv4.ip_forward') == '1' and target.live('net.ipv6.conf.all.forwarding') == '1'
+    assert 'ip_forward' not in target.file() and 'forwarding' not in target.file()
+    assert 'net.ipv4.ip_forward' not in result['settings']
+    assert result['container_engine'] == {
+        'found': ['/run/docker.sock'] if socket else ['docker0'],
+        'forwarding_left': ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']}
+    assert any('container engine runs here' in w and 'net.ipv4.ip_forward and net.ipv6.conf.all.forwarding left as they are'
+               in w for w in result['warnings'])
+    assert not any(key in ('net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding') for key, dummy in target.writes)
+    again = run(target, {'profile': 'host'})
+    assert again['changed'] is False
+
+
+def test_docker_started_after_a_first_run_gets_its_forwarding_back_into_the_file(target):
+    """roles: [docker, single_host] with an earlier run before Docker: the file holds ip_forward = 0; once
+    Docker runs, the next run rewrites the file without it and leaves the live 1 alone."""
+    first = run(target, {'profile': 'host'})
+    assert 'net.ipv4.ip_forward = 0' in target.file() and first['container_engine']['forwarding_left'] == []
+    start_docker(target)
+    result = run(target, {'profile': 'host'})
+    assert result['file_changed'] is True and 'ip_forward' not in target.file()
+    assert target.live('net.ipv4.ip_forward') == '1'
+
+
+def test_container_engine_present_and_absent(target):
+    result = run(target, {'profile': 'host', 'container_engine': 'present'})
+    assert result['container_engine'] == {'found': [], 'forwarding_left': ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']}
+    assert any('container_engine=present' in w for w in result['warnings'])
+    start_docker(target)
+    result = run(target, {'profile': 'host', 'container_engine': 'absent'})
+    assert target.live('net.ipv4.ip_forward') == '0' and 'net.ipv4.ip_forward = 0' in target.file()
+    assert result['container_engine'] == {'found': [], 'forwarding_left': []}
+
+
+def test_explicit_forwarding_settings_win_over_the_engine(target):
+    start_docker(target)
+    result = run(target, {'profile': 'host', 'settings': {'net.ipv4.ip_forward': 0}})
+    assert target.live('net.ipv4.ip_forward') == '0' and 'net.ipv4.ip_forward = 0' in target.file()
+    assert target.live('net.ipv6.conf.all.forwarding') == '1'
+    assert result['container_engine']['forwarding_left'] == ['net.ipv6.conf.all.forwarding']
+
+
+def test_router_profile_ignores_the_engine(target):
+    start_docker(target)
+    result = run(target, {'profile': 'router'})
+    assert result['container_engine'] == {'found': [], 'forwarding_left': []}
+    assert 'net.ipv4.ip_forward = 1' in target.file() and not result['warnings']
+
+
+def test_unknown_container_engine_value_is_refused_naming_it(target):
+    result = run(target, {'profile': 'host', 'container_engine': 'docker'})
+    assert result['failed'] is True and 'container_engine' in result['msg'] and 'docker' in result['msg']
     assert target.file() is None
