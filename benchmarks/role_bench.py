@@ -1,6 +1,7 @@
 """Benchmark of the roles end to end: round trips per host (a benchmark, not a test).
 
     python benchmarks/role_bench.py [--roles single_host,masquerading_router,bastion] [--fleet 10] [--rounds 1]
+    python benchmarks/role_bench.py --roles single_host,single_host_sets --fleet 0    # with address sets (issue 22)
 
 For each role, on fresh Debian 12 boxes started with scripts/fleet.py (two --internal networks,
 10.89.94.0/24 and 10.89.95.0/24, so that masquerading_router has a WAN and a LAN interface),
@@ -14,6 +15,10 @@ counted by a callback (gathering facts excluded; one per task that runs on the t
 loop item, plus the confirmations of iptables_ruleset's revert window, confirm_attempts) and the
 controller's CPU seconds per host (ansible-playbook and its children, getrusage); then, per role
 measured on both, the ratios of the fleet's wall times to the one box's.
+The variant single_host_sets is single_host with one declared address set (IPv4 admins and IPv6
+admins6, port 22 open only to {set: admins}): the sets go into the role's one iptables_ruleset call
+(managed sets, issue 22), so its re-run is ONE remote module call, like the role without sets (before,
+every declared set added an ipset call per family on every run).
 Numbers are from one noisy shared machine: read them with the load printed at the end.
 """
 import argparse
@@ -29,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ruleset_bench import ROOT, sh  # noqa: E402  (the same start-up as the engine benchmark)
 
 ROLES = ('single_host', 'masquerading_router', 'bastion')
+# variants measured under their own name: (role, variables)
+VARIANT_ROLE = {'single_host_sets': 'single_host'}
 NETS = (('rampart-bench-role-a', '10.89.94', 'fd89:94'), ('rampart-bench-role-b', '10.89.95', 'fd89:95'))
 IMAGE = 'localhost/rampart-test:bookworm'
 
@@ -90,6 +97,8 @@ class CallbackModule(CallbackBase):
 
 ROLE_VARS = {
     'single_host': {'single_host_tcp_ports': [22, 80, 443], 'single_host_udp_ports': [53]},
+    'single_host_sets': {'single_host_tcp_ports': [{'port': 22, 'sources': [{'set': 'admins'}]}, 80, 443], 'single_host_udp_ports': [53],
+                         'single_host_ipsets': [{'name': 'admins', 'members': ['10.89.94.0/24', '192.0.2.7', 'fd89:94::/64']}]},
     'masquerading_router': {'masquerading_router_wan_interface': 'eth0', 'masquerading_router_lan_interfaces': ['eth1'],
                             'masquerading_router_lan_networks': ['10.89.95.0/24'],
                             'masquerading_router_tcp_ports': [22, 80, 443], 'masquerading_router_udp_ports': [53]},
@@ -156,7 +165,7 @@ def measure(role, count, work, env, batch=5):
     inventory = play(work, 'inventory-%s-%d.yml' % (role, count), '\n'.join(lines) + '\n')
     floor = play(work, 'floor.yml', '- hosts: all\n  gather_facts: true\n  tasks: []\n')
     apply = play(work, 'apply-%s.yml' % role, '- hosts: all\n  gather_facts: true\n  roles:\n    - role: rampart.firewall.%s\n'
-                 '      vars: %s\n' % (role, json.dumps(ROLE_VARS[role])))
+                 '      vars: %s\n' % (VARIANT_ROLE.get(role, role), json.dumps(ROLE_VARS[role])))
     try:
         # in batches: fleet.py gives systemd 90 s to boot, which 10 boxes at once may not get on a loaded machine
         for start in range(0, count, batch):

@@ -13,6 +13,11 @@ connection. The role variables use the addresses of the spec:
     to the internal network;
   - demo-db: a database host (single_host), PostgreSQL's 5432 open to the inventory group web
     (demo-web) only, through the sets web/web6.
+Every firewalled host declares what must hold with real packets (<role>_confirm_probes): checked
+inside the confirm-or-revert window by the roles, and reported for the whole fleet by
+playbooks/reachability.yml. They come from the groups internet (demo-wanhost), lan
+(demo-lanclient), web, admins, from the bastion itself, and from the controller. The containers
+are reached by name (podman connection), so every probe names the address it probes (host).
 The output is JSON, which is YAML too.
 """
 import json
@@ -35,6 +40,59 @@ def interfaces(address, last):
     (podman names the interfaces of a container eth0, eth1... in an order of its own.)"""
     return ("{{ ansible_facts.interfaces | map('extract', ansible_facts) | selectattr('ipv4', 'defined')"
             " | selectattr('ipv4.address', 'equalto', '%s') | map(attribute='device') | %s }}" % (address, last))
+
+
+def probes(fleet):
+    """The declared probes of each firewalled host (host -> list), addresses from the fleet spec."""
+    def addr(name, network, six=False):
+        return net(fleet[name], network)['ipv6_address' if six else 'ipv4_address']
+    web4, web6 = addr('demo-web', 'rampart-demo-net'), addr('demo-web', 'rampart-demo-net', True)
+    db4, db6 = addr('demo-db', 'rampart-demo-net'), addr('demo-db', 'rampart-demo-net', True)
+    wan4 = addr('demo-wanhost', 'rampart-demo-net')
+    bas4, bas6 = addr('demo-bastion', 'rampart-demo-net'), addr('demo-bastion', 'rampart-demo-net', True)
+    inside = addr('demo-internal', 'rampart-demo-internal')
+    return {
+        'demo-web': [
+            {'port': 80, 'host': web4},                                          # from the controller
+            {'port': 80, 'from': 'internet', 'host': web4},
+            {'port': 80, 'from': 'internet', 'host': web6},
+            {'port': 22, 'from': 'internet', 'host': web4},
+            {'port': 8080, 'from': 'internet', 'host': web4, 'expect': 'refused'},
+            {'port': 8080, 'from': 'internet', 'host': web6, 'expect': 'refused'},
+            {'port': 53, 'proto': 'udp', 'from': 'internet', 'host': web4, 'expect': 'refused'},
+            {'proto': 'icmp', 'from': 'internet', 'host': web6},
+        ],
+        'demo-router': [
+            # the LAN reaches the internet (NAT: the seen-as address is checked by demo/probes.json).
+            # IPv4 only here: on the first run the window's probes come before sysctl_hardening turns
+            # IPv6 forwarding on (the role applies the kernel settings after the rules), so an IPv6
+            # probe through the router would revert that run; demo/probes.json checks IPv6 after it.
+            {'port': 8080, 'from': 'lan', 'host': wan4},
+            # the port forward to the LAN client, and nothing else from outside
+            {'port': 8080, 'from': 'internet', 'host': addr('demo-router', 'rampart-demo-net')},
+            {'port': 80, 'from': 'internet', 'host': addr('demo-lanclient', 'rampart-demo-lan'), 'expect': 'refused'},
+            {'port': 22, 'from': 'internet', 'host': addr('demo-router', 'rampart-demo-net'), 'expect': 'refused'},
+            {'port': 22, 'from': 'lan', 'host': addr('demo-router', 'rampart-demo-lan')},
+        ],
+        'demo-bastion': [
+            {'port': 22, 'from': 'admins', 'host': bas4},
+            {'port': 22, 'from': 'admins', 'host': bas6},
+            {'port': 22, 'from': 'web', 'host': bas4, 'expect': 'refused'},
+            {'port': 22, 'from': 'web', 'host': bas6, 'expect': 'refused'},
+            # SSH out to the internal network, nothing else (egress)
+            {'port': 22, 'from': 'demo-bastion', 'host': inside},
+            {'port': 80, 'from': 'demo-bastion', 'host': inside, 'expect': 'closed'},
+            {'port': 80, 'from': 'demo-bastion', 'host': web4, 'expect': 'closed'},
+        ],
+        'demo-db': [
+            {'port': 5432, 'from': 'web', 'host': db4},
+            {'port': 5432, 'from': 'web', 'host': db6},
+            {'port': 5432, 'from': 'internet', 'host': db4, 'expect': 'refused'},
+            {'port': 5432, 'from': 'internet', 'host': db6, 'expect': 'refused'},
+            {'port': 5432, 'host': db4, 'expect': 'closed'},                     # the controller is not in web
+            {'port': 22, 'from': 'internet', 'host': db4},
+        ],
+    }
 
 
 def main(spec_path, out_path):
@@ -77,6 +135,9 @@ def main(spec_path, out_path):
             # groups the firewalls name: their hosts' addresses come from their facts
             'admins': {'hosts': {'demo-wanhost': {}}},
             'web': {'hosts': {'demo-web': {}}},
+            # where probes come from (<role>_confirm_probes)
+            'internet': {'hosts': {'demo-wanhost': {}}},
+            'lan': {'hosts': {'demo-lanclient': {}}},
         },
     }}
     if 'demo-db' in groups['single_hosts']:
@@ -84,6 +145,11 @@ def main(spec_path, out_path):
             'single_host_ipsets': [{'name': 'web', 'members': [{'group': 'web'}]}],
             'single_host_tcp_ports': [22, {'port': 5432, 'sources': [{'set': 'web'}], 'comment': 'postgresql'}],
         }
+    roles = {'single_hosts': 'single_host', 'routers': 'masquerading_router', 'bastions': 'bastion'}
+    for name, declared in probes(fleet).items():
+        for group, role in roles.items():
+            if name in groups[group]:
+                groups[group][name][role + '_confirm_probes'] = declared
     with open(out_path, 'w') as handle:
         json.dump(inventory, handle, indent=2)
         handle.write('\n')

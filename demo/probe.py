@@ -10,6 +10,7 @@ ping and iproute2), so the packets cross the real firewall of the target.
     python3 demo/probe.py proto CLIENT TARGET             a packet of an unused IP protocol (253)
     python3 demo/probe.py table PROBES.json               run a list of probes, print a table,
                                                           exit 1 when a row does not match
+    python3 demo/probe.py servers PROBES.json             only start the echo servers of the list
 
 Outcomes (the `outcome` of a probe):
   open               TCP connected, or a UDP answer came back
@@ -247,6 +248,8 @@ def main(argv=None):
         p.add_argument('--timeout', type=float, default=3)
     p = sub.add_parser('table')
     p.add_argument('spec')
+    p = sub.add_parser('servers')
+    p.add_argument('spec')
     args = parser.parse_args(argv)
     if args.cmd == 'serve':
         serve(args.container, args.port)
@@ -254,6 +257,12 @@ def main(argv=None):
     if args.cmd == 'table':
         with open(args.spec) as handle:
             return 1 if run_table(json.load(handle)) else 0
+    if args.cmd == 'servers':
+        with open(args.spec) as handle:
+            for spec in json.load(handle):
+                if spec.get('serve'):
+                    serve(spec['serve'], spec['port'])
+        return 0
     result = probe(args.client, args.target, getattr(args, 'port', 0), args.cmd, args.source, args.timeout)
     print(result.outcome + (' ' + result.data if result.data else ''))
     return 0

@@ -8,7 +8,8 @@
 # engine (docker.io, with crun as its runtime: runc cannot start containers inside these
 # podman containers) and fail2ban (sshd jail on the systemd journal), and /opt/rampart/
 # busybox.tar, a Docker image tarball made from busybox-static (no registry to pull from;
-# `docker import` it once dockerd runs).
+# `docker import` it once dockerd runs), and CrowdSec with its firewall bouncer (iptables mode,
+# offline: no registration with CrowdSec's online API).
 #
 # An image is rebuilt only when it is missing or when its recipe (this file) changed:
 # the recipe hash is stored as the image label rampart.recipe.
@@ -31,6 +32,7 @@ PACKAGES=systemd,systemd-sysv,dbus,iptables,iptables-persistent,ipset,ipset-pers
 recipe=$(sha256sum "$here/build.sh" | cut -c1-16)
 
 DOCKER_PACKAGES=docker.io,crun,fail2ban,python3-systemd,busybox-static,iputils-ping
+# installed after debootstrap, once the offline trick is in place (see below): crowdsec crowdsec-firewall-bouncer
 
 build() {
   local tag=$1 image="localhost/rampart-test:$1"
@@ -64,6 +66,12 @@ build() {
   chroot "$root" systemctl mask getty@tty1.service serial-getty@.service systemd-udevd.service \
     systemd-udev-trigger.service systemd-resolved.service systemd-timesyncd.service >/dev/null 2>&1 || true
   chroot "$root" systemctl enable netfilter-persistent.service ssh.service >/dev/null 2>&1 || true
+  # iptables-persistent saves the rules it finds at install time, and the chroot shares the build
+  # machine's network namespace: its rules (podman's NETAVARK chains when containers run) would load at
+  # every boot of every test container. Start from empty tables, as a freshly installed server does.
+  printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' >"$root/etc/iptables/rules.v4"
+  printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' >"$root/etc/iptables/rules.v6"
+  : >"$root/etc/iptables/ipsets"
   # sshd host keys are generated at package install; drop them so each container makes its own.
   rm -f "$root"/etc/ssh/ssh_host_*
   mkdir -p "$root/etc/systemd/system/ssh.service.d"
@@ -82,6 +90,34 @@ build() {
     echo 'hello from a docker container' >"$root/opt/rampart/busybox/www/index.html"
     tar -C "$root/opt/rampart/busybox" -cf "$root/opt/rampart/busybox.tar" .
     rm -rf "$root/opt/rampart/busybox"
+    # CrowdSec and its firewall bouncer from Debian, offline: a non-empty online_api_credentials.yaml
+    # before the install makes the package skip the online registration (it sets up its offline hub);
+    # its local API moves to 8089 (Docker publishes 8080 here); the bouncer in iptables mode bans with
+    # the sets crowdsec-blacklists / crowdsec6-blacklists and a DROP rule straight in INPUT.
+    mkdir -p "$root/etc/crowdsec/bouncers" "$root/etc/crowdsec/acquis.d"
+    printf 'url: https://api.crowdsec.net/\nlogin: rampart-offline\npassword: rampart-offline\n' \
+      >"$root/etc/crowdsec/online_api_credentials.yaml"
+    printf 'source: journalctl\njournalctl_filter:\n  - _SYSTEMD_UNIT=ssh.service\nlabels:\n  type: syslog\n' \
+      >"$root/etc/crowdsec/acquis.d/rampart-test.yaml"
+    # no service starts inside the chroot (policy-rc.d, read by deb-systemd-invoke)
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+    mount -t proc proc "$root/proc"
+    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y --no-install-recommends \
+      crowdsec crowdsec-firewall-bouncer >"$root.crowdsec.log" 2>&1 || { tail -30 "$root.crowdsec.log"; umount "$root/proc"; return 1; }
+    umount "$root/proc"
+    rm -f "$root.crowdsec.log" "$root/usr/sbin/policy-rc.d"
+    sed -i 's#127.0.0.1:8080#127.0.0.1:8089#g' "$root/etc/crowdsec/config.yaml" "$root/etc/crowdsec/local_api_credentials.yaml"
+    # the package wrote its override (mode, and the api_key of its registration): iptables mode, our port
+    sed -i 's/^mode: .*/mode: iptables/' "$root/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local"
+    grep -q '^api_key: ' "$root/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local" \
+      || { echo "crowdsec-firewall-bouncer was not registered"; return 1; }
+    printf 'api_url: http://127.0.0.1:8089/\n' >>"$root/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local"
+    # Debian's unit orders the bouncer Before=netfilter-persistent.service and After=network.target, a cycle
+    # (netfilter-persistent is Before=network-pre.target): systemd breaks it and restores the persisted rules
+    # after Docker and the bouncer started, which drops their rules. As an administrator would: after it.
+    sed -e '/^Before=netfilter-persistent.service$/d' -e 's/^After=\(.*\)$/After=\1 netfilter-persistent.service/' \
+      "$root/lib/systemd/system/crowdsec-firewall-bouncer.service" >"$root/etc/systemd/system/crowdsec-firewall-bouncer.service"
+    chroot "$root" systemctl enable crowdsec.service crowdsec-firewall-bouncer.service >/dev/null 2>&1 || true
   fi
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   tar -C "$root" -c . | podman import \

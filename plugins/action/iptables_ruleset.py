@@ -8,7 +8,8 @@
 1. Run the module (it finds the SSH session its lockout check protects by itself, see
    iptables_host.session_ssh_connection: no extra round trip).
 2. When it armed a revert window (the ruleset changed and
-   rollback_timeout > 0), the target applies the ruleset a second after answering.
+   rollback_timeout > 0), the target applies the ruleset when our first iptables_confirm call
+   arrives (it writes the window's go), at the latest a second after answering.
 3. Call rampart.firewall.iptables_confirm with confirm=false until it says the ruleset is
    live (or the window is over); then drop the connection (for ssh: stop the ControlMaster,
    so the next command needs a NEW TCP connection, opened after the apply, through the new
@@ -24,6 +25,11 @@
    open_window); we then confirm that window as in 3 (a new connection through its live
    ruleset) and run the module again, or fail saying the earlier window could not be
    confirmed. So a re-run never reports ok while an earlier timer is still armed.
+5. Confirm by service (options confirm_probes, hold_window): in step 3, once the ruleset is live and before the
+   confirm=true call, run the controller's probes (module_utils/reachability.py). Any that does not hold: do not
+   confirm, wait for the timer to restore the previous ruleset, fail naming each probe. hold_window: stop there,
+   unconfirmed (confirmed: held, the tokens in rollback), for the play to probe from other hosts and confirm.
+   In check mode the probes only report on the current state (and warn); without a change they do not run.
 No hidden module parameters: everything passed to the modules is documented.
 """
 
@@ -35,6 +41,8 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
+from ansible_collections.rampart.firewall.plugins.module_utils import reachability
 
 display = Display()
 
@@ -73,7 +81,7 @@ class ActionModule(ActionBase):
             return {'unreachable': True, 'msg': to_text(exc)}
         return res
 
-    def _confirm(self, window, task_vars, started):
+    def _confirm(self, window, task_vars, started, before_confirm=None):
         token = window['tokens'] if 'tokens' in window else window['token']
         deadline = started + float(window['timeout'])
         attempts = 0
@@ -84,6 +92,10 @@ class ActionModule(ActionBase):
             res = self._try_confirm(token, task_vars, confirm)
             if not res.get('unreachable'):
                 if not confirm and res.get('outcome') == 'applied':
+                    stop = before_confirm(window, token, started) if before_confirm else None
+                    if stop is not None:   # probes failed (reverted by now) or the window is held for the play
+                        stop['attempts'] = attempts
+                        return stop
                     confirm = True   # live now: confirm over a connection opened from now on
                     continue
                 res['attempts'] = attempts
@@ -98,6 +110,45 @@ class ActionModule(ActionBase):
             display.vv('iptables_ruleset: no new connection yet (%s); %.0f s left in the window'
                        % (res.get('msg', '').splitlines()[0] if res.get('msg') else 'unreachable', deadline - now))
             time.sleep(1)
+
+    def _probes(self, task_vars):
+        """The controller's confirm_probes of the task, normalised, host defaulting to the target's address
+        (the module checks them too, before anything changes)."""
+        default = task_vars.get('ansible_host') or task_vars.get('inventory_hostname')
+        try:
+            templated = self._templar.template(default)
+            default = templated if isinstance(templated, str) else default
+        except Exception:  # pylint: disable=broad-exception-caught
+            pass
+        try:
+            return reachability.normalise_all(self._task.args.get('confirm_probes') or [], 'confirm_probes',
+                                              default_host=default if isinstance(default, str) else None)
+        except reachability.ProbeError:
+            return []   # the module refuses them by name
+
+    def _window_step(self, probes, hold, task_vars, found):
+        """The step between 'applied' and confirm=true (docstring, 5): None to confirm, else what to return."""
+        def step(window, token, started):
+            if probes:
+                found[:] = reachability.run(probes, budget=max(float(window['timeout']) / 2, 1))
+                if reachability.summary(found):
+                    return self._await_revert(token, task_vars, started + float(window['timeout']))
+            if hold:
+                return {'confirmed': 'held', 'outcome': 'held', 'changed': True}
+            return None
+        return step
+
+    def _await_revert(self, token, task_vars, deadline):
+        """Not confirming: wait until the timer restored the previous ruleset, and return what it reports."""
+        while True:
+            time.sleep(max(deadline - time.time(), 0) + 1)
+            res = self._try_confirm(token, task_vars, False)
+            if not res.get('unreachable') and res.get('outcome') != 'applied':
+                res['failed'] = True
+                return res
+            if time.time() > deadline + GRACE:
+                return {'failed': True, 'outcome': 'unknown', 'msg': 'the revert timer was due %.0f s ago and the window '
+                        'still is not reverted: %s' % (time.time() - deadline, res.get('msg') or res.get('outcome'))}
 
     def _earlier(self, earlier, task_vars):
         """Confirm the open windows of an earlier apply the module found (its result key open_window:
@@ -149,10 +200,26 @@ class ActionModule(ActionBase):
             res['changed'] = bool(res.get('changed')) or state == 'confirmed'
         result.update(res)
         window = res.get('rollback')
+        probes = self._probes(task_vars) if not (res.get('failed') or res.get('unreachable')) else []
         if res.get('failed') or res.get('unreachable') or not window:
+            if probes and self._task.check_mode:   # report on the current state (nothing changed: no probe)
+                self._report_probes(result, reachability.run(probes), False)
             return result
 
-        confirm = self._confirm(window, task_vars, started)
+        found = []
+        hold = bool(args.get('hold_window'))
+        step = self._window_step(probes, hold, task_vars, found) if probes or hold else None
+        confirm = self._confirm(window, task_vars, started, step)
+        if probes:
+            self._report_probes(result, found, True)
+            if result['probes_failing'] and confirm.get('failed'):
+                confirm['msg'] = ('%d probe(s) did not hold once the new ruleset was live, so it was not confirmed: %s. '
+                                  'The host restored the previous ruleset by itself (%s), and the persisted file was left as '
+                                  'it was.' % (len(result['probes_failing']), '; '.join(result['probes_failing']),
+                                               confirm.get('outcome')))
+                confirm['confirmed'], confirm['outcome'] = confirm.get('outcome'), 'probes'
+        if confirm.get('confirmed') == 'held':   # nothing persisted yet: iptables_confirm will
+            result.update(persisted=None, persist_changed=False, services_enabled=[])
         result['confirmed'] = confirm.get('confirmed') or confirm.get('outcome') or 'unknown'
         result['confirm_attempts'] = confirm.get('attempts')
         result['confirm_seconds'] = round(time.time() - started, 1)
@@ -182,6 +249,15 @@ class ActionModule(ActionBase):
                 result[key] = confirm[key]
         result['changed'] = True
         return result
+
+    @staticmethod
+    def _report_probes(result, found, decided):
+        """RV(probes) and RV(probes_failing); a warning when they did not decide a window (none was armed)."""
+        result['probes'] = found
+        result['probes_failing'] = reachability.summary(found)
+        if result['probes_failing'] and not decided:
+            result.setdefault('warnings', []).append('%d probe(s) of confirm_probes do not hold now: %s'
+                                                     % (len(result['probes_failing']), '; '.join(result['probes_failing'])))
 
     def _several(self, result, res, window, confirm):
         """The answer of a call with rulesets (both families, one window): each family's result gets

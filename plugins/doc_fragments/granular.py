@@ -24,4 +24,11 @@ notes:
   - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
   - The changes are not persisted. Save them with M(rampart.firewall.iptables_ruleset) or C(netfilter-persistent save)
     if they must survive a reboot.
+  - Rules are deleted by their specification (C(-D CHAIN RULE), as C(iptables-save) printed them), never by their number,
+    so a rule that Docker, fail2ban or kube-proxy inserts meanwhile cannot make another rule go; a rule gone meanwhile
+    makes the whole C(iptables-restore) fail and nothing changes. Right before the write, still under the apply lock,
+    the changed tables are read again; when another program changed them since the plan, the change is planned, tested
+    and checked again against that read (the positions of C(-I CHAIN N) come from it, and a warning names the chains),
+    or, when it cannot be made any more, the task fails naming the chains (result key C(changed_chains)) with nothing
+    changed. An edit in the milliseconds between that read and the write is caught by the check after loading.
 '''

@@ -17,13 +17,28 @@ description:
   - Turns the C(<role>_ipsets) variable of the roles into the sets that M(rampart.firewall.ipset) creates on the
     target - for each declared set C(NAME) an IPv4 set C(NAME) (family C(inet)) and, with O(ipv6), an IPv6 set
     C(NAME6) (family C(inet6)) - each with the members of its family, sorted and without duplicates.
-  - 'A member is an address, a network, or C({group: GROUP}), which stands for the IPv4 and IPv6 addresses of the
-    hosts of that inventory group, found on the controller - the host''s C(ansible_host) when it is an address
-    (a name is resolved on the controller when the host has no facts), and the global addresses of its gathered
-    facts (C(all_ipv4_addresses), C(all_ipv6_addresses); loopback and link-local addresses left out).'
-  - Fails naming the variable, the item and the value for an unknown key, a bad name, type or member, an
-    unknown group, or a host of the group without any address.
-positional: groups, hostvars, ipv6, var
+  - 'A member is an address, a network, or C({group: GROUP, address_from: FROM}), which stands for the IPv4 and
+    IPv6 addresses of the hosts of that inventory group, found on the controller. C(address_from) chooses which
+    address represents a host (what a peer connecting to the target is seen from):'
+  - 'V(auto) (the default): the host variable C(rampart_firewall_address) when the host sets it (an address or a list:
+    the explicit choice, for hosts behind NAT); otherwise, per family, its C(ansible_host) when it is an address of
+    that family or a name (resolved on the controller, facts or not) - how hosts are reached, behind 1:1 NAT the
+    public address that peers see; otherwise the address of its default route from its facts (C(default_ipv4),
+    C(default_ipv6)); otherwise every global address of its facts. Bridges of container engines (C(172.17.0.1)) and
+    other interfaces never come in while one of the first choices gives an address of that family.'
+  - 'V(ansible_host) - only C(ansible_host) (an address, or a name resolved on the controller).
+    V(facts) - every global address of the gathered facts (C(all_ipv4_addresses), C(all_ipv6_addresses)).
+    C({fact: NAME}) - one fact (C(ansible_facts[NAME]) or the variable C(ansible_NAME)) holding an address, a list
+    of addresses or a mapping with C(address) (such as C(default_ipv4)). C({var: NAME}) - a host variable holding
+    an address or a list of addresses. Loopback, link-local, multicast and unspecified addresses are always left out.'
+  - Facts are what a member reports about itself, and any member can report any address; C(ansible_host) and
+    C(rampart_firewall_address) come from the inventory.
+  - With O(target), a warning names each member host whose addresses are all private (RFC 1918, CGNAT, ULA) while
+    the target's own address (chosen the same way) is public - a peer behind NAT reaches the target from its public
+    address, which the set would not hold.
+  - Fails naming the variable, the item and the value for an unknown key, a bad name, type, member or address_from,
+    an unknown group, or a host of the group without any address.
+positional: groups, hostvars, ipv6, var, target
 options:
   _input:
     description: The declared sets, each V({name, members, type, maxelem}).
@@ -44,6 +59,9 @@ options:
     description: The name of the variable, for messages.
     type: str
     default: ipsets
+  target:
+    description: The inventory name of the host the sets are for (C(inventory_hostname)), for the warning about private addresses.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -53,10 +71,20 @@ single_host_ipsets:
     members:
       - group: web
 single_host_tcp_ports:
-  - '{port: 5432, sources: [{set: web}]}'
+  - {port: 5432, sources: [{set: web}]}
 
-# what the role hands to rampart.firewall.ipset
-sets: "{{ single_host_ipsets | rampart.firewall.role_ipsets(groups, hostvars) }}"
+# a bastion's monitoring hosts behind 1:1 NAT, represented by their ansible_host (their public address)
+bastion_ipsets:
+  - name: monitoring
+    members:
+      - group: monitoring
+        address_from: ansible_host
+
+# a host that knows better: host_vars/mon1.yml
+rampart_firewall_address: [203.0.113.10, "2001:db8::10"]
+
+# what the role hands to rampart.firewall.iptables_ruleset (option ipsets)
+sets: "{{ single_host_ipsets | rampart.firewall.role_ipsets(groups, hostvars, true, 'single_host_ipsets', inventory_hostname) }}"
 """
 
 RETURN = r"""
@@ -72,6 +100,7 @@ import socket
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.utils.display import Display
 
 __metaclass__ = type
 
@@ -80,6 +109,10 @@ KEYS = ('name', 'type', 'members', 'maxelem')
 # 30 characters: the IPv6 twin NAME6 must fit the kernel's 31
 _NAME_RE = re.compile(r'\A[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,29}\Z')
 _FACT_KEYS = ('all_ipv4_addresses', 'all_ipv6_addresses')
+# the host variable that says, in the inventory, which address(es) represent a host (address_from: auto)
+ADDRESS_VAR = 'rampart_firewall_address'
+ADDRESS_FROM = ('auto', 'ansible_host', 'facts')
+display = Display()
 
 
 def _show(value, limit=60):
@@ -107,33 +140,111 @@ def _resolve(name):
     return [a for a in (_ip(info[4][0]) for info in infos) if a is not None and _global(a)]
 
 
-def host_addresses(host, hostvars):
-    """The IPv4 and IPv6 addresses of an inventory host: its ansible_host when it is an address (or a
-    name, resolved on the controller), and the global addresses of its gathered facts
-    (all_ipv4_addresses, all_ipv6_addresses; loopback and link-local left out)."""
+def _hv_get(hv, key):
+    return hv.get(key) if hasattr(hv, 'get') else None
+
+
+def _fact(hv, name):
+    """A fact of the host: ansible_facts[NAME], or the injected variable ansible_NAME."""
+    facts = _hv_get(hv, 'ansible_facts')
+    facts = facts if isinstance(facts, dict) else {}
+    value = facts.get(name)
+    if value is None:
+        value = _hv_get(hv, 'ansible_' + name)
+    return value
+
+
+def _addresses(value):
+    """The global addresses in VALUE: an address, a list of them, or a mapping with 'address'."""
+    if isinstance(value, dict):
+        value = value.get('address')
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return []
+    found = []
+    for item in value:
+        addr = _ip(item) if isinstance(item, (str, bytes)) else None
+        if addr is not None and _global(addr):
+            found.append(addr)
+    return found
+
+
+def _from_ansible_host(given):
+    if not given:
+        return []
+    addr = _ip(given)
+    if addr is not None:
+        return [addr] if _global(addr) else []
+    return _resolve(to_text(given))
+
+
+def _from_facts(hv):
+    found = []
+    for key in _FACT_KEYS:
+        found.extend(_addresses(_fact(hv, key)))
+    return found
+
+
+def _auto(hv, given):
+    explicit = _hv_get(hv, ADDRESS_VAR)
+    if explicit is not None:
+        return _addresses(explicit)
+    chosen = []
+    from_host = _from_ansible_host(given)
+    for version, default_key in ((4, 'default_ipv4'), (6, 'default_ipv6')):
+        mine = [a for a in from_host if a.version == version]
+        if not mine:
+            mine = [a for a in _addresses(_fact(hv, default_key)) if a.version == version]
+        if not mine:
+            mine = [a for a in _from_facts(hv) if a.version == version]
+        chosen.extend(mine)
+    return chosen
+
+
+def check_address_from(value, where):
+    """ADDRESS_FROM as given in a group member: 'auto', 'ansible_host', 'facts', {fact: NAME} or {var: NAME}."""
+    if value is None:
+        return 'auto'
+    if isinstance(value, str) and value in ADDRESS_FROM:
+        return value
+    if isinstance(value, dict) and len(value) == 1 and set(value) <= {'fact', 'var'}:
+        name = list(value.values())[0]
+        if isinstance(name, str) and re.match(r'\A[A-Za-z_][A-Za-z0-9_]{0,127}\Z', name):
+            return value
+    raise AnsibleFilterError('%s.address_from must be one of %s, {fact: NAME} or {var: NAME}, not %s'
+                             % (where, ', '.join(ADDRESS_FROM), _show(value)))
+
+
+def host_addresses(host, hostvars, address_from='auto'):
+    """(addresses, ansible_host) of an inventory host, chosen by ADDRESS_FROM (see the documentation):
+    auto, ansible_host, facts, {fact: NAME} or {var: NAME}. Loopback and link-local are left out."""
     try:
         hv = hostvars[host]
     except KeyError:
         return [], None
-    found = []
-    given = hv.get('ansible_host') if hasattr(hv, 'get') else None
-    facts = hv.get('ansible_facts') if hasattr(hv, 'get') else None
-    facts = facts if isinstance(facts, dict) else {}
-    for key in _FACT_KEYS:
-        values = facts.get(key)
-        if values is None and hasattr(hv, 'get'):
-            values = hv.get('ansible_' + key)
-        for value in values or []:
-            addr = _ip(value)
-            if addr is not None and _global(addr):
-                found.append(addr)
-    if given:
-        addr = _ip(given)
-        if addr is not None:
-            found.append(addr)
-        elif not found:
-            found.extend(_resolve(to_text(given)))
+    given = _hv_get(hv, 'ansible_host')
+    if address_from == 'auto':
+        found = _auto(hv, given)
+    elif address_from == 'ansible_host':
+        found = _from_ansible_host(given)
+    elif address_from == 'facts':
+        found = _from_facts(hv)
+    elif 'fact' in address_from:
+        found = _addresses(_fact(hv, address_from['fact']))
+    else:
+        found = _addresses(_hv_get(hv, address_from['var']))
     return found, given
+
+
+_SHARED = ipaddress.ip_network('100.64.0.0/10')   # carrier-grade NAT
+
+
+def _public(addrs):
+    """The addresses of ADDRS that are public: not private (RFC 1918, ULA, documentation...) nor CGNAT."""
+    return [a for a in addrs if not a.is_private and not (a.version == 4 and a in _SHARED)]
 
 
 def _member(text, where):
@@ -155,10 +266,11 @@ def _order(text):
     return int(net.network_address), net.prefixlen
 
 
-def role_ipsets(declared, groups=None, hostvars=None, ipv6=True, var='ipsets'):
+def role_ipsets(declared, groups=None, hostvars=None, ipv6=True, var='ipsets', target=None):
     """[{name, family, type, maxelem, members}] of the role variable DECLARED: one inet set NAME and,
     with IPV6, one inet6 set NAME6 per item, members sorted and without duplicates. Raises
-    AnsibleFilterError naming VAR, the item and the value."""
+    AnsibleFilterError naming VAR, the item and the value. With TARGET (an inventory host), warns
+    about member hosts seen only at private addresses while the target's address is public."""
     if declared is None:
         return []
     if isinstance(declared, (str, bytes)) or not isinstance(declared, (list, tuple)):
@@ -167,6 +279,9 @@ def role_ipsets(declared, groups=None, hostvars=None, ipv6=True, var='ipsets'):
     groups = groups or {}
     out = []
     names = {}
+    target_public = []
+    if target:
+        target_public = _public(host_addresses(target, hostvars or {})[0])
     for index, item in enumerate(declared):
         where = '%s[%d]' % (var, index)
         if not isinstance(item, dict):
@@ -199,20 +314,29 @@ def role_ipsets(declared, groups=None, hostvars=None, ipv6=True, var='ipsets'):
         for mindex, member in enumerate(members):
             mwhere = '%s.members[%d]' % (where, mindex)
             if isinstance(member, dict):
-                if set(member) != {'group'} or not isinstance(member['group'], str):
-                    raise AnsibleFilterError('%s must be an address, a network or {group: NAME}, not %s'
+                if 'group' not in member or not set(member) <= {'group', 'address_from'} or not isinstance(member['group'], str):
+                    raise AnsibleFilterError('%s must be an address, a network or {group: NAME, address_from: FROM}, not %s'
                                              % (mwhere, _show(member)))
                 group = member['group']
                 if group not in groups:
                     raise AnsibleFilterError('%s: there is no inventory group %s' % (mwhere, _show(group)))
+                how = check_address_from(member.get('address_from'), mwhere)
                 for host in groups[group]:
-                    addrs, given = host_addresses(host, hostvars or {})
+                    addrs, given = host_addresses(host, hostvars or {}, how)
                     if not addrs:
                         shown = _show(given) if given else 'not set'
                         raise AnsibleFilterError(
-                            '%s: the host %s of the group %s has no address: no facts were gathered for it and its '
-                            'ansible_host (%s) is not an address that resolves; gather its facts in an earlier play '
-                            '(or set ansible_host to its address)' % (mwhere, _show(host), _show(group), shown))
+                            '%s: the host %s of the group %s has no address (address_from: %s): no facts were gathered '
+                            'for it and its ansible_host (%s) is not an address that resolves; gather its facts in an '
+                            'earlier play, set ansible_host or %s to its address, or choose another address_from'
+                            % (mwhere, _show(host), _show(group), _show(how), shown, ADDRESS_VAR))
+                    if target_public and host != target and not _public(addrs):
+                        display.warning(
+                            '%s: the host %s of the group %s has only private addresses (%s) while %s is reached at the '
+                            'public address %s: a peer behind NAT connects from its public address, which the set %s '
+                            'does not hold; set %s for %s, or address_from' % (
+                                mwhere, host, group, ', '.join(sorted(str(a) for a in addrs)), target,
+                                target_public[0], name, ADDRESS_VAR, host))
                     for addr in addrs:
                         fams[addr.version].add(str(addr))
                 continue

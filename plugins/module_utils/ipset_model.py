@@ -16,7 +16,8 @@ No AnsibleModule, no file or process access: the module (plugins/modules/ipset.p
   ``10.0.0.1`` are the same key in a hash:net set); raises IpsetError naming the entry.
 * parse_members(items, spec): the keys of a member list; every bad entry is reported.
 * parse_save(text): ``ipset save`` (or ``ipset list -output save``) text -> {name: LiveSet}.
-* render_swap / render_create / render_block: the ``ipset restore`` payloads and the
+* render_swap / render_create / render_rebuild / render_restore_previous / render_block: the
+  ``ipset restore`` payloads (every change is built in a temporary set, TEMP_PREFIX, first) and the
   persisted block of a set; merge_persisted(): the persisted file with one set's block
   replaced, added or removed, the other sets left as they are.
 * references(save_text, name): the iptables rules (``-m set --match-set NAME`` and the SET
@@ -49,6 +50,8 @@ MAX_MAXELEM = (1 << 32) - 1
 MAX_TIMEOUT = 2147483
 BOUNDS = {'hashsize': (MIN_HASHSIZE, MAX_HASHSIZE), 'maxelem': (1, MAX_MAXELEM), 'timeout': (0, MAX_TIMEOUT)}
 
+# The temporary sets a change is built in (temp_name): no user set may be named so (check_name).
+TEMP_PREFIX = 'rft_'
 _NAME_RE = re.compile(r'\A[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,30}\Z')
 _DIGITS_RE = re.compile(r'\A[0-9]{1,10}\Z')
 # creation options that take a value / that are flags, as ipset save prints them
@@ -85,16 +88,28 @@ def excerpt(text, limit=60):
 
 
 def check_name(name, option='name'):
-    """Return NAME when it is a safe set name; raise IpsetError naming OPTION otherwise."""
+    """Return NAME when it is a safe set name, and not one of the reserved temporary names
+    (TEMP_PREFIX); raise IpsetError naming OPTION otherwise."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise IpsetError("%s must be 1 to %d characters of ASCII letters, digits, '_', '.', ':' or '-', not "
                          "starting with '-': '%s'" % (option, MAX_NAME, excerpt(name)))
+    if name.startswith(TEMP_PREFIX):
+        raise IpsetError("%s must not start with '%s' (reserved for the temporary sets a change is built in): '%s'"
+                         % (option, TEMP_PREFIX, excerpt(name)))
     return name
 
 
-def temp_name(name):
-    """The name of the temporary set a new member list is built in before the swap (at most 31 characters)."""
-    return 'rft_%s' % hashlib.sha256(check_name(name).encode('ascii')).hexdigest()[:16]
+def temp_name(name, taken=()):
+    """The name of the temporary set a new member list is built in before the swap (at most 31
+    characters, TEMP_PREFIX and 16 hex digits): the first candidate not in TAKEN (the live set
+    names), so that a live set of that name, whoever left it, is never touched."""
+    check_name(name)
+    for attempt in range(1000):
+        seed = name if not attempt else '%s#%d' % (name, attempt)
+        tmp = '%s%s' % (TEMP_PREFIX, hashlib.sha256(seed.encode('ascii')).hexdigest()[:16])
+        if tmp not in taken:
+            return tmp
+    raise IpsetError('no free temporary set name for %s: destroy the leftover %s* sets' % (excerpt(name), TEMP_PREFIX))
 
 
 class SetSpec:
@@ -223,8 +238,10 @@ def member_keys(text, set_type, family, entry='member'):
             hi = _address(last, family, entry)
             if int(hi) < int(lo):
                 raise _bad(entry, raw, 'is a range that ends before it starts')
-            return [(ver, int(n.network_address), n.prefixlen, nomatch)
-                    for n in ipaddress.summarize_address_range(lo, hi)]
+            nets = list(ipaddress.summarize_address_range(lo, hi))
+            if any(not n.prefixlen for n in nets):
+                raise _bad(entry, raw, 'is a range of every address (/0): a hash:net set cannot hold a /0 network')
+            return [(ver, int(n.network_address), n.prefixlen, nomatch) for n in nets]
         addr, plen = _network(value, family, entry)
         return [(ver, addr, plen, nomatch)]
     if set_type == 'hash:ip':
@@ -434,21 +451,72 @@ def _adds(name, keys, set_type):
     return ['add %s %s' % (name, member_text(k, set_type)) for k in sorted_keys(keys)]
 
 
-def render_create(name, spec, keys):
-    """ipset restore payload creating a set that does not exist yet (nothing references it)."""
-    return '\n'.join([spec.create_line(name)] + _adds(name, keys, spec.set_type)) + '\n'
+def render_create(name, spec, keys, tmp=None):
+    """ipset restore payload creating a set that does not exist yet. With TMP (temp_name): the set
+    is built as TMP and renamed to NAME at the end, so a member the kernel refuses leaves no set NAME
+    (only TMP, which the caller created and destroys)."""
+    if tmp is None:
+        return '\n'.join([spec.create_line(name)] + _adds(name, keys, spec.set_type)) + '\n'
+    return '\n'.join([spec.create_line(tmp)] + _adds(tmp, keys, spec.set_type) + ['rename %s %s' % (tmp, name)]) + '\n'
 
 
-def render_swap(name, spec, keys, tmp=None, destroy_leftover=False):
+def render_swap(name, spec, keys, tmp=None):
     """ipset restore payload replacing a live set atomically: fill a temporary set, swap it with
     NAME (rules that use NAME see the old members, then the new ones, never a part), destroy the
-    temporary set (which then holds the old members)."""
+    temporary set (which then holds the old members). Before the swap line NAME is untouched."""
     tmp = tmp or temp_name(name)
-    lines = ['destroy %s' % tmp] if destroy_leftover else []
-    lines.append(spec.create_line(tmp))
+    lines = [spec.create_line(tmp)]
     lines += _adds(tmp, keys, spec.set_type)
     lines += ['swap %s %s' % (tmp, name), 'destroy %s' % tmp]
     return '\n'.join(lines) + '\n'
+
+
+def render_rebuild(name, spec, keys, tmp):
+    """ipset restore payload giving a set that NOTHING references another type or family (ipset swap
+    needs the same type): build TMP completely, then destroy NAME and rename TMP to NAME. A refused
+    member stops the restore before NAME is touched."""
+    lines = [spec.create_line(tmp)] + _adds(tmp, keys, spec.set_type)
+    lines += ['destroy %s' % name, 'rename %s %s' % (tmp, name)]
+    return '\n'.join(lines) + '\n'
+
+
+def renamed_save(save_text, name, tmp):
+    """The lines of ``ipset save NAME`` text (SAVE_TEXT) with the set renamed TMP: the previous content
+    of NAME, to be built again in TMP and swapped back (the revert of a change), byte for byte."""
+    out = []
+    for line in (save_text or '').splitlines():
+        words = line.split(' ', 2)
+        if len(words) >= 2 and words[0] in ('create', 'add') and words[1] == name:
+            out.append(' '.join([words[0], tmp] + words[2:]))
+    return out
+
+
+def render_restore_previous(name, save_text, tmp, swap=True):
+    """ipset restore payload giving NAME back its previous content (SAVE_TEXT, its ``ipset save NAME``):
+    built in TMP, then swapped in (SWAP: same type and family) or, when the type changed (the set is
+    not referenced then), NAME destroyed and TMP renamed."""
+    lines = renamed_save(save_text, name, tmp)
+    lines += ['swap %s %s' % (tmp, name), 'destroy %s' % tmp] if swap else ['destroy %s' % name, 'rename %s %s' % (tmp, name)]
+    return '\n'.join(lines) + '\n'
+
+
+def revert_sets(run, record):
+    """Run a revert record of the set transaction (ipset_transaction.SetTransaction.revert_record):
+    {'restore': [{name, payload}], 'destroy': [names]}. RUN(args, data=None) -> (rc, out, err) runs
+    the ipset command with ARGS. Every payload runs, whatever the others did; the created sets are
+    destroyed last (the rules that used them are gone by then). Returns the problems (strings; empty
+    when every set is back)."""
+    problems = []
+    for item in (record or {}).get('restore') or []:
+        rc, out, err = run(['restore'], data=item['payload'])
+        if rc != 0:
+            problems.append('the previous content of the set %s could not be restored: %s'
+                            % (excerpt(item['name']), ' '.join((err or out).split())))
+    for name in (record or {}).get('destroy') or []:
+        rc, out, err = run(['destroy', name])
+        if rc != 0:
+            problems.append('the set %s could not be destroyed: %s' % (excerpt(name), ' '.join((err or out).split())))
+    return problems
 
 
 def payload_excerpt(payload, limit=SAMPLE):
@@ -607,8 +675,9 @@ def parse_headers(text):
 
 
 def check_declared(declared, option='ipsets'):
-    """Validate iptables_ruleset's ipsets option, {set name: member list}, before anything runs:
-    every name a set name, every value a list of member strings (addresses or networks, or
+    """Validate iptables_ruleset's ipsets option, {set name: member list or managed set}, before anything
+    runs: every name a set name, every value a list of member strings, or a managed set's dictionary
+    ({members, type, family, maxelem, hashsize}, see MANAGED_KEYS) with such a list (addresses or networks, or
     ADDRESS,PROTO:PORT entries, of either family; '#' comments and blank items allowed). A string
     for a list, null, a number or a bad entry raises IpsetError naming the option, the key and the
     value (escaped, shortened)."""
@@ -620,6 +689,11 @@ def check_declared(declared, option='ipsets'):
         check_name(name, '%s key' % option)
         members = declared[name]
         where = '%s[%s]' % (option, name)
+        managed = None
+        if isinstance(members, dict):
+            managed = members
+            members = _check_managed(members, where)
+            where += '.members'
         if isinstance(members, str):
             raise IpsetError("%s must be a list of addresses and networks, not the string '%s' (write [%s])"
                              % (where, excerpt(members), excerpt(members)))
@@ -632,9 +706,44 @@ def check_declared(declared, option='ipsets'):
             text = _strip_comment(item)
             if not text:
                 continue
+            if managed is not None:
+                # a managed set's member is checked against its own type and family, with the precise reason
+                member_keys(text, managed.get('type', 'hash:net'), managed.get('family', 'inet'), entry)
+                continue
             if not any(_is_member(text, set_type, family) for set_type in ('hash:net', 'hash:ip,port')
                        for family in FAMILIES):
                 raise IpsetError("%s: '%s' is not an IPv4 or IPv6 address or network" % (entry, excerpt(text)))
+
+
+# The keys of a managed set of iptables_ruleset's ipsets option ({members, type, family, maxelem, hashsize}).
+MANAGED_KEYS = ('members', 'type', 'family', 'maxelem', 'hashsize')
+
+
+def _check_managed(value, where):
+    """Check a managed set's dictionary (everything but the members' syntax, which check_declared
+    checks as for a list); returns its member list."""
+    unknown = sorted(str(key) for key in value if key not in MANAGED_KEYS)
+    if unknown:
+        raise IpsetError('%s: unknown key(s) %s; a managed set has %s' % (where, excerpt(', '.join(unknown)),
+                                                                          ', '.join(MANAGED_KEYS)))
+    if 'members' not in value:
+        raise IpsetError('%s: members is required (the complete member list, [] for an empty set)' % where)
+    if value.get('type', 'hash:net') not in TYPES:
+        raise IpsetError('%s.type must be one of %s, not %s' % (where, ', '.join(TYPES), _quoted(value.get('type'))))
+    if value.get('family', 'inet') not in FAMILIES:
+        raise IpsetError('%s.family must be inet or inet6, not %s' % (where, _quoted(value.get('family'))))
+    for what in ('maxelem', 'hashsize'):
+        number = value.get(what)
+        low, high = BOUNDS[what]
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high):
+            raise IpsetError('%s.%s must be an integer from %d to %d (what the kernel takes), not %s'
+                             % (where, what, low, high, _quoted(number)))
+    return value['members']
+
+
+def _quoted(value):
+    """A value for a message: a string quoted and escaped, anything else as _shown gives it."""
+    return "'%s'" % excerpt(value) if isinstance(value, str) else _shown(value)
 
 
 def _is_member(text, set_type, family):

@@ -12,6 +12,8 @@ nor is declared, or that has the other family; in check mode a declared set that
 yet is *pending*: ``iptables-restore --test`` cannot run then (iptables refuses a rule naming a
 missing set), and the module says so instead. ``contents()`` gives the lockout preflight the
 members of those sets (declared ones as declared, live ones read with ``ipset save NAME``).
+A managed set (a dictionary value, ipset_transaction) is given here as its member list
+(ipset_transaction.lists_of); it exists by then (created before --test), except in check mode.
 """
 
 from __future__ import annotations

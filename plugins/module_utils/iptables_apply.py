@@ -17,8 +17,11 @@ take turns.
 Two pipelines are built on it:
 - run_change() here: a granular change (iptables_rule, iptables_nat, iptables_chain,
   iptables_policy). A module builds a Change from its parameters; Apply plans every family
-  before anything changes, tests, runs the lockout check on a changed filter table, restores
-  with --noflush (only the touched chains) and verifies the touched chains.
+  before anything changes, tests, runs the lockout check on a changed filter table, reads the
+  changed families again right before the write (still under the lock: a program that does not
+  take it, Docker, fail2ban, kube-proxy, may have edited a chain since the plan; then it plans,
+  tests and checks again against the re-read), restores with --noflush (only the touched chains;
+  deletes by rule specification, never by number) and verifies the touched chains.
 - iptables_ruleset_apply.run_ruleset(): whole rulesets (iptables_ruleset), which add the
   confirm-or-revert window and persisting on top of the same steps.
 Errors are FirewallError (errors.py) or IptablesCommandError (iptables_runner), converted to a
@@ -41,7 +44,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
 )
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import ApplyLock, excerpt, session_ssh_connection
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import parse_ssh_connection, preflight
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     FAMILIES,
     SpecError,
@@ -77,15 +79,16 @@ class FamilyApplier:
         # True once iptables-restore has changed the live ruleset (a later failure still changed it)
         self.applied = False
 
-    def read(self, tables=None):
+    def read(self, tables=None, known=None):
         """(iptables-save text, Ruleset). tables: parse only these tables (a table the kernel does not
         print is pristine), so that a rule the model does not understand elsewhere does not stop a
-        change; None: every printed table."""
+        change; None: every printed table. known: a Ruleset whose rules the live one probably holds
+        (the desired or the predicted one): their lines are not parsed again (iptables_model.parse)."""
         text = self.runner.save()
         if tables is not None:
             return text, Ruleset(self.family, parse_tables(text, self.family, tables))
         try:
-            return text, parse_or_empty(text, family=self.family)
+            return text, parse_or_empty(text, family=self.family, known=known)
         except ParseError as exc:
             raise FirewallError('cannot understand the live ruleset printed by %s (please report this): %s'
                                 % (_tool(self.family), exc), before=text)
@@ -109,7 +112,10 @@ class FamilyApplier:
         {table: None (the whole table) or [chain names]}. Returns the live Ruleset of the tables in
         scope (of every table with every_table); raises FirewallError (with the diff; its attribute
         live holds the live text of the tables in scope) when they differ."""
-        dummy, live = self.read(None if every_table else list(scope))
+        if every_table:
+            dummy, live = self.read(None, known=Ruleset(self.family, dict(predicted)))
+        else:
+            dummy, live = self.read(list(scope))
         wrong = []
         for name, chains in scope.items():
             want, got = predicted.get(name) or empty_table(name), live.tables.get(name) or empty_table(name)
@@ -194,6 +200,8 @@ def ssh_session(params):
     ssh = (session_ssh_connection() if given is None else given).strip()
     if not ssh:
         return ''
+    # the evaluator is imported when a module needs it: an unchanged run does not compile it
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import parse_ssh_connection
     try:
         parse_ssh_connection(ssh)
     except ValueError as exc:
@@ -236,6 +244,7 @@ def lockout_check(ruleset, params, sets=None, hint=None):
     version = 4 if (client.version == 4 or mapped is not None) else 6
     if version != (4 if ruleset.family == 'ipv4' else 6):
         return {'status': 'skipped', 'reason': 'the SSH session runs over IPv%d, this change is %s' % (version, ruleset.family)}
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_lockout import preflight
     try:
         report = dict(preflight(ruleset, ssh, sets=sets() if sets is not None else None))
     except ValueError as exc:
@@ -261,6 +270,8 @@ class Apply:
     """
 
     def __init__(self, runners, tables, planner, lock=None, lockout=None):
+        # families planned again against a re-read before the write (see reread)
+        self.replanned = []
         self.appliers = dict((family, FamilyApplier(runner, family)) for family, runner in runners.items())
         self.tables = [t for t in TABLES if t in tables]
         self.planner = planner
@@ -298,13 +309,51 @@ class Apply:
         except Exception:
             self.release()
             raise
+        self._plan_result()
+        return self.result
+
+    def _plan_result(self):
         self.result.update({
             'changed': any(p.changed for plans in self.plans.values() for p in plans),
             'before': dict((f, plans_text(p, 'before')) for f, p in self.plans.items()),
             'after': dict((f, plans_text(p, 'after')) for f, p in self.plans.items()),
             'payload': dict((f, payload(p)) for f, p in self.plans.items()),
         })
-        return self.result
+
+    def reread(self, family):
+        """Right before the write, under the apply lock: read the family's tables again. A program
+        that does not take the lock (Docker, fail2ban, kube-proxy) may have edited them since the plan,
+        shifting the rule numbers the -I positions were computed on. When a planned table changed, plan
+        again against the re-read (the positions come from it), --test the new payload; the lockout
+        check then runs again (check_lockout). A change that cannot be planned any more fails, naming
+        the chains that changed, with nothing changed. Returns the names of the changed chains."""
+        dummy, live = self.appliers[family].read(self.tables)
+        moved = []
+        for plan in self.plans[family]:
+            now = live.tables.get(plan.name)
+            if now is None or now == plan.before:
+                continue
+            for name in sorted(set(plan.before.chains) | set(now.chains)):
+                a, b = plan.before.chains.get(name), now.chains.get(name)
+                if (a is None) != (b is None) or (a is not None and (a.policy != b.policy or a.keys() != b.keys())):
+                    moved.append('%s %s %s' % (family, plan.name, name))
+        if not moved:
+            return moved
+        try:
+            plans = self.planner(family, live.tables)
+        except FirewallError as exc:
+            raise FirewallError('the chain(s) %s changed between the plan and the write (another program edited '
+                                'them) and the change cannot be planned again: %s. Nothing was changed; run the task '
+                                'again.' % (', '.join(moved), exc.msg), changed_chains=moved)
+        self.plans[family] = plans
+        self.replanned.append(family)
+        self.warnings.append('the chain(s) %s changed between the plan and the write (another program edited them): '
+                             'the change was planned again against the re-read live tables' % ', '.join(moved))
+        self._plan_result()
+        text = self.result['payload'][family]
+        if text:
+            self.appliers[family].test(text)
+        return moved
 
     def diffs(self):
         out = []
@@ -334,9 +383,17 @@ class Apply:
             if self.lock is not None:
                 # every family of the task, changed or not: an unchanged result must not hide an open window
                 settle_all([self.appliers[family] for family in FAMILIES if family in self.plans])
-            for family, text in todo:
-                self.appliers[family].restore(text)
-                self.verify(family)
+            # every changed family read again before the first write: a refusal then changes nothing
+            moved = []
+            for family, dummy in todo:
+                moved.extend(self.reread(family))
+            if moved:
+                self.check_lockout()
+            for family in [family for family, dummy in todo]:
+                text = self.result['payload'][family]
+                if text:
+                    self.appliers[family].restore(text)
+                    self.verify(family)
             return self.result
         finally:
             self.release()
@@ -412,9 +469,11 @@ def run_change(module, describe, allow=()):
         apply = Apply(runners, change.tables, change.planner, lock=ApplyLock(params['wait']), lockout=lockout)
         apply.plan()
         apply.result.update(change.extra())
-        if module._diff:
-            apply.result['diff'] = apply.diffs()
         result = apply.run(module.check_mode)
+        if apply.replanned:
+            result.update(change.extra())   # the rules and references of the re-read plan
+        if module._diff:
+            result['diff'] = apply.diffs()
     except (FirewallError, IptablesCommandError) as exc:
         msg, extra = failure(exc, apply)
         module.fail_json(msg=msg, **extra)

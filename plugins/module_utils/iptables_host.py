@@ -253,29 +253,129 @@ def _path_shape(option, path, what):
         return '%s: cannot inspect %s: %s' % (option, shown, exc.strerror or exc), None
 
 
-def check_file_path(option, path, kinds='a regular file'):
+# Filesystems no file of the collection is ever written to: the kernel's interfaces (a "file" there is
+# a kernel setting or a device), found by the filesystem a path is on, not by its prefix alone.
+KERNEL_FILESYSTEMS = frozenset((
+    'proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'securityfs', 'debugfs', 'tracefs', 'configfs',
+    'bpf', 'pstore', 'efivarfs', 'fusectl', 'mqueue', 'binfmt_misc', 'hugetlbfs', 'rpc_pipefs', 'nsfs',
+))
+KERNEL_TREES = ('/proc', '/sys', '/dev')
+MOUNTINFO = '/proc/self/mountinfo'
+
+
+def _unescape_mount(field):
+    """A path of /proc/self/mountinfo, whose blanks and backslashes are written as octal escapes."""
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == '\\' and i + 3 < len(field) and all(c in '01234567' for c in field[i + 1:i + 4]):
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return ''.join(out)
+
+
+def filesystem_of(path, mountinfo=None):
+    """(mount point, filesystem type) of the mount PATH (an existing path without symlinks) is on, from
+    /proc/self/mountinfo (the longest mount point that contains it; of two on the same point, the later,
+    which hides the earlier), or None when mountinfo cannot be read."""
+    try:
+        with open(mountinfo or MOUNTINFO, 'rb') as handle:
+            text = handle.read(1 << 22).decode('utf-8', 'surrogateescape')
+    except (IOError, OSError):
+        return None
+    found = None
+    for line in text.splitlines():
+        fields = line.split(' ')
+        if ' - ' not in line or len(fields) < 5:
+            continue
+        point = _unescape_mount(fields[4])
+        fstype = line.split(' - ', 1)[1].split(' ')[0]
+        inside = point == '/' or path == point or path.startswith(point.rstrip('/') + '/')
+        if inside and (found is None or len(point) >= len(found[0])):
+            found = (point, fstype)
+    return found
+
+
+def _kernel_tree(option, path, existing, mountinfo=None):
+    """The reason why PATH (EXISTING: its nearest existing ancestor, or itself) is in a kernel
+    interface (/proc, /sys, /dev or any mount of their filesystems), or None."""
+    shown = excerpt(path, 200)
+    mount = filesystem_of(existing, mountinfo)
+    if mount is not None and mount[1] in KERNEL_FILESYSTEMS:
+        return ('%s must not be on a %s filesystem (mounted on %s: a kernel interface, not a place for files): %s'
+                % (option, mount[1], excerpt(mount[0], 120), shown))
+    try:
+        device = os.stat(existing).st_dev
+    except OSError:
+        return None
+    for tree in KERNEL_TREES:
+        try:
+            if os.path.isdir(tree) and os.stat(tree).st_dev == device:
+                return '%s must not be on the filesystem of %s (a kernel interface, not a place for files): %s' % (option, tree, shown)
+        except OSError:
+            continue
+    return None
+
+
+def _real_ancestors(option, path, mountinfo=None):
+    """The checks of the directories above PATH, for a path the module writes: every ancestor that
+    exists is a real directory (a symlink there would make the module write where the link points,
+    and a directory's non-root owner can plant one), and the path is not in a kernel interface
+    (_kernel_tree). Returns a message or None."""
+    for tree in KERNEL_TREES:
+        if path == tree or path.startswith(tree + '/'):
+            return '%s must not be below %s (a kernel interface, not a place for files): %s' % (option, tree, excerpt(path, 200))
+    parts = path.split('/')[1:-1]
+    current = ''
+    existing = '/'
+    for part in parts:
+        current += '/' + part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            break
+        except OSError as exc:
+            return '%s: cannot inspect %s: %s' % (option, excerpt(current, 200), exc.strerror or exc)
+        if stat.S_ISLNK(info.st_mode):
+            return ('%s: the directory %s of %s is a symlink: the module writes only into real directories, '
+                    'never through a link (name the directory the link points to)' % (option, excerpt(current, 200), excerpt(path, 200)))
+        if not stat.S_ISDIR(info.st_mode):
+            return '%s: %s of %s is not a directory' % (option, excerpt(current, 200), excerpt(path, 200))
+        existing = current
+    return _kernel_tree(option, path, path if os.path.lexists(path) and not os.path.islink(path) else existing, mountinfo)
+
+
+def check_file_path(option, path, kinds='a regular file', mountinfo=None):
     """Validate a path the module will write, before anything is touched. Returns an error message
     naming OPTION and the (escaped) value, or None: absolute, no control characters, no '.' or '..'
-    components, and, when it exists, a regular file (not a symlink, directory, device or FIFO)
-    inside an existing directory."""
+    components, and, when it exists, a regular file (not a symlink, directory, device or FIFO);
+    every ancestor that exists is a real directory (not a symlink); not in /proc, /sys or /dev nor
+    on a filesystem of theirs anywhere (KERNEL_FILESYSTEMS, from /proc/self/mountinfo, and the
+    device numbers of /proc, /sys and /dev). The one check of every output path of the collection
+    (the persisted rules and sets, the copy, the local fact, the backup, the sysctl.d file)."""
     problem, info = _path_shape(option, path, 'file')
     if problem:
         return problem
     if info is not None and not stat.S_ISREG(info.st_mode):
         what = ('a symlink' if stat.S_ISLNK(info.st_mode) else 'a directory' if stat.S_ISDIR(info.st_mode)
-                else 'a device' if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else 'not a regular file')
+                else 'a device' if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else 'a FIFO, not a regular file' if stat.S_ISFIFO(info.st_mode)
+                else 'a socket, not a regular file' if stat.S_ISSOCK(info.st_mode) else 'not a regular file')
         return '%s must be %s, but %s is %s' % (option, kinds, excerpt(path, 200), what)
     parent = os.path.dirname(path)
     if os.path.lexists(parent) and not os.path.isdir(parent):
         return '%s: the parent %s is not a directory' % (option, excerpt(parent, 200))
-    return None
+    return _real_ancestors(option, path, mountinfo)
 
 
-def check_dir_path(option, path):
+def check_dir_path(option, path, mountinfo=None):
     """Validate a directory the module will create or write into, before anything is touched.
     Returns an error message naming OPTION and the (escaped) value, or None: absolute, not /,
     no control characters, no '.' or '..' components, and, when it exists, a real directory
-    (not a symlink). Ancestors that exist must be directories."""
+    (not a symlink). Ancestors that exist must be real directories (not symlinks), and the
+    directory is not in a kernel interface (as check_file_path)."""
     problem, info = _path_shape(option, path, 'directory')
     if problem:
         return problem
@@ -287,7 +387,17 @@ def check_dir_path(option, path):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         return '%s: the ancestor %s is not a directory' % (option, excerpt(parent, 200))
-    return None
+    return _real_ancestors(option, path, mountinfo)
+
+
+def check_output_paths(paths, mountinfo=None):
+    """check_file_path / check_dir_path of every output path of one module call, before its first
+    change: PATHS is a list of (option, path, 'file' or 'dir'). Raises HostError with the first
+    problem (the message names the option and the path), nothing having been written."""
+    for option, path, kind in paths:
+        problem = (check_dir_path if kind == 'dir' else check_file_path)(option, path, mountinfo=mountinfo)
+        if problem:
+            raise HostError(problem, field=option, value=excerpt(path, 200))
 
 
 def ensure_dir(path, mode):

@@ -18,7 +18,8 @@ iptables_planner (what changes in the live tables) -> iptables_apply (how it is 
 
 from __future__ import annotations
 
-from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+# SpecError is defined in errors.py (the one error hierarchy) and used from here by the granular modules
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import SpecError  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     ADDR_TYPES,
     ICMP6_TYPES,
@@ -52,18 +53,6 @@ _ICMP4_NAMES = ('icmp', '1')
 _ICMP6_NAMES = ('ipv6-icmp', 'icmpv6', '58')
 # blanks trimmed around option values (ASCII only: str.strip() also trims '\xa0', '\u3000', ...)
 _ASCII_BLANKS = ' \t\n\r\x0b\x0c'
-
-
-class SpecError(FirewallError, ValueError):
-    """Wrong input or an impossible change. field names the module option, value the bad value,
-    rule the rule text the model rejected; those that are given are the extra result keys."""
-
-    def __init__(self, msg, field=None, value=None, rule=None):
-        given = (('field', field), ('value', value), ('rule', rule))
-        FirewallError.__init__(self, msg, **dict((k, v) for k, v in given if v is not None))
-        self.field = field
-        self.value = value
-        self.rule = rule
 
 
 def families_of(value):

@@ -22,6 +22,7 @@ import stat
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+from ansible_collections.rampart.firewall.plugins.module_utils.firewall_managers import other_managers, refusal
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     HostError,
     check_dir_path,
@@ -29,6 +30,12 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     excerpt,
     read_own_file,
     write_owned,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.ownership import (
+    RecordError,
+    parse_record,
+    parse_seed,
+    record_text,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     ENGINE_SOCKETS,
@@ -101,6 +108,140 @@ def write_copy(module, copy):
     write_plan(module, copy, 'the copy of the rules')
 
 
+# ---- the record of what we applied (ownership.py) -------------------------------------------
+# Root-only state, one file per family, written after the confirmation; never trusted unless ours.
+RECORD_DIR = '/var/lib/rampart-firewall'
+RECORD_MODE = 0o600
+RECORD_DIR_MODE = 0o700
+RECORD_LIMIT = 64 * 1024 * 1024
+
+
+class Record:
+    """The record as read: ruleset (a Ruleset or None), state ('read', 'none', 'seeded': from the
+    copy of the rules, 'refused': not ours, treated as none), text (the file's text, or None),
+    warning (why it was refused, or None), path."""
+
+    def __init__(self, path, ruleset=None, state='none', text=None, warning=None):
+        self.path = path
+        self.ruleset = ruleset
+        self.state = state
+        self.text = text
+        self.warning = warning
+
+    def report(self):
+        return {'path': self.path, 'state': self.state}
+
+
+def record_path(family):
+    """The record of a family in RECORD_DIR (record.v4, record.v6)."""
+    return os.path.join(RECORD_DIR, 'record.v6' if family == 'ipv6' else 'record.v4')
+
+
+def _not_ours(path):
+    """Why PATH (and its directory) is not a root-only file of ours, or None (missing is fine)."""
+    uid = os.geteuid()
+    for what, where, want_dir in (('its directory', os.path.dirname(path), True), ('the file', path, False)):
+        try:
+            info = os.lstat(where)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return 'cannot read %s: %s' % (what, exc.strerror)
+        kind_ok = stat.S_ISDIR(info.st_mode) if want_dir else stat.S_ISREG(info.st_mode)
+        if not kind_ok:
+            return '%s is not a %s (a symlink?)' % (what, 'directory' if want_dir else 'regular file')
+        if info.st_uid != uid:
+            return '%s is owned by uid %d, not %d' % (what, info.st_uid, uid)
+        if info.st_mode & 0o022:
+            return '%s is writable by group or others' % what
+        if not want_dir and info.st_size > RECORD_LIMIT:
+            return 'the file is %d bytes, more than the limit of %d' % (info.st_size, RECORD_LIMIT)
+    return None
+
+
+def read_record(family, seed_path=None, known=None):
+    """The Record of FAMILY. A record that is not ours (not root's, not a regular file, a symlink,
+    too big, not the record text: ownership.parse_record) is refused: treated as no record, with a
+    warning. Without a record, the copy of the last applied rules (SEED_PATH, copy_dir) seeds it
+    when it is ours and parses (state 'seeded'). known: the desired Ruleset, whose rules the record
+    holds in canonical spelling (not parsed again, see iptables_model.parse)."""
+    path = record_path(family)
+    record = Record(path)
+    problem = _not_ours(path)
+    data = None
+    if problem is None:
+        try:
+            data = read_own_file('the ownership record', path, RECORD_LIMIT)
+        except HostError as exc:
+            problem = exc.msg
+    if data is not None:
+        try:
+            text = data.decode('utf-8')
+            record.ruleset = parse_record(text, family, known=known)
+            record.text = text
+            record.state = 'read'
+            return record
+        except (UnicodeDecodeError, RecordError) as exc:
+            problem = 'it is not a record: %s' % to_native(exc)
+    if problem is not None:
+        record.state = 'refused'
+        record.warning = ('ignoring the ownership record %s (%s): treated as no record, so only the declared rules '
+                          'are ours on this run; it is written again after the apply' % (excerpt(path, 200), problem))
+    if seed_path and _not_ours(seed_path) is None:
+        try:
+            seed = read_own_file('the copy', seed_path)
+        except HostError:
+            seed = None
+        if seed is not None:
+            record.ruleset = parse_seed(seed.decode('utf-8', 'replace'), family)
+            if record.ruleset is not None and record.state == 'none':
+                record.state = 'seeded'
+    return record
+
+
+def plan_record(record, family, desired, touched):
+    """What writing the new record means (the TOUCHED tables as DESIRED declares them, the others
+    as RECORD had them): path, content, mode, same, dir, dir_mode. Changes nothing."""
+    content = record_text(family, record.ruleset if record.state in ('read', 'seeded') else None, desired, touched)
+    same = record.state == 'read' and record.text == content
+    return {'path': record.path, 'content': content, 'mode': RECORD_MODE, 'same': same,
+            'dir': os.path.dirname(record.path), 'dir_mode': RECORD_DIR_MODE}
+
+
+def record_dir_problem():
+    """Why RECORD_DIR cannot hold our record (a symlink, not a directory, another user's), or None.
+    Checked before anything changes: the record is written after the apply."""
+    try:
+        info = os.lstat(RECORD_DIR)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return 'cannot use the record directory %s: %s' % (excerpt(RECORD_DIR, 200), exc.strerror)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        return ('refusing to use the record directory %s: it must be a directory (not a symlink) owned by uid %d; '
+                'remove it, the next apply creates it' % (excerpt(RECORD_DIR, 200), os.geteuid()))
+    return None
+
+
+def write_record(module, planned):
+    """Write a planned record (plan_record) unless it is the same already; a directory of ours with
+    a loosened mode gets RECORD_DIR_MODE back."""
+    if planned is None or planned['same']:
+        return
+    problem = record_dir_problem()
+    if problem:
+        raise FirewallError(problem)
+    if os.path.isdir(planned['dir']) and stat.S_IMODE(os.lstat(planned['dir']).st_mode) != planned['dir_mode']:
+        os.chmod(planned['dir'], planned['dir_mode'])
+    if _not_ours(planned['path']) is not None:
+        # a refused record goes first: the atomic move would give the new one its owner and mode
+        try:
+            os.unlink(planned['path'])
+        except OSError as exc:
+            raise FirewallError('cannot replace the ownership record %s: %s' % (excerpt(planned['path'], 200), exc.strerror))
+    write_plan(module, planned, 'the ownership record')
+
+
 def engine_evidence():
     """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist
     (the same reads as rampart.firewall.sysctl_hardening)."""
@@ -164,9 +305,14 @@ class Outputs:
         self.module = module
         self.params = module.params
         self.fact = None
+        self.managers = []
 
     def prepare(self):
-        """Validate and plan the fact: nothing is written here."""
+        """Look for other firewall managers (refuse_managers), validate and plan the fact: nothing is written here."""
+        self.managers = other_managers()
+        refused = refusal(self.managers, self.params.get('refuse_managers'))
+        if refused:
+            raise FirewallError(refused, other_managers=self.managers)
         spec = self.params.get('local_fact')
         if not spec:
             return
@@ -205,6 +351,7 @@ class Outputs:
         write_plan(self.module, fact, 'the local fact')
 
     def report(self, result, diffs):
+        result['other_managers'] = self.managers
         fact = self.fact
         if fact is not None:
             result['local_fact'] = fact['path']

@@ -18,7 +18,7 @@ from collections import namedtuple
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE_SETS,
-    declared_chains,
+    is_neighbour_chain,
     parse_or_empty,
     persistable,
 )
@@ -134,40 +134,45 @@ def persist_target(os_release, family):
 
 PERSIST_HEADER = (
     '# Written by rampart.firewall.iptables_ruleset: the managed part of the live ruleset.\n'
-    '# Foreign chains (preserve_chains) and the jumps into them are left out, and so are the\n'
-    '# foreign rules of built-in chains (preserve_interfaces, preserve_sets): their owners\n'
+    '# Neighbours\' chains (preserve_chains) and the jumps into them are left out, and so are the\n'
+    '# neighbours\' rules of built-in chains (preserve_interfaces, preserve_sets): their owners\n'
     '# (Docker, fail2ban, CrowdSec, podman...) recreate them when they start.\n'
 )
 
 
-def _parse_persisted(text, family):
-    """The persisted text as a Ruleset, or None when it does not parse (it is then rewritten)."""
+def _parse_persisted(text, family, known=None):
+    """The persisted text as a Ruleset, or None when it does not parse (it is then rewritten).
+    known: the Ruleset to persist (its canonical lines are not parsed again, iptables_model.parse)."""
     try:
-        return parse_or_empty(text, family=family)
+        return parse_or_empty(text, family=family, known=known)
     except ParseError:
         return None
 
 
-def persisted_form(old_text, live, plan, preserve, interfaces, sets=DEFAULT_PRESERVE_SETS):
+def persisted_form(old_text, live, plan, preserve, interfaces, sets=DEFAULT_PRESERVE_SETS, recorded=None):
     """(content, same): the text to persist for LIVE (the live Ruleset after applying PLAN, an
     iptables_engine Plan) and whether OLD_TEXT (the file as it is, or None) holds it already.
 
-    Foreign chains and their jumps are left out (preserve, interfaces, sets: as given to the plan).
-    Chains matching preserve that the user declared in the file before stay the user's, and so do
-    rules on a container engine's interface persisted before (foreign ones never are)."""
-    owned = {}
-    mine = set(plan.mine)
-    if old_text is not None:
-        owned.update((name, chains) for name, chains in declared_chains(old_text, preserve).items()
-                     if name not in plan.tables)
-        old = _parse_persisted(old_text, live.family) if (interfaces or sets) else None
-        for name, table in (old.tables.items() if old is not None else ()):
-            if name not in plan.tables:
-                for chain in table.chains.values():
-                    mine.update(chain.rules)
-    owned.update(plan.owned)
-    wanted, names = persistable(live, preserve, owned, interfaces, mine, sets)
+    Neighbours' chains and rules are left out (preserve, interfaces, sets: as given to the plan;
+    ownership.py decides). In the tables the plan touches, ours are the declared chains and rules
+    (Plan.ours_chains, Plan.ours); in the other tables, the ones of RECORDED (the record of earlier
+    applies, a Ruleset or None). OLD_TEXT is never evidence of ownership: a file written by
+    ``netfilter-persistent save`` holds whatever was live (Docker's NAT included)."""
+    ours_chains = {}
+    ours = set(plan.ours)
+    if recorded is not None:
+        for name, table in recorded.tables.items():
+            if name in plan.tables:
+                continue
+            chains = [chain for chain in table.chains if is_neighbour_chain(chain, preserve or (), name)]
+            if chains:
+                ours_chains[name] = chains
+            ours.update(table.rules())
+    ours_chains.update(plan.ours_chains)
+    wanted, names = persistable(live, preserve, ours_chains, interfaces, ours, sets)
     content = PERSIST_HEADER + (render(wanted, tables=names) if names else '')
-    # the file written is canonical text: a re-run finds it identical without parsing it
-    same = old_text is not None and (old_text == content or _parse_persisted(old_text, live.family) == wanted)
+    # the file written is canonical text: a re-run finds it identical without parsing it; a file
+    # written otherwise (an older header, iptables-save) is compared canonically, its lines that are
+    # canonical already taken from WANTED instead of parsed
+    same = old_text is not None and (old_text == content or _parse_persisted(old_text, live.family, known=wanted) == wanted)
     return content, same

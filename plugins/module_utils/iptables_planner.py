@@ -6,9 +6,17 @@
 """The partial-table planner of the granular modules, pure Python on iptables_model objects.
 
 plan_rules(), plan_chain() and plan_policy() compare the wanted change with the live Table and
-return TablePlans: the iptables-restore --noflush lines (chain declarations, -D N, -I N, -A, -F,
--X, policies) and the predicted chains afterwards. Existing user chains are never declared,
+return TablePlans: the iptables-restore --noflush lines (chain declarations, -D CHAIN RULE, -I N,
+-A, -F, -X, policies) and the predicted chains afterwards. Existing user chains are never declared,
 because iptables-restore --noflush flushes a chain it finds declared.
+
+A rule is deleted by its specification (-D CHAIN RULE, the text iptables-save printed for it), never
+by its number: a rule another program (Docker, fail2ban, kube-proxy) inserts between the read and the
+write cannot make the wrong rule go, and a rule gone meanwhile makes the whole restore fail (the table
+is committed at once, so nothing changes). -D CHAIN RULE removes the first rule that matches: the plan
+keeps only the last copy of a duplicated rule, so that the deletes remove exactly the planned copies.
+An -I position is computed against the live table the plan was made on; Apply (iptables_apply) reads
+the tables again under the apply lock right before the write and plans again when they changed.
 """
 
 from __future__ import annotations
@@ -27,17 +35,13 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     new_table,
     parse,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import PlanError, SpecError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     TARGET_EXTENSIONS,
-    SpecError,
     build_rules,
 )
 
 __metaclass__ = type
-
-
-class PlanError(SpecError):
-    """The change cannot be made on the live table."""
 
 
 def _op_line(op):
@@ -51,7 +55,7 @@ def _op_line(op):
     if kind == 'X':
         return '-X %s' % op[1]
     if kind == 'D':
-        return '-D %s %d' % (op[1], op[2])
+        return ('-D %s %s' % (op[1], op[2].text)).rstrip()
     if kind == 'I':
         return ('-I %s %d %s' % (op[1], op[2], op[3].text)).rstrip()
     return ('-A %s %s' % (op[1], op[2].text)).rstrip()  # 'A'
@@ -78,9 +82,11 @@ def simulate(table, ops):
                 raise PlanError('internal error: cannot delete chain %s' % name)
             del out.chains[name]
         elif kind == 'D':
-            if not 1 <= op[2] <= len(chain.rules):
-                raise PlanError('internal error: %s beyond the end of %s' % (_op_line(op), name))
-            del chain.rules[op[2] - 1]
+            # by specification: the first rule that matches, as iptables does
+            at = next((i for i, rule in enumerate(chain.rules) if rule.key == op[2].key), None)
+            if at is None:
+                raise PlanError('internal error: %s matches no rule of %s' % (_op_line(op), name))
+            del chain.rules[at]
         elif kind == 'I':
             if not 1 <= op[2] <= len(chain.rules) + 1:
                 raise PlanError('internal error: %s beyond the end of %s' % (_op_line(op), name))
@@ -241,6 +247,10 @@ def chain_ops(name, old, new, wanted):
     its place relative to the others (the task never moves rules that are not its own), so only
     rules with a wanted key are inserted, and only they and removed rules are deleted. Between
     two such fixed rules, the wanted rules that are already in the right order stay.
+
+    Deletes are by specification (-D CHAIN RULE removes the first matching rule): of a wanted rule
+    that old holds several times, the copy that stays must be the last one, else every copy is
+    deleted and the rule inserted again where it belongs.
     """
     staying = set(r.key for r in new)
     fixed_old = [i for i, r in enumerate(old) if r.key not in wanted and r.key in staying]
@@ -257,8 +267,15 @@ def chain_ops(name, old, new, wanted):
         for x, y in _lcs_pairs([old[i].key for i in seg_old], [new[j].key for j in seg_new]):
             kept_old.add(seg_old[x])
             kept_new.add(seg_new[y])
+    last = {}
+    for i, rule in enumerate(old):
+        last[rule.key] = i
+    for i, j in list(_kept_pairs(old, new, kept_old, kept_new)):
+        if old[i].key in wanted and last[old[i].key] != i:     # an earlier copy would stay: -D removes the first match
+            kept_old.discard(i)
+            kept_new.discard(j)
     deletes = [i for i in range(len(old)) if i not in kept_old]
-    ops = [('D', name, i + 1) for i in reversed(deletes)]
+    ops = [('D', name, old[i]) for i in reversed(deletes)]
     length = len(old) - len(deletes)
     for j in range(len(new)):
         if j in kept_new:
@@ -269,6 +286,11 @@ def chain_ops(name, old, new, wanted):
             ops.append(('I', name, j + 1, new[j]))
         length += 1
     return ops
+
+
+def _kept_pairs(old, new, kept_old, kept_new):
+    """(i, j) of the rules of old kept as rules of new, in order (the two kept lists match one to one)."""
+    return zip(sorted(kept_old), sorted(kept_new))
 
 
 class ChainWant:
@@ -438,7 +460,7 @@ def plan_chain(family, table, name, state, force=False):
     """TablePlan making user chain name present, absent or flushed (present and empty).
 
     absent: the rules of other chains that jump or go to it are an error (listing them) unless
-    force, which deletes them too (-D CHAIN N, highest index first), then -F (when it has rules)
+    force, which deletes them too (-D CHAIN RULE, by specification), then -F (when it has rules)
     and -X. flushed: -F, or a declaration when the chain does not exist yet.
     """
     chain = table.chains.get(name)
@@ -461,7 +483,7 @@ def plan_chain(family, table, name, state, force=False):
                             'chain', name)
         order = list(table.chains)
         for cname, index, rule in sorted(refs, key=lambda x: (order.index(x[0]), -x[1])):
-            ops.append(('D', cname, index))
+            ops.append(('D', cname, rule))
         if chain.rules:
             ops.append(('F', name))
         ops.append(('X', name))

@@ -29,9 +29,11 @@ Exactly one of the two deciders wins, because each starts with ``os.rename`` of
 * the timer, at the deadline, renames it to ``T.reverting``, restores ``T.rules`` with
   ``iptables-restore`` and renames ``T.reverting`` to ``T.reverted`` (or ``T.failed``).
 
-The apply itself happens in the timer process too, ``delay`` seconds after the module has
-returned (``run_window``): a ruleset that cuts the connection must not cut it before the
-module's own answer has reached the controller. The timer records ``T.applied`` (or
+The apply itself happens in the timer process too, after the module has returned
+(``run_window``): a ruleset that cuts the connection must not cut it before the module's own
+answer has reached the controller. The timer waits ``delay`` seconds, or less when the
+controller says it has the answer: the first confirmation call writes ``T.go`` (``go``), and
+only a controller that read the answer knows the token. The timer records ``T.applied`` (or
 renames ``T.pending`` to ``T.apply-failed``: iptables-restore is atomic, so nothing
 changed); the confirmer waits for that record first (``wait_applied``).
 
@@ -55,6 +57,7 @@ import time
 import uuid
 
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
+from ansible_collections.rampart.firewall.plugins.module_utils import ipset_model
 
 STATE_DIR = '/run/rampart-firewall'
 # The exact shape arm() makes: family, whole seconds, 8 hex digits (ASCII only).
@@ -202,7 +205,7 @@ def prune(state_dir, now, age=3600):
                 continue
         except OSError:
             continue
-        for suffix in FINAL + ('applied', 'json', 'rules'):
+        for suffix in FINAL + ('applied', 'json', 'rules', 'go'):
             try:
                 os.unlink(_path(state_dir, token, suffix))
             except OSError:
@@ -248,12 +251,34 @@ def expire(state_dir, token, restore_argv, run=None):
     with open(_path(state_dir, token, 'rules')) as handle:
         previous = handle.read()
     rc, out, err = run(list(restore_argv), previous)
-    state = 'reverted' if rc == 0 else 'failed'
+    # then the address sets of the apply (iptables_ruleset's managed ipsets): their previous content,
+    # and the sets it created destroyed, once the rules that used them are gone
+    set_problems = revert_sets(meta.get('ipsets'), run)
+    state = 'reverted' if rc == 0 and not set_problems else 'failed'
     report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous, 'tables': meta.get('tables', []),
               'at': time.time(), 'family': meta['family']}
+    if meta.get('ipsets'):
+        report['ipsets'] = {'restored': [item['name'] for item in meta['ipsets'].get('restore') or []],
+                            'destroyed': list(meta['ipsets'].get('destroy') or []), 'problems': set_problems}
     _write(_path(state_dir, token, 'reverting'), json.dumps(report))
     os.rename(_path(state_dir, token, 'reverting'), _path(state_dir, token, state))
     return state
+
+
+# Where the revert finds ipset (a constant list, never a path from input or from the state directory).
+IPSET_PATHS = ('/usr/sbin/ipset', '/sbin/ipset', '/usr/bin/ipset', '/bin/ipset')
+
+
+def revert_sets(record, run=None):
+    """The set part of a revert: ipset_model.revert_sets of RECORD (T.json's ipsets) with the ipset of
+    IPSET_PATHS, through RUN(argv, data). Returns the problems (empty: every set back, or no record)."""
+    if not record:
+        return []
+    run = run or _run
+    binary = next((path for path in IPSET_PATHS if os.path.isfile(path) and os.access(path, os.X_OK)), None)
+    if binary is None:
+        return ['ipset is not installed (%s): the sets were not restored' % ', '.join(IPSET_PATHS)]
+    return ipset_model.revert_sets(lambda args, data=None: run([binary] + list(args), data or ''), record)
 
 
 def _run(argv, data):
@@ -264,7 +289,7 @@ def _run(argv, data):
 
 
 def _cleanup(state_dir, token, keep=()):
-    for suffix in ('rules', 'json'):
+    for suffix in ('rules', 'json', 'go'):
         if suffix not in keep:
             try:
                 os.unlink(_path(state_dir, token, suffix))
@@ -315,11 +340,40 @@ def applied(state_dir, token):
         return None
 
 
+# How often the timer looks for the controller's go (T.go) while it waits to apply, and a confirmation
+# for the timer's apply (wait_applied).
+GO_POLL = 0.05
+
+
+def go(state_dir, token):
+    """Tell the timer of TOKEN that the controller has the module's answer (T.go): a confirmation
+    (iptables_confirm) comes only after the controller has read that answer, which holds the token,
+    so the apply need not wait the rest of its delay. Harmless once the timer has applied."""
+    try:
+        os.close(os.open(_path(state_dir, token, 'go'), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass
+
+
+def wait_go(state_dir, token, delay, sleep=time.sleep, now=time.time):
+    """Wait until the controller's go (see go()) or DELAY seconds, whichever comes first: the apply
+    never starts before the controller has the module's answer or DELAY has passed, and never later
+    than DELAY."""
+    end = now() + delay
+    path = _path(state_dir, token, 'go')
+    while True:
+        left = end - now()
+        if left <= 0 or os.path.exists(path):
+            return
+        sleep(min(left, GO_POLL))
+
+
 def run_window(state_dir, token, apply, restore_argv, delay=1.0, sleep=time.sleep, now=time.time, run=None):
-    """Body of the timer process: wait DELAY, apply, then watch() until confirmed or expired.
+    """Body of the timer process: wait for the controller's go or DELAY (wait_go), apply, then
+    watch() until confirmed or expired.
 
     apply() returns a dict recorded in T.applied, or raises ApplyError."""
-    sleep(delay)
+    wait_go(state_dir, token, delay, sleep=sleep, now=now)
     try:
         record = apply() or {}
     except ApplyError as exc:
@@ -367,7 +421,7 @@ def wait_applied(state_dir, token, timeout, sleep=time.sleep, now=time.time):
             return state
         if now() >= end:
             return 'waiting'
-        sleep(0.1)
+        sleep(GO_POLL)
 
 
 def spawn(body):  # pragma: no cover - exercised in molecule/safety

@@ -5,11 +5,12 @@
 
 """Applying whole rulesets: the pipeline of iptables_ruleset, built on the applier (iptables_apply).
 
-RulesetApply does one family: load the desired ruleset, read the live one, plan (engine: foreign
-chains kept), iptables-restore --test, the lockout preflight (iptables_lockout), then either a
-synchronous restore + verify or a confirm-or-revert window (iptables_rollback) whose timer applies a
-moment after the module has answered; then persist for the boot service, and write the copy of the
-rules. FamiliesApply does both families of O(rulesets) in one call and one window. run_ruleset() is
+RulesetApply does one family: load the desired ruleset, read the live one and the record of what we
+applied (iptables_outputs.read_record), plan (engine, with ownership.py: neighbours' chains and rules
+kept, ours no longer declared and unknown ones removed), iptables-restore --test, the lockout preflight
+(iptables_lockout), then either a synchronous restore + verify or a confirm-or-revert window
+(iptables_rollback) whose timer applies a moment after the module has answered; then write the record,
+persist for the boot service, and write the copy of the rules. FamiliesApply does both families of O(rulesets) in one call and one window. run_ruleset() is
 the module's whole body. The copy, the local fact and the sysctl check live in iptables_outputs.
 """
 
@@ -42,6 +43,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     HostError,
     check_dir_path,
     check_file_path,
+    check_output_paths,
     enable_services,
     enable_services_families,
     excerpt,
@@ -52,6 +54,8 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_model import IpsetError, check_declared
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import persist_finish, persist_record, write_persisted
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_transaction import SetTransaction, lists_of
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import (
     ParseError,
@@ -63,7 +67,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs 
     Outputs,
     copy_path,
     plan_copy,
+    plan_record,
+    read_record,
+    record_dir_problem,
     write_copy,
+    write_record,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import (
     OS_RELEASE_PATHS,
@@ -88,8 +96,10 @@ _SAFE_FIELD = re.compile(r'\A(-[A-Za-z]|--[a-z][a-z0-9-]{0,23}|[a-zA-Z]{1,10})\Z
 
 
 def withdraw(token):
-    """Withdraw a window armed by this run whose timer was never started (nothing was applied):
-    remove its files, so that no later apply finds it pending and restores its ruleset."""
+    """Withdraw a window armed by this run whose timer has not applied (nothing was applied): remove
+    its files, so that no later apply finds it pending and restores its ruleset. A timer already
+    started waits for the apply lock this run holds, then finds its window gone and exits without
+    applying (see arm_window)."""
     if not rollback.valid_token(token):
         return
     for suffix in ('pending', 'json', 'rules'):
@@ -97,6 +107,28 @@ def withdraw(token):
             os.unlink(os.path.join(rollback.STATE_DIR, '%s.%s' % (token, suffix)))
         except OSError:
             pass
+
+
+def live_state(worker):
+    """What is live for WORKER's family after its run: changed (restored), pending (its window's
+    timer applies a moment after the answer, reverted unless confirmed) or unchanged."""
+    if worker.applied:
+        return 'changed'
+    return 'pending' if 'rollback' in worker.result else 'unchanged'
+
+
+def past_no_return(exc, workers, written):
+    """The error of a step after the first change (the backup, the restore or the start of a window,
+    then persisting, the copy, the local fact, the boot services): the message and the result keys
+    say what is live (live_state, by family) and which files this call wrote (written)."""
+    states = dict((worker.family, live_state(worker)) for worker in workers)
+    words = {'changed': 'the new %s ruleset is live', 'unchanged': 'the %s ruleset is as it was',
+             'pending': 'the new %s ruleset is applied by its revert window (reverted at the deadline unless confirmed)'}
+    live = '; '.join(words[state] % family for family, state in states.items())
+    msg = '%s. %s%s; written: %s' % (exc.msg.rstrip('.'), live[:1].upper(), live[1:], ', '.join(written) if written else 'nothing')
+    extra = dict(exc.extra)
+    extra.update(live_state=states, written=list(written))
+    return FirewallError(msg, **extra)
 
 
 def settle_families(module, workers):
@@ -116,6 +148,17 @@ class RulesetApply:
     present() runs them in order: prepare (load_desired, read_live, plan, --test, lockout),
     settle, then apply (backup, restore, verify) or arm_window, persist and the copy. The live
     ruleset is read, tested, restored and verified by a FamilyApplier (iptables_apply).
+
+    The managed address sets of the family (ipsets values that are dictionaries) are a
+    SetTransaction (ipset_transaction, self.setx) whose steps run inside these: prepare reads and
+    plans them (setx.read().plan(), plan_persist), creates the missing ones before --test
+    (setx.create_missing) and gives the lockout preflight their NEW members (set_contents);
+    arm_window records their revert (setx.revert_record, T.json 'ipsets', run by
+    iptables_rollback.expire after the rules) and the sets file to write after the confirmation
+    ('ipsets_persist', written by iptables_confirm); the timer's apply runs setx.apply() before the
+    rules; without a window apply_sets_and_rules() does the same and gives the sets back if the
+    rules fail, and persist_sets() writes the file. A failure while the call holds the lock
+    destroys the sets it created (abandon, from run()).
     """
 
     def __init__(self, module, runner=None, params=None):
@@ -134,13 +177,35 @@ class RulesetApply:
         self.source_text = None
         self.copy_path = copy_path(self.params.get('copy_dir'), self.family)
         self.sets = None
+        # the managed address sets of this family (ipsets values that are dictionaries), see ipset_transaction
+        self.setx = None
+        # True once the timer of this family's window was started (the point of no return)
+        self.started = False
+        # the record of earlier applies (iptables_outputs.Record), read by prepare()
+        self.record = None
         # None: persist() enables the boot services itself; a list: it adds (family, services, package)
         self.services = None
+        # the files this run wrote, in order (a failure after the first change names them)
+        self.written = []
 
     @property
     def applied(self):
-        """True once iptables-restore has changed the live ruleset (a later failure still changed it)."""
-        return self.applier.applied
+        """True once iptables-restore (or ipset restore of a managed set) has changed the live state
+        (a later failure still changed it)."""
+        return self.applier.applied or bool(self.setx is not None and self.setx.applied)
+
+    def changed_live(self, plan):
+        """Whether the rules of PLAN or a managed set change."""
+        return bool(plan.changed or (self.setx is not None and self.setx.changed))
+
+    def abandon(self):
+        """A failure of this call while it holds the apply lock, with nothing applied by it (a window
+        it armed is withdrawn or its timer waits for the lock and then applies nothing): destroy the
+        sets this call created (no rule uses them)."""
+        if self.setx is not None and not self.applied:
+            problems = self.setx.undo_created()
+            if problems:
+                self.module.warn('could not destroy the sets this run created: %s' % '; '.join(problems))
 
     # ---- reading -------------------------------------------------------------------------
     def desired_text(self):
@@ -196,9 +261,10 @@ class RulesetApply:
                              'as content to see the value)' % (where, self.family, ': ' + ', '.join(parts) if parts else ''),
                              **extra)
 
-    def read_live(self):
-        """Return (iptables-save text, Ruleset)."""
-        return self.applier.read()
+    def read_live(self, known=None):
+        """Return (iptables-save text, Ruleset). known: the desired Ruleset (its rules, live already,
+        are not parsed again)."""
+        return self.applier.read(known=known)
 
     # ---- state=gathered ------------------------------------------------------------------
     def gathered(self):
@@ -211,7 +277,8 @@ class RulesetApply:
     # ---- state=present -------------------------------------------------------------------
     def plan(self, desired, live):
         try:
-            return make_plan(desired, live, self.preserve, self.interfaces, self.preserve_sets)
+            return make_plan(desired, live, self.preserve, self.interfaces, self.preserve_sets,
+                             recorded=self.record.ruleset if self.record is not None else None)
         except PlanError as exc:
             raise FirewallError(to_native(exc))
 
@@ -312,6 +379,7 @@ class RulesetApply:
             write_atomic(self.module, path, content, mode)
         except HostError as exc:
             raise FirewallError('cannot write the persisted ruleset: %s' % exc.msg)
+        self.written.append(path)
 
     def enable_services(self, services, package):
         try:
@@ -324,7 +392,8 @@ class RulesetApply:
         needed), mode, services, package and the diff entry. Changes nothing."""
         path, services, package, mode = target
         old_text = self.read_persisted(path)
-        content, same = persisted_form(old_text, live, plan, self.preserve, self.interfaces, self.preserve_sets)
+        content, same = persisted_form(old_text, live, plan, self.preserve, self.interfaces, self.preserve_sets,
+                                       recorded=self.record.ruleset if self.record is not None else None)
         return {
             'path': path, 'content': content, 'same': same, 'mode': mode,
             'services': list(services), 'package': package,
@@ -357,13 +426,55 @@ class RulesetApply:
             return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
         # kept neighbour bans (preserve_sets) are live before and after: read as not matching the session
         report = lockout_check(plan.result, self.params,
-                               sets=neighbour_sets(self.sets.contents if self.sets is not None else None, plan.kept_sets,
+                               sets=neighbour_sets(self.set_contents if self.sets is not None else None,
+                                                   plan.neighbour_set_names,
                                                    self.sets.refs if self.sets is not None else ()),
                                hint='rollback_timeout still reverts a ruleset that cuts the connection')
         if report['status'] == 'undecided':
             self.module.warn('lockout check undecided: %s; relying on the revert timer (rollback_timeout=%s)'
                              % (report.get('message'), self.params['rollback_timeout']))
         return report
+
+    def set_contents(self):
+        """The members the lockout preflight reads: the NEW members of the managed sets, then the
+        declared or live ones of the others (RulesetSets.contents)."""
+        contents = self.sets.contents()
+        if self.setx:
+            contents.update((name, nets) for name, nets in self.setx.contents().items() if name in self.sets.refs)
+        return contents
+
+    def apply_sets_and_rules(self, plan, desired):
+        """The changed managed sets (temporary set + swap), then the rules. A failure before the rules
+        are live gives every set its previous content back and destroys the sets this call created
+        (the result says what is live). Returns the new live Ruleset, or None when the rules did not change."""
+        try:
+            self.setx.apply()
+            return self.apply(plan, desired) if plan.changed else None
+        except FirewallError as exc:
+            if self.applier.applied or not (self.setx.applied or self.setx.created):
+                raise
+            problems = self.setx.revert()
+            if problems:
+                raise FirewallError('%s; the sets could not all be given back their previous content: %s'
+                                    % (exc.msg, '; '.join(problems)), **exc.extra)
+            self.setx.applied = False
+            raise FirewallError('%s; the sets were given back their previous content, the rules were not changed'
+                                % exc.msg, **exc.extra)
+
+    def persist_sets(self):
+        """Without a window: write the managed sets to the boot file after the rules are live."""
+        todo = self.setx.persist if self.setx else None
+        if todo is None:
+            return
+        if not todo['same'] and not self.module.check_mode and write_persisted(self.module, todo):
+            self.written.append(todo['path'])
+        if self.module._diff and not todo['same']:
+            self.diffs.append({'before_header': '%s (persisted sets)' % todo['path'],
+                               'after_header': '%s (persisted sets)' % todo['path'],
+                               'before': todo['old'] or '', 'after': todo['new']})
+        if not self.module.check_mode:
+            enabled = persist_finish(self.module, todo)
+            self.result['services_enabled'] = sorted(set(self.result.get('services_enabled') or []) | set(enabled))
 
     def arm_window(self, plan, desired, target, predicted):
         """Arm the revert timer of this family (nothing is applied yet). Returns a function that
@@ -376,9 +487,15 @@ class RulesetApply:
         copy = self.plan_copy()
         timeout = self.params['rollback_timeout']
         # wait: the confirmation waits that long (plus a margin) for the timer's apply, which waits that long for the lock
-        extra = {'persist': todo and dict(todo, diff=None), 'wait': self.params['wait']}
+        extra = {'persist': todo and dict(todo, diff=None), 'wait': self.params['wait'],
+                 'record': self.plan_record(plan, desired)}
         if copy is not None:
             extra['copy'] = dict(copy, diff=None)
+        if self.setx:
+            # the revert restores the previous set contents after the rules; the confirmation writes the sets file
+            extra['ipsets'] = self.setx.revert_record()
+            if self.setx.persist is not None and not self.setx.persist['same']:
+                extra['ipsets_persist'] = persist_record(self.setx.persist)
         try:
             token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
                                  tables=plan.tables, extra=extra)
@@ -392,7 +509,21 @@ class RulesetApply:
             # again for the apply itself, so that it cannot interleave with another apply.
             try:
                 with ApplyLock(self.params['wait']):
-                    self.apply(plan, desired)
+                    if rollback.outcome(state_dir, token) != 'pending':
+                        # withdrawn by the run that armed it while this timer waited for its lock: nothing
+                        # to apply, nothing to watch or revert (BaseException: not turned into ApplyError);
+                        # the sets this call created are not used by any rule: they go again
+                        self.setx.undo_created()
+                        raise SystemExit(0)
+                    # the sets first (their previous content is in the window's record), then the rules
+                    try:
+                        self.setx.apply()
+                    except FirewallError:
+                        if not self.setx.applied:
+                            self.setx.undo_created()    # nothing changed: no revert owed, no set left behind
+                        raise
+                    if plan.changed:
+                        self.apply(plan, desired)
             except HostError as exc:
                 raise rollback.ApplyError(exc.msg, applied=self.applied)
             except FirewallError as exc:
@@ -403,7 +534,11 @@ class RulesetApply:
 
         def start():
             restore_argv = self.runner.restore_argv()
-            pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
+            try:
+                pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
+            except (IOError, OSError) as exc:
+                raise FirewallError('cannot start the revert timer of the %s window: %s' % (self.family, to_native(exc)))
+            self.started = True
             meta = rollback.meta(state_dir, token) or {}
             self.result['rollback'] = {
                 'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
@@ -419,6 +554,8 @@ class RulesetApply:
                 self.result['copy_changed'] = not copy['same']
                 if not copy['same'] and self.module._diff:
                     self.diffs.append(copy['diff'])
+            if 'ipsets_persist' in extra:
+                self.result['ipsets_persist_pending'] = True
             return self.result['rollback']
 
         start.token = token
@@ -427,6 +564,18 @@ class RulesetApply:
     def apply_with_rollback(self, plan, desired, target, predicted):
         """Arm the revert timer and start it (one family)."""
         return self.arm_window(plan, desired, target, predicted)()
+
+    # ---- the record of what we applied (ownership.py) -----------------------------------
+    def plan_record(self, plan, desired):
+        """The new record (iptables_outputs.plan_record): the touched tables as declared."""
+        return plan_record(self.record, self.family, desired, plan.tables)
+
+    def write_record(self, plan, desired):
+        """Write the record after an apply (none in check mode): what is live now is ours."""
+        if self.module.check_mode:
+            return
+        # bookkeeping, like the apply lock: not listed in written (the files the task was asked for)
+        write_record(self.module, self.plan_record(plan, desired))
 
     # ---- the copy of the applied rules (copy_dir) ----------------------------------------
     def plan_copy(self):
@@ -447,29 +596,77 @@ class RulesetApply:
             self.diffs.append(copy['diff'])
         if not self.module.check_mode:
             write_copy(self.module, copy)
+            self.written.append(copy['path'])
+
+    def output_paths(self):
+        """(option, path, kind) of the files and directories this family writes besides the persisted file
+        (checked by persist_target): the copy and its directory, the backup directory."""
+        paths = []
+        if self.copy_path is not None:
+            paths += [('copy_dir', os.path.dirname(self.copy_path), 'dir'), ('copy_dir', self.copy_path, 'file')]
+        if self.params['backup']:
+            paths.append(('backup (its directory)', BACKUP_DIR, 'dir'))
+        return paths
+
+    def check_outputs(self):
+        """Every output path of this family proven usable before the first change (iptables_host.check_output_paths:
+        a regular file or absent, in real directories, not in /proc, /sys or /dev). Raises FirewallError."""
+        try:
+            check_output_paths(self.output_paths())
+        except HostError as exc:
+            raise FirewallError(exc.msg, **exc.extra)
 
     # ---- present: prepare (reads and checks only), then apply -----------------------------
     def prepare(self):
         """Everything before the first change: load, where to persist, read live, plan, diff,
         iptables-restore --test and the lockout check. Returns (desired, target, live_text, live, plan)."""
         desired = self.load_desired()
-        try:
-            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
-            self.sets = RulesetSets(self.module, desired, self.module.params.get('ipsets'))
-        except ValueError as exc:
-            raise FirewallError(to_native(exc))
+        # the managed sets of this family: read (ipset save, kept byte for byte) and planned, a type
+        # change of a set in use refused, before anything changes
+        self.setx = SetTransaction(self.module, self.family, self.module.params.get('ipsets')).read().plan()
         # Where to persist is known before anything changes (an unknown distribution fails here).
         target = self.persist_target() if self.params['persist'] else None
-        live_text, live = self.read_live()
+        if self.setx and self.params['persist']:
+            self.setx.plan_persist(self.os_release(), self.module.params.get('ipsets_persist_path'))
+        self.check_outputs()
+        live_text, live = self.read_live(desired)
+        problem = record_dir_problem()
+        if problem:
+            raise FirewallError(problem)
+        self.record = read_record(self.family, self.copy_path, known=desired)
+        if self.record.warning:
+            self.module.warn(self.record.warning)
         plan = self.plan(desired, live)
+        if not self.module.check_mode:
+            # missing managed sets are created (with their members) before iptables-restore --test,
+            # which refuses a rule naming a missing set; abandon() destroys them if anything fails
+            # before the point of no return
+            self.setx.create_missing()
+        try:
+            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
+            self.sets = RulesetSets(self.module, desired, lists_of(self.module.params.get('ipsets')))
+        except ValueError as exc:
+            raise FirewallError(to_native(exc))
         self.result.update({
             'before': plan.before,
             'after': plan.after,
             'payload': plan.payload,
             'tables': list(plan.tables),
             'live_changed': plan.changed,
-            'kept_chains': plan.kept,
-            'kept_rules': list(plan.kept_rules),
+            'neighbour_chains': plan.neighbour_chains,
+            'neighbour_rules': list(plan.neighbour_rules),
+            'unknown_rules': list(plan.removed['unknown_rules']),
+            'unknown_chains': list(plan.removed['unknown_chains']),
+            'ours_removed': list(plan.removed['ours_removed']),
+            'ours_removed_chains': list(plan.removed['ours_removed_chains']),
+            'record': self.record.report(),
+            'ownership': {'ours': plan.ours_live, 'neighbours': len(plan.neighbour_rules) + sum(
+                1 + len(entry['jumps']) for entry in plan.neighbour_chains),
+                'unknown': len(plan.removed['unknown_rules']) + len(plan.removed['unknown_chains']),
+                'ours_removed': len(plan.removed['ours_removed']) + len(plan.removed['ours_removed_chains'])},
+            # deprecated aliases of neighbour_chains and neighbour_rules (removed in 3.0.0)
+            'kept_chains': plan.neighbour_chains,
+            'kept_rules': list(plan.neighbour_rules),
             'persisted': None,
             'persist_changed': False,
             'services_enabled': [],
@@ -477,8 +674,21 @@ class RulesetApply:
         if self.copy_path is not None:
             self.result.update(copy=self.copy_path, copy_changed=False)
             self.plan_copy()   # an unreadable copy fails here, before anything changed
+        if self.setx:
+            self.result.update(ipsets=self.setx.report(), ipsets_changed=self.setx.changed,
+                               ipsets_persisted=self.setx.persist and self.setx.persist['path'],
+                               ipsets_persist_changed=bool(self.setx.persist and not self.setx.persist['same']))
+            if self.module._diff:
+                self.diffs.extend(self.setx.diffs())
         for line in plan.dropped:
             self.module.warn('dropped %s: its chain is not in the desired ruleset' % line)
+        unknown = plan.removed['unknown_rules'] + plan.removed['unknown_chains']
+        if unknown and plan.changed:
+            self.module.warn('%s: %d rule(s) or chain(s) that are neither declared, nor recorded as ours, nor a '
+                             'neighbour\'s (preserve_chains, preserve_interfaces, preserve_sets) %s removed (unknown_rules, '
+                             'unknown_chains): %s%s' % (self.family, len(unknown), 'would be' if self.module.check_mode else 'are',
+                                                        '; '.join(excerpt(line, 120) for line in unknown[:3]),
+                                                        ' ...' if len(unknown) > 3 else ''))
         if self.module._diff:
             for name in plan.tables:
                 if not plan.table_changed(name):
@@ -490,7 +700,8 @@ class RulesetApply:
                     'after': render(plan.result, tables=[name]),
                 })
         self.result['lockout'] = {'status': 'unchanged'}
-        if plan.changed:
+        # a change of a managed set's members is a change too: tested and checked for a lockout
+        if self.changed_live(plan):
             if self.sets.pending:
                 self.module.warn(self.sets.warn_untested())
             else:
@@ -507,46 +718,72 @@ class RulesetApply:
 
     def windowed(self, prepared):
         """Whether this family's change goes through a revert window."""
-        return bool(prepared[4].changed and not self.module.check_mode and self.params['rollback_timeout'] > 0)
+        return bool(self.changed_live(prepared[4]) and not self.module.check_mode and self.params['rollback_timeout'] > 0)
 
     def finish(self, prepared, start=None):
         """After prepare() (and, for a windowed change, arm_window()): apply synchronously, or
         start the timer; persist and copy unless that waits for the confirmation."""
         desired, target, live_text, live, plan = prepared
-        if plan.changed:
+        if self.changed_live(plan):
             if self.module.check_mode:
                 live = apply_result(live, plan.result)
             else:
-                if self.params['backup']:
-                    try:
-                        self.result['backup_file'] = self.backup(live_text)
-                    except FirewallError:
-                        if start is not None:   # armed, its timer never started: withdraw it
-                            withdraw(start.token)
-                        raise
+                self.take_backup(prepared, start)
                 if start is not None:
                     start()
                     self.result['changed'] = True
                     return self.result
-                live = self.apply(plan, desired)
+                live = self.apply_sets_and_rules(plan, desired) or live
+        self.write_record(plan, desired)
         if target is not None:
             self.persist(live, plan, target)
+        self.persist_sets()
         self.write_copy()
-        self.result['changed'] = any((plan.changed, self.result['persist_changed'], self.result['services_enabled'],
-                                      self.result.get('copy_changed')))
+        self.result['changed'] = any((self.changed_live(plan), self.result['persist_changed'], self.result['services_enabled'],
+                                      self.result.get('copy_changed'), self.result.get('ipsets_persist_changed')))
         return self.result
 
+    def take_backup(self, prepared, start=None):
+        """The backup of the live ruleset (option backup) of a changed family, once, before its change: the
+        last step that may refuse before the point of no return (its directory was checked by prepare).
+        A refusal withdraws the window START armed for this family. Writes nothing else."""
+        live_text, plan = prepared[2], prepared[4]
+        if not (plan.changed and self.params['backup']) or self.module.check_mode or 'backup_file' in self.result:
+            return
+        try:
+            self.result['backup_file'] = self.backup(live_text)
+        except FirewallError:
+            if start is not None:   # armed, its timer never started: withdraw it
+                withdraw(start.token)
+            raise
+        self.written.append(self.result['backup_file'])
+
     def present(self):
+        """settle, prepare (every read and check, every output path: nothing written), arm the window,
+        then the changes in order: backup, restore or start of the window, persist, copy, local fact.
+        A failure after the backup names what is live and what was written (past_no_return); with a
+        window, a failure before the answer withdraws it (its timer, started or not, applies nothing)."""
         self.settle()
         prepared = self.prepare()
         start = None
         extras = Outputs(self.module)
         extras.prepare()
-        extras.write()
         if self.windowed(prepared):
             desired, target, dummy, live, plan = prepared
             start = self.arm_window(plan, desired, target, apply_result(live, plan.result))
-        self.finish(prepared, start)
+        try:
+            self.finish(prepared, start)
+            # the local fact last: nothing is written before the point of no return
+            extras.write()
+            if extras.fact is not None and not extras.fact['same'] and not self.module.check_mode:
+                self.written.append(extras.fact['path'])
+        except FirewallError as exc:
+            if start is not None and not self.applied:
+                withdraw(start.token)
+                self.result.pop('rollback', None)
+            if not self.written and not self.applied:
+                raise
+            raise past_no_return(exc, [self], self.written)
         extras.report(self.result, self.diffs)
         if self.module._diff:
             self.result['diff'] = self.diffs
@@ -558,7 +795,12 @@ class RulesetApply:
                 return self.gathered()
             try:
                 with ApplyLock(self.params['wait']):
-                    return self.present()
+                    try:
+                        return self.present()
+                    except Exception:
+                        # under the lock (a started timer has applied nothing): the sets this call created go again
+                        self.abandon()
+                        raise
             except HostError as exc:
                 raise FirewallError(exc.msg, **exc.extra)
         except IptablesCommandError as exc:
@@ -567,8 +809,15 @@ class RulesetApply:
 
 class FamiliesApply:
     """O(rulesets): both families in one call and one revert window. Every family is read, planned
-    and checked before anything changes; then each changed family is armed (one window, one token per
-    family: the revert stays per family), and the timers started together."""
+    and checked (every output path included) before anything changes; then each changed family is
+    armed (one window, one token per family: the revert stays per family), the backups of both are
+    written, and the timers started together.
+
+    When a step fails after the first family's window was armed or its timer started (the second
+    family's backup, arming or timer, persisting, a copy, the local fact), every window of the call
+    is withdrawn before the module answers: a started timer waits for the apply lock this call holds,
+    then finds its window gone and applies nothing. Both families stay as they were (live_state
+    unchanged); the result names the files written (the backups)."""
 
     def __init__(self, module, runners=None):
         self.module = module
@@ -582,12 +831,19 @@ class FamiliesApply:
         self.result = {'changed': False, 'families': {}}
         self.applied = False
 
+    def withdraw_all(self, starts):
+        """Withdraw every window of this call that has not applied (see the class docstring)."""
+        for worker, start in zip(self.workers, starts):
+            if start is not None and not worker.applied:
+                withdraw(start.token)
+                worker.result.pop('rollback', None)
+                worker.result['changed'] = False
+
     def present(self):
         extras = Outputs(self.module)
         settle_families(self.module, self.workers)
         prepared = [worker.prepare() for worker in self.workers]
         extras.prepare()
-        extras.write()
         starts = []
         try:
             for worker, prep in zip(self.workers, prepared):
@@ -603,29 +859,38 @@ class FamiliesApply:
             raise
         diffs = []
         services = []
-        for index, (worker, prep, start) in enumerate(zip(self.workers, prepared, starts)):
-            worker.services = services
-            try:
-                worker.finish(prep, start)
-            except FirewallError:
-                for later in starts[index + 1:]:
-                    if later is not None:   # armed, its timer never started: withdraw it
-                        withdraw(later.token)
+        try:
+            # the backups of every family before the first change: a refused one changes nothing
+            for worker, prep, start in zip(self.workers, prepared, starts):
+                worker.take_backup(prep, start)
+            for worker, prep, start in zip(self.workers, prepared, starts):
+                worker.services = services
+                try:
+                    worker.finish(prep, start)
+                finally:
+                    self.result['families'][worker.family] = worker.result
+                diffs.extend(worker.diffs)
+            if services:
+                # one systemctl is-enabled for both families (Debian: one service restores both)
+                try:
+                    enabled = enable_services_families(self.module, services)
+                except HostError as exc:
+                    raise FirewallError(exc.msg, **exc.extra)
+                for worker in self.workers:
+                    if worker.family in enabled:
+                        worker.result['services_enabled'] = enabled[worker.family]
+                        worker.result['changed'] = worker.result['changed'] or bool(enabled[worker.family])
+            # the local fact last: nothing is written before the point of no return
+            extras.write()
+        except FirewallError as exc:
+            self.withdraw_all(starts)
+            written = [path for worker in self.workers for path in worker.written]
+            self.applied = any(worker.applied for worker in self.workers)
+            if not written and not self.applied:
                 raise
-            finally:
-                self.applied = self.applied or worker.applied or 'rollback' in worker.result
-                self.result['families'][worker.family] = worker.result
-            diffs.extend(worker.diffs)
-        if services:
-            # one systemctl is-enabled for both families (Debian: one service restores both)
-            try:
-                enabled = enable_services_families(self.module, services)
-            except HostError as exc:
-                raise FirewallError(exc.msg, **exc.extra)
-            for worker in self.workers:
-                if worker.family in enabled:
-                    worker.result['services_enabled'] = enabled[worker.family]
-                    worker.result['changed'] = worker.result['changed'] or bool(enabled[worker.family])
+            raise past_no_return(exc, self.workers, written)
+        finally:
+            self.applied = any(worker.applied or 'rollback' in worker.result for worker in self.workers)
         windows = [worker.result['rollback'] for worker in self.workers if 'rollback' in worker.result]
         if windows:
             self.result['rollback'] = {
@@ -645,7 +910,13 @@ class FamiliesApply:
         current = None
         try:
             with ApplyLock(self.module.params['wait']):
-                return self.present()
+                try:
+                    return self.present()
+                except Exception:
+                    # under the lock (a started timer has applied nothing): the sets this call created go again
+                    for worker in self.workers:
+                        worker.abandon()
+                    raise
         except HostError as exc:
             raise FirewallError(exc.msg, **exc.extra)
         except IptablesCommandError as exc:

@@ -69,6 +69,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     ParseError,
     parse_rule,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils import reachability
 
 __metaclass__ = type
 
@@ -590,10 +591,17 @@ def _extra_rules(value, ctx=None):
 
 
 def _member(value):
-    """An ipset member: an address, a network or {group: GROUP}."""
+    """An ipset member: an address, a network or {group: GROUP, address_from: FROM} (filter role_ipsets)."""
     if isinstance(value, dict):
-        if sorted(str(k) for k in value) != ['group'] or not isinstance(value['group'], str) or not value['group']:
-            raise _Bad('member %s: a member is an address, a network or {group: GROUP}' % _show(value))
+        keys = set(str(k) for k in value)
+        if 'group' not in keys or not keys <= {'group', 'address_from'} or not isinstance(value['group'], str) or not value['group']:
+            raise _Bad('member %s: a member is an address, a network or {group: GROUP, address_from: FROM}' % _show(value))
+        how = value.get('address_from', 'auto')
+        name = list(how.values())[0] if isinstance(how, dict) and len(how) == 1 and set(how) <= {'fact', 'var'} else None
+        named = isinstance(name, str) and re.match(r'^[A-Za-z_][A-Za-z0-9_]{0,127}$', name)
+        if how not in ('auto', 'ansible_host', 'facts') and not named:
+            raise _Bad('member %s: address_from must be auto, ansible_host, facts, {fact: NAME} or {var: NAME}, not %s'
+                       % (_show(value), _show(how)))
         return
     _net(value)
 
@@ -705,6 +713,21 @@ def _sysctl(value):
             raise _Bad('%s: the value must be a number or a string, not %s' % (key, _what(val)))
 
 
+@_structured
+def _confirm_probes(value, ctx=None):
+    """Probes that must hold inside the window (reachability.normalise): one message per bad item."""
+    if not isinstance(value, list):
+        raise _Bad('must be a list of probes like [{port: 443}, {port: 5432, from: web}], not %s' % _what(value))
+    out = []
+    for index, item in enumerate(value):
+        where = '[%d]' % index
+        try:
+            reachability.normalise(item, where)
+        except reachability.ProbeError as exc:
+            out.append((where, exc.msg[len(where):].lstrip('.: ') if exc.msg.startswith(where) else exc.msg))
+    return out
+
+
 def _lan_services(value, ctx=None):
     return _list(_choice('ssh', 'dns', 'dhcp', 'ntp'))(value, ctx)
 
@@ -754,6 +777,7 @@ _COMMON = {
     'sysctl_settings': _sysctl,
     'sysctl_on_readonly': _choice('file_only', 'fail', 'skip'),
     'rollback_timeout': _int(0, 3600, 'a number of seconds'),
+    'confirm_probes': _confirm_probes,
     'conf_dir': _path,
     'stop_firewalld': _bool,
     'stop_ufw': _bool,
@@ -885,6 +909,9 @@ def _sets_declared(role, get, suffixes):
 def _cross(role, get, suffixes=()):
     """Checks that involve several variables: [(name suffix, message)]."""
     out = _log_prefix_fits(role, get) + _sets_declared(role, get, suffixes)
+    if get('confirm_probes') and get('rollback_timeout') == 0:
+        out.append(('confirm_probes', 'needs a revert window: the probes decide whether the new rules are confirmed, '
+                                      'and %s_rollback_timeout is 0' % role))
     if role == 'firewall_base':
         for flag in ('forward', 'antispoof', 'dhcp_client'):
             if get(flag) is True and not get('wan_interface'):

@@ -22,8 +22,15 @@ description:
   - A changed set is replaced B(atomically) in one C(ipset restore) - a temporary set is created and filled, then
     C(swap)ped with the live one and destroyed - so a packet matched by a rule that uses the set sees either the old
     or the new members, never a half-filled set. Rules keep referencing the set across the swap.
+  - Every change, a new set and a type change included, is built in a temporary set first (named V(rft_) and 16 hex
+    digits, a name no live set has); a member or a O(hashsize) the kernel refuses stops the restore before the set is
+    touched, the half-made temporary set (this run's) is destroyed, and the task B(fails) with the set, its members and
+    the persisted file as they were. A live set that happens to have a temporary name is never touched.
   - Every member is checked before anything runs; a bad entry fails the task naming the entry (escaped and
     shortened) and its position, and nothing is changed.
+  - To change a set together with the rules that use it (checked by the lockout preflight, reverted with them by the
+    confirm-or-revert window), give it to M(rampart.firewall.iptables_ruleset) as a managed set (its option
+    O(rampart.firewall.iptables_ruleset#module:ipsets)) instead; the roles do.
   - O(state=absent) destroys the set, but refuses while an iptables or ip6tables rule (live, or in the persisted
     rules file) uses it - a C(-m set --match-set NAME) match or a C(SET) target - naming the rule. It also refuses
     when the persisted rules file cannot be checked (a symlink, not a regular file, larger than 64 MiB).
@@ -51,7 +58,7 @@ options:
   name:
     description:
       - The name of the set, 1 to 31 characters of ASCII letters, digits, V(_), V(.), V(:) and V(-), not starting
-        with V(-).
+        with V(-), and not starting with V(rft_) (reserved for the temporary sets).
     type: str
     required: true
   state:
@@ -66,8 +73,9 @@ options:
       - The set type. V(hash:net) holds networks and addresses (V(10.0.0.0/8), V(192.0.2.7), a range
         V(192.0.2.1-192.0.2.9), an exception V(10.1.0.0/16 nomatch)); V(hash:ip) single addresses; V(hash:ip,port)
         V(ADDRESS,PROTO:PORT) with PROTO one of V(tcp), V(udp), V(sctp), V(udplite) (V(ADDRESS,PORT) means tcp).
-      - Changing the type (or O(family)) of an existing set destroys and recreates it, which is refused while a rule
-        uses the set.
+      - Changing the type (or O(family)) of an existing set builds the new set in a temporary set, then destroys the
+        old one and renames the new one (ipset cannot swap sets of two types); refused, naming the set and the rules,
+        while a rule or another kernel component uses the set.
     type: str
     choices: ['hash:net', 'hash:ip', 'hash:ip,port']
     default: 'hash:net'
@@ -81,7 +89,8 @@ options:
       - The complete member list. Members not listed are removed.
       - Text after V(#) is a comment; blank items are skipped, so
         V(lookup('ansible.builtin.file', 'blocklist.txt'\).splitlines(\)) of a commented file on the controller works.
-      - A network must be written with its network address (V(10.0.0.0/8), not V(10.0.0.5/8)).
+      - A network must be written with its network address (V(10.0.0.0/8), not V(10.0.0.5/8)). A V(/0) network
+        is refused, written V(0.0.0.0/0) or as the range V(0.0.0.0-255.255.255.255) (a hash:net set cannot hold it).
       - Mutually exclusive with O(src); one of them is required with O(state=present) (V([]) is an empty set).
       - Every item must be a string; a V(null) item is refused (it is not a blank item).
     type: list
@@ -260,8 +269,9 @@ options_changed:
   sample: false
 method:
   description:
-    - How the live set was (or would be) changed. V(none); V(create), a new set; V(swap), a temporary set swapped in;
-      V(recreate), the type or family changed, so the set was destroyed and created again; V(destroy).
+    - How the live set was (or would be) changed. V(none); V(create), a new set (built as a temporary set, then
+      renamed); V(swap), a temporary set swapped in; V(recreate), the type or family changed, so the new set was built
+      as a temporary set, the old one destroyed and the new one renamed; V(destroy).
   returned: always
   type: str
   sample: swap
@@ -300,27 +310,30 @@ references:
 
 import json
 import os
-import re
 
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import ipset_model as model
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import (
+    IpsetCommands,
+    SetChange,
+    persist_finish,
+    persist_plan,
+    plan_change,
+)
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     ApplyLock,
     DigestLoggingModule,
     HostError,
     check_file_path,
     digest,
-    enable_services,
     os_release,
-    read_own_file,
     read_regular_file,
     write_atomic,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import (
     OS_RELEASE_PATHS,
-    distribution_layout,
     persist_target,
 )
 
@@ -337,6 +350,8 @@ class IpsetModule:
         self.ipset = None
         self.live_spec = None
         self.applied = False
+        self.cmds = None
+        self.change = None
         self.result = {'changed': False, 'name': self.name, 'state': self.params['state'], 'before': None,
                        'after': None, 'added': 0, 'removed': 0, 'added_sample': [], 'removed_sample': [],
                        'options_changed': False, 'method': 'none', 'payload': [], 'persist_path': None,
@@ -344,37 +359,15 @@ class IpsetModule:
 
     # ------------------------------------------------------------------ commands
 
-    def run(self, args, data=None):
-        cmd = [self.ipset] + args
-        rc, out, err = self.module.run_command(cmd, data=data, binary_data=data is not None, environ_update=dict(_C))
-        return rc, out or '', err or ''
-
-    def fail_cmd(self, msg, cmd, rc, out, err):
-        raise FirewallError(msg, cmd=' '.join(cmd), rc=rc, stdout=out, stderr=err)
-
     def live_names(self):
-        rc, out, err = self.run(['list', '-n'])
-        if rc != 0:
-            self.fail_cmd('ipset list -n failed (rc=%d): %s (is the ip_set kernel module available?)'
-                          % (rc, (err or out).strip()), [self.ipset, 'list', '-n'], rc, out, err)
-        return model.list_names(out)
+        return self.cmds.names()
 
     def live_set(self, names):
-        if self.name not in names:
-            return None
-        rc, out, err = self.run(['save', self.name])
-        if rc != 0:
-            self.fail_cmd('ipset save %s failed (rc=%d): %s' % (self.name, rc, (err or out).strip()),
-                          [self.ipset, 'save', self.name], rc, out, err)
-        try:
-            return model.parse_save(out, only=self.name).get(self.name)
-        except model.IpsetError as exc:
-            raise FirewallError('cannot read the live set %s: %s' % (self.name, exc))
+        live, _text = self.cmds.live(self.name, names)
+        return live
 
     def kernel_references(self):
-        rc, out, _err = self.run(['list', '-t', self.name])
-        match = re.search(r'^References:\s*(\d+)', out, re.MULTILINE) if rc == 0 else None
-        return int(match.group(1)) if match else 0
+        return self.cmds.kernel_references(self.name)
 
     def rule_references(self):
         """Rules that use the set: live iptables/ip6tables and the persisted rules files."""
@@ -446,41 +439,11 @@ class IpsetModule:
         return os_release(OS_RELEASE_PATHS)
 
     def persist_plan(self, spec=None, keys=None):
-        """(path, mode, services, package, plugin, old text, new text), or None with persist=false."""
+        """ipset_host.persist_plan of this set (removed when SPEC is None), or None with persist=false."""
         if not self.params['persist']:
             return None
-        layout = distribution_layout(self.os_release())
-        path = self.params['persist_path']
-        known = model.PERSIST_LAYOUTS.get(layout)
-        if path is None:
-            if known is None:
-                raise FirewallError('do not know where this distribution keeps its ipsets for boot: set persist_path to the '
-                                    'file your boot service restores before the iptables rules, or set persist=false')
-            path = known[0]
-        problem = check_file_path('persist_path', path)
-        if problem:
-            raise FirewallError(problem)
-        old = None
-        try:
-            data = read_own_file('persist_path', path)   # never through a symlink: its text is shown in the diff
-            old = None if data is None else to_text(data, errors='surrogate_or_strict')
-        except (HostError, UnicodeError) as exc:
-            raise FirewallError(getattr(exc, 'msg', None) or 'persist_path %s is not UTF-8 text' % model.excerpt(path))
-        new = None
-        if spec is not None and old is not None:
-            # the same set, spelt otherwise (another hashsize, member order): leave the file alone
-            were = model.persisted_set(old, self.name)
-            if were is not None and were.keys == keys and were.spec.key() == spec.key():
-                new = old
-        if new is None:
-            new = model.merge_persisted(old or '', self.name,
-                                        model.render_block(self.name, spec, keys) if spec is not None else None)
-        if known is not None and path == known[0]:
-            mode, services, package, plugin = known[3], known[1], known[2], known[4]
-        else:
-            # a file of the user's choosing: who loads it at boot is the user's business
-            mode, services, package, plugin = 0o640, (), None, None
-        return path, mode, services, package, plugin, old, new
+        return persist_plan(self.os_release(), self.params['persist_path'],
+                            {self.name: (spec, keys) if spec is not None else None})
 
     # ------------------------------------------------------------------ states
 
@@ -490,7 +453,8 @@ class IpsetModule:
         else:
             self.spec()
             spec, keys = None, None
-        self.ipset = self.module.get_bin_path('ipset', required=True)
+        self.cmds = IpsetCommands(self.module)
+        self.ipset = self.cmds.binary
         with ApplyLock(self.params['wait']):
             names = self.live_names()
             live = self.live_set(names)
@@ -510,25 +474,16 @@ class IpsetModule:
                  removed_sample=model.sample(removed, live.spec.set_type if live is not None else spec.set_type),
                  options_changed=options_changed,
                  after={'options': spec.as_dict(), 'count': len(keys)})
-        payload = ''
-        if live is None:
-            r['method'] = 'create'
-            payload = model.render_create(self.name, spec, keys)
-        elif options_changed and not live.spec.swappable(spec):
+        in_use = False
+        if options_changed and not live.spec.swappable(spec):
             refs = self.rule_references()
             r['references'] = refs
-            if refs or self.kernel_references():
-                raise FirewallError('the set %s is %s/%s and is in use%s: changing it to %s/%s needs a new set, which ipset '
-                                    'cannot swap in; remove the rules that use it first, or give the new set another name'
-                                    % (self.name, live.spec.set_type, live.spec.family,
-                                       ' by ' + '; '.join(refs[:5]) if refs else ' by a kernel component',
-                                       spec.set_type, spec.family))
-            r['method'] = 'recreate'
-            payload = 'destroy %s\n' % self.name + model.render_create(self.name, spec, keys)
-        elif added or removed or options_changed:
-            r['method'] = 'swap'
-            tmp = model.temp_name(self.name)
-            payload = model.render_swap(self.name, spec, keys, tmp, destroy_leftover=tmp in names)
+            in_use = '; '.join(refs[:5]) if refs else (self.kernel_references() and 'a kernel component')
+        # every method builds the new content in a temporary set first (ipset_host.plan_change)
+        change = plan_change(self.name, spec, keys, live, names, in_use)
+        r['method'] = {'rebuild': 'recreate'}.get(change.method, change.method)
+        self.change = change
+        payload = change.payload
         plan = self.persist_plan(spec, keys)
         self.finish(payload, plan, spec, keys)
         return r
@@ -536,7 +491,7 @@ class IpsetModule:
     def absent(self, live):
         r = self.result
         plan = self.persist_plan()
-        in_file = plan is not None and plan[5] is not None and model.persisted_set(plan[5], self.name) is not None
+        in_file = plan is not None and plan['old'] is not None and model.persisted_set(plan['old'], self.name) is not None
         if live is None and not in_file:
             return r
         refs = self.rule_references()
@@ -554,6 +509,7 @@ class IpsetModule:
             r['removed'] = len(live.keys)
             r['removed_sample'] = model.sample(model.sorted_keys(live.keys), live.spec.set_type)
             payload = 'destroy %s\n' % self.name
+            self.change = SetChange(self.name, 'destroy', payload)
         self.finish(payload, plan, None, None)
         return r
 
@@ -561,9 +517,8 @@ class IpsetModule:
         r = self.result
         r['payload'] = model.payload_excerpt(payload) if payload else []
         if plan is not None:
-            path, mode, services, package, plugin, old, new = plan
-            r['persist_path'] = path
-            r['persist_changed'] = old != new
+            r['persist_path'] = plan['path']
+            r['persist_changed'] = not plan['same']
         r['changed'] = bool(payload) or r['persist_changed']
         if self.module._diff:
             r['diff'] = self.diff(spec)
@@ -572,48 +527,22 @@ class IpsetModule:
                 self.persist_checks(plan)
             return
         if payload:
-            self.restore(payload, r['method'])
+            # a refused member or hashsize stops the restore before the live set is touched; the
+            # temporary set (this run's) is destroyed and the task fails (changed false)
+            self.cmds.apply(self.change)
+            self.applied = True
             if spec is not None:
                 self.verify(spec, keys)
         if plan is not None:
-            path, mode, services, package, plugin, old, new = plan
-            if old != new:
+            if not plan['same']:
                 try:
-                    write_atomic(self.module, path, new, mode)
+                    write_atomic(self.module, plan['path'], plan['new'], plan['mode'])
                 except HostError as exc:
                     raise FirewallError(exc.msg, **exc.extra)
             self.persist_checks(plan)
 
     def persist_checks(self, plan):
-        path, _mode, services, package, plugin, _old, _new = plan
-        if plugin and not os.path.exists(plugin):
-            self.module.warn('the netfilter-persistent plugin %s that loads %s at boot is not installed: install the '
-                             'package %s, or the sets (and the persisted rules that use them) are not loaded at boot'
-                             % (plugin, path, package))
-        if services:
-            try:
-                self.result['services_enabled'] = enable_services(self.module, services, package)
-            except HostError as exc:
-                raise FirewallError(exc.msg, **exc.extra)
-
-    def restore(self, payload, method):
-        rc, out, err = self.run(['restore'], data=payload)
-        if rc == 0:
-            self.applied = True
-            return
-        lineno = model.restore_error_line(err or out)
-        lines = payload.splitlines()
-        line = lines[lineno - 1] if lineno and lineno <= len(lines) else None
-        tmp = model.temp_name(self.name)
-        if method == 'swap':
-            # The live set is untouched until the swap line; drop the half-filled temporary set.
-            names = self.live_names()
-            if tmp in names:
-                self.run(['destroy', tmp])
-        msg = 'ipset restore failed (rc=%d)%s: %s' % (
-            rc, ' at payload line %d (%s)' % (lineno, model.excerpt(line, 100)) if line else '',
-            ' '.join((err or out).split()))
-        self.fail_cmd(msg, [self.ipset, 'restore'], rc, out, err)
+        self.result['services_enabled'] = persist_finish(self.module, plan)
 
     def verify(self, spec, keys):
         live = self.live_set(self.live_names())

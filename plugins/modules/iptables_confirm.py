@@ -16,7 +16,8 @@ description:
   - M(rampart.firewall.iptables_ruleset) with O(rampart.firewall.iptables_ruleset#module:rollback_timeout) applies a
     changed ruleset under a revert timer. Its action plugin calls this module over a B(new) connection to say
     "the controller can still reach the host"; the timer is stopped and the deferred persistence is done
-    (the persisted file written, the boot service enabled).
+    (the ownership record in C(/var/lib/rampart-firewall) written, the persisted file written, the boot service
+    enabled).
   - You do not need this module in a playbook; the action plugin of M(rampart.firewall.iptables_ruleset) calls it.
     It is a module of its own so that the protocol has no hidden parameters, and so that you can confirm by hand
     (or from another play) when you drive the window yourself.
@@ -54,8 +55,9 @@ options:
     elements: str
   wait_apply:
     description:
-      - Seconds to wait for the timer to have applied the ruleset (it does so one second after
-        M(rampart.firewall.iptables_ruleset) answered, once it holds the apply lock). Between V(0) and V(300).
+      - Seconds to wait for the timer to have applied the ruleset (it does so when this module first runs for the
+        window, at the latest one second after M(rampart.firewall.iptables_ruleset) answered, once it holds the apply
+        lock). Between V(0) and V(300).
       - By default the O(rampart.firewall.iptables_ruleset#module:wait) of the apply (how long its timer may wait for
         the apply lock) plus 30 seconds, for each window; 330 seconds for a window that recorded no wait.
     type: int
@@ -138,6 +140,16 @@ windows:
   sample: [{token: ipv4-1795000000-1a2b3c4d, family: ipv4, outcome: confirmed, confirmed: confirmed, revert: {},
             persisted: /etc/iptables/rules.v4, persist_changed: true, services_enabled: [], copy: /etc/rampart-firewall/rules.v4,
             copy_changed: true}]
+ipsets_persisted:
+  description: The persisted sets file the managed sets of the apply (O(rampart.firewall.iptables_ruleset#module:ipsets))
+    were written to after the confirmation.
+  returned: success, when the apply changed managed sets and persists them
+  type: str
+  sample: /etc/iptables/ipsets
+ipsets_persist_changed:
+  description: Whether the persisted sets file was written.
+  returned: success, when the apply changed managed sets and persists them
+  type: bool
 copy:
   description: The copy of the rules written after the confirmation (option copy_dir of iptables_ruleset).
   returned: success, when the apply had copy_dir
@@ -172,6 +184,9 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     excerpt,
     write_atomic,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import persist_finish, write_persisted
 
 # The copy of the applied rules (iptables_ruleset option copy_dir): root-only.
 COPY_MODE = 0o600
@@ -194,6 +209,8 @@ def _decide(state_dir, token, confirm, wait):
     happened instead, with the timer's report."""
     if wait is None:
         wait = rollback.apply_wait(rollback.meta(state_dir, token))
+    if rollback.outcome(state_dir, token) == 'pending':
+        rollback.go(state_dir, token)   # the controller has the module's answer: the timer may apply now
     state = rollback.wait_applied(state_dir, token, wait)
     if state == 'confirmed':
         return 'already', {}
@@ -227,6 +244,26 @@ def _finish(module, meta):
     service, copy of the rules). Each path is checked again before writing. Returns the result
     keys; raises HostError."""
     result = {'persisted': None, 'persist_changed': False, 'services_enabled': []}
+    record = (meta or {}).get('record')
+    if record and not record['same']:
+        # the record of what we applied (rules and chains that are ours): written first, before the persisted file
+        if record['path'] not in (iptables_outputs.record_path('ipv4'), iptables_outputs.record_path('ipv6')):
+            raise HostError('not writing the ownership record: %s is not where records are kept' % excerpt(record['path'], 200))
+        try:
+            iptables_outputs.write_record(module, dict(record, mode=iptables_outputs.RECORD_MODE,
+                                                       dir_mode=iptables_outputs.RECORD_DIR_MODE))
+        except FirewallError as exc:
+            raise HostError(exc.msg)
+    sets = (meta or {}).get('ipsets_persist')
+    if sets:
+        # the managed sets of iptables_ruleset (option ipsets): their lines merged into the sets file as it
+        # is now, before the rules that use them are persisted (the boot loads the sets first)
+        try:
+            result['ipsets_persist_changed'] = write_persisted(module, sets)
+            result['ipsets_persisted'] = sets['path']
+            result['services_enabled'] = persist_finish(module, sets)
+        except FirewallError as exc:
+            raise HostError(exc.msg, **exc.extra)
     todo = (meta or {}).get('persist')
     if todo:
         result['persisted'] = todo['path']
@@ -236,7 +273,8 @@ def _finish(module, meta):
         if not todo['same']:
             write_atomic(module, todo['path'], todo['content'], todo['mode'])
             result['persist_changed'] = True
-        result['services_enabled'] = enable_services(module, todo['services'], todo['package'])
+        enabled = enable_services(module, todo['services'], todo['package'])
+        result['services_enabled'] = sorted(set(result['services_enabled']).union(enabled))
     copy = (meta or {}).get('copy')
     if copy:
         result['copy'] = copy['path']

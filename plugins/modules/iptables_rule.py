@@ -19,7 +19,7 @@ description:
   - The live table is read with C(iptables-save) and compared canonically with the wanted rules, the same way
     M(rampart.firewall.iptables_ruleset) compares rulesets, so C(destination_port=ssh) matches the live
     C(-p tcp -m tcp --dport 22) and a second run reports no change.
-  - Only the chains named by the rules are edited, with targeted C(-D CHAIN N), C(-I CHAIN N) and C(-A CHAIN) lines
+  - Only the chains named by the rules are edited, with targeted C(-D CHAIN RULE), C(-I CHAIN N) and C(-A CHAIN) lines
     fed to one C(iptables-restore --noflush) per family and task (after C(iptables-restore --test --noflush)). Other
     chains, including those of Docker, fail2ban or podman, and their counters, are not touched.
   - After loading, the touched chains are read back and must be what was predicted, or the module fails.
@@ -374,8 +374,9 @@ notes:
   - Rules are compared as C(iptables) compares them. The options are written in a fixed order (protocol options such as
     O(destination_port) first, then multiport, connection state, address type, recent, limit, hashlimit, O(match_args),
     O(comment), then the target), and a live rule with the same matches in another order is a different rule.
-  - If another program changes a touched chain between the module reading it and loading the edits, the check after
-    loading fails.
+  - If another program changes a touched chain between the module reading it and loading the edits, the change is
+    planned again against a second read (see the note on C(-D CHAIN RULE) above); an edit after that read makes the
+    check after loading fail.
 seealso:
   - module: rampart.firewall.iptables_chain
   - module: rampart.firewall.iptables_policy

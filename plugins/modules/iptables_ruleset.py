@@ -20,9 +20,19 @@ description:
     C(iptables-save) spelling of the same rules, so a second run reports no change.
   - Only the tables named in the ruleset are touched. A ruleset with only C(*filter) leaves C(nat), C(mangle),
     C(raw) and C(security) as they are.
-  - Chains of other software (Docker, fail2ban, podman/netavark, Kubernetes, libvirt, ...) are kept, see O(preserve_chains),
-    and so are the rules such software writes straight into built-in chains, container engines' rules on their bridges
-    (O(preserve_interfaces)) and ban tools' rules matching their ipsets (fail2ban, CrowdSec, O(preserve_sets)).
+  - Every live chain and rule is B(ours), a B(neighbour's) or B(unknown). Ours - declared by the ruleset now, or applied
+    by an earlier run and kept in the record (C(/var/lib/rampart-firewall/record.v4|v6), written after each confirmed
+    apply) - is applied and persisted; ours that the ruleset no longer declares is removed, wherever it points (a rule
+    on C(docker0) included). A neighbour's - chains of other software (Docker, fail2ban, podman/netavark, Kubernetes,
+    libvirt, ..., O(preserve_chains)), the rules such software writes straight into built-in chains on its bridges
+    (O(preserve_interfaces)) and ban tools' rules matching their ipsets (fail2ban, CrowdSec, O(preserve_sets)) - is
+    kept in place, never persisted, never a change. Unknown (anything else in the tables the ruleset names) is
+    removed and reported (RV(unknown_rules), RV(unknown_chains), a warning).
+  - The record is trusted only when it is ours (a regular root-owned file, not writable by others, at most 64 MiB,
+    the record text); otherwise it is ignored with a warning, as on a first run. A first run without a record takes
+    the copy in O(copy_dir) as the record when there is one; the previous persisted file is never taken as evidence
+    (C(netfilter-persistent save) writes whatever is live, Docker's rules included). Writing the record never makes
+    the task report a change; check mode writes nothing.
   - Before loading, the payload is checked with C(iptables-restore --test). After loading, the live ruleset is read
     back and must equal what was planned, or the module fails.
   - The managed part of the live ruleset is then written to the file that the distribution restores at boot,
@@ -116,6 +126,20 @@ options:
         description: The data of the fact.
         type: dict
         required: true
+  refuse_managers:
+    description:
+      - Other firewall managers to refuse. Every call looks for them, read-only and without a command (links
+        in C(/etc/systemd/system/*.wants) and C(*.requires), C(/run/systemd/units/invocation:UNIT), C(/etc/ufw/ufw.conf)),
+        and reports what it found as RV(other_managers); one named here and found fails the task before anything is
+        changed (check mode too).
+      - V(firewalld) enabled or running (running, it replaces the rules at once; enabled, at the next boot),
+        V(nftables) when C(nftables.service) is enabled (it loads C(/etc/nftables.conf) at boot; Debian's default
+        begins with C(flush ruleset)), V(ufw) when C(/etc/ufw/ufw.conf) says C(ENABLED=yes) and ufw is installed.
+        A unit masked in C(/etc/systemd/system) counts as off.
+    type: list
+    elements: str
+    choices: [firewalld, nftables, ufw]
+    default: []
   sysctl_check:
     description:
       - Also check, read-only, whether the kernel settings that M(rampart.firewall.sysctl_hardening) would set with these
@@ -157,24 +181,26 @@ options:
     description:
       - Shell-style patterns (case-sensitive, as in Python C(fnmatch.fnmatchcase)) naming user-defined chains
         that belong to other software. In each table the ruleset names, a live chain matching one of them is
-        foreign and is kept with its live rules, unless the ruleset declares a chain of that name.
-      - Live rules that jump (C(-j)) or go (C(-g)) into a kept foreign chain from a built-in chain or from a
+        a neighbour's and is kept with its live rules, unless the ruleset declares a chain of that name (or
+        declared it before, as the record says; it is then ours and removed).
+      - Live rules that jump (C(-j)) or go (C(-g)) into a kept neighbour's chain from a built-in chain or from a
         user chain of the ruleset are kept as well. They are placed at the B(top) of that chain, in their live
         order, because that is where Docker, fail2ban and netavark insert them. A jump held by a user chain
         that the ruleset no longer declares goes away with its chain (with a warning).
       - As for C(iptables-restore), a rule of the ruleset can only jump into a chain that the ruleset declares,
-        and declaring a chain makes it the ruleset's own (see below). So leave the jumps into foreign chains
+        and declaring a chain makes it the ruleset's own (see below). So leave the jumps into neighbours' chains
         out of the ruleset; they are kept at the top as described.
       - If the ruleset declares a chain whose name matches a pattern (for example C(DOCKER-USER)), the
         ruleset's version wins. Its live rules and the live jumps into it are replaced by what the ruleset
         says, and it is persisted like any other chain of the ruleset.
       - Rules that other software puts straight into built-in chains without jumping to a chain of its own are
         kept when they name a container engine's interface (O(preserve_interfaces)) or match a ban tool's ipset
-        (O(preserve_sets)); any other one cannot be told apart from yours and is removed from the tables the
-        ruleset names. Put it in the ruleset if you need it.
+        (O(preserve_sets)); any other one is unknown, removed from the tables the ruleset names and reported in
+        RV(unknown_rules) with a warning (a firewall that silently keeps a stray C(ACCEPT) is not a firewall). Put it
+        in the ruleset if you need it, or name its owner with a pattern.
       - Setting this option B(replaces) the default list; to add a pattern, repeat the default ones.
         V([]) means the ruleset owns every chain of the tables it names.
-      - Built-in chains are never foreign.
+      - Built-in chains are never a neighbour's.
     type: list
     elements: str
     default:
@@ -197,14 +223,15 @@ options:
         (Docker's C(FORWARD -o docker0 -j DOCKER), C(FORWARD -i docker0 ! -o docker0 -j ACCEPT), C(raw PREROUTING
         ... ! -i docker0 -j DROP), C(nat POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE)).
       - A live rule of a built-in chain that matches such an interface with C(-i) or C(-o) (negated or not) is
-        foreign like a foreign chain, and so is a C(nat POSTROUTING) C(MASQUERADE) rule whose source lies in a
-        subnet that such a rule masquerades (Docker's per-published-port rules). Foreign rules are kept at the top
-        of their chain with the jumps into foreign chains, all in live order, are never persisted (their owner
+        a neighbour's like a neighbour's chain, and so is a C(nat POSTROUTING) C(MASQUERADE) rule whose source lies in a
+        subnet that such a rule masquerades (Docker's per-published-port rules). Neighbours' rules are kept at the top
+        of their chain with the jumps into neighbours' chains, all in live order, are never persisted (their owner
         writes them again when it starts), and never make the task report a change.
-      - A rule of the ruleset on such an interface is yours and is applied and persisted as usual. A rule on such
-        an interface that an earlier ruleset had and the current one drops cannot be told apart from the engine's
-        and is kept; delete it by hand (or run once with V([])).
-      - Setting this option B(replaces) the default list. V([]) means no rule of a built-in chain is foreign.
+      - A rule of the ruleset on such an interface is ours and is applied and persisted as usual. When a later
+        ruleset drops it, the record says it was ours, so it is removed, live and from the persisted file
+        (RV(ours_removed)). Only on a first run without a record (and without a copy in O(copy_dir)) can such a rule of
+        an earlier apply not be told apart from the engine's, and it is then kept as the engine's.
+      - Setting this option B(replaces) the default list. V([]) means no rule of a built-in chain is a neighbour's.
     type: list
     elements: str
     default: [docker0, docker_gwbridge, br-*, cni-*, cni0, podman*, virbr*]
@@ -217,14 +244,14 @@ options:
         C(-A INPUT -m set --match-set crowdsec-blacklists src -j DROP) (C(crowdsec6-blacklists) in IPv6);
         sshguard's ipset backend fills C(sshguard4) and C(sshguard6).
       - A live rule of a built-in chain with a set match (not negated) C(-m set --match-set NAME) whose NAME matches
-        one of the patterns is foreign, like the rules of O(preserve_interfaces). It is kept at the top of its chain with
+        one of the patterns is a neighbour's, like the rules of O(preserve_interfaces). It is kept at the top of its chain with
         the other kept rules in live order, never persisted (the tool inserts it again when it starts), and never a reason
         to report a change, so a ban added or lifted between two runs changes nothing. A rule of the ruleset that
-        matches such a set is yours, applied and persisted as usual.
+        matches such a set is ours, applied and persisted as usual.
       - The lockout preflight reads a kept ban rule as not matching the running session (it is live before and after
         the apply, the apply does not change what it does, and a session that runs is not banned), so a host with bans
         does not make every apply undecided. A rule of the ruleset matching such a set is evaluated with its members.
-      - Setting this option B(replaces) the default list. V([]) means no rule is foreign because of its set.
+      - Setting this option B(replaces) the default list. V([]) means no rule is a neighbour's because of its set.
     type: list
     elements: str
     default: [f2b-*, crowdsec-*, crowdsec6-*, sshguard4, sshguard6]
@@ -242,9 +269,12 @@ options:
     description:
       - Write the managed part of the live ruleset to the file the distribution restores at boot, and enable the
         service that restores it with C(systemctl enable) when C(systemctl) exists.
-      - The file holds every live table of O(family) in its managed form, that is without foreign chains
-        (see O(preserve_chains)) and without the jumps into them, because their owners recreate them when they
-        start. Tables that hold nothing but built-in chains with policy C(ACCEPT), no rules and at most foreign
+      - The file holds every live table of O(family) in its managed form, that is without neighbours' chains
+        (see O(preserve_chains)), the jumps into them and neighbours' rules, because their owners recreate them when
+        they start; a rule or chain of ours (declared, or in the record for the tables this ruleset does not name) is
+        kept even where a pattern would name a neighbour. The previous file is not evidence of ownership, so Docker's
+        rules that a C(netfilter-persistent save) once wrote there are gone after one run.
+        Tables that hold nothing but built-in chains with policy C(ACCEPT), no rules and at most neighbours'
         chains are left out of the file. So rules that other tasks or people added to tables this run did not
         touch are persisted too, as C(netfilter-persistent save) would.
       - The file is only written when its rules differ canonically from the new ones, so a second run does not
@@ -274,7 +304,7 @@ options:
     type: path
   backup:
     description:
-      - Before loading a changed ruleset, save the complete previous live ruleset (all tables, foreign chains
+      - Before loading a changed ruleset, save the complete previous live ruleset (all tables, neighbours' chains
         included, as C(iptables-save) printed it) to a new timestamped file in C(/var/backups/rampart-firewall/)
         (created with mode C(0700); the file gets mode C(0600)). It can be loaded back with C(iptables-restore).
       - The directory is the same whether or not O(persist) is set, and the backup is never placed next to the
@@ -285,8 +315,9 @@ options:
   rollback_timeout:
     description:
       - Confirm-or-revert. When the live ruleset changes, the target arms a revert timer of this many seconds
-        and applies the new ruleset one second after the module has answered (so a ruleset that cuts the
-        connection cannot swallow the answer). The controller must then reach the host again over a B(new)
+        and applies the new ruleset once the controller has the module's answer (so a ruleset that cuts the
+        connection cannot swallow the answer), that is when the first confirmation call arrives, at the latest one
+        second after the module has answered. The controller must then reach the host again over a B(new)
         connection and confirm (the action plugin of this module does it, with M(rampart.firewall.iptables_confirm)).
         Without a confirmation in time, the host restores the previous ruleset of the touched tables by itself,
         and the task fails saying so.
@@ -310,6 +341,35 @@ options:
         previous ruleset, deadlines); the timer decides the restore command itself.
     type: int
     default: 30
+  confirm_probes:
+    description:
+      - Confirm by service, not only by SSH. Probes that must hold once the new ruleset is live, each a dict
+        C({port, proto, expect, host, timeout, from}) as in M(rampart.firewall.reachability_probe) (C(proto) V(tcp),
+        V(udp) or V(icmp), default V(tcp); C(expect) V(open), V(closed), V(refused) or V(timeout), default V(open);
+        C(host) by default the target's C(ansible_host); C(timeout) default 3 seconds; C(from) only V(controller)).
+      - The action plugin runs them from the controller, concurrently, after the timer applied the ruleset and before
+        it confirms the window. If any does not hold, the window is not confirmed, the host restores the previous
+        ruleset by itself at the deadline (the action plugin waits for it), nothing is persisted, and the task fails
+        naming each failing probe (host, port, from, expected, observed). RV(probes) has every result.
+      - They need a revert window (O(rollback_timeout) > 0). When the ruleset does not change they do not run. In check
+        mode they run against the current state, RV(probes) reports them, and a warning names those that do not hold
+        now (what the change would have to fix); the task does not fail for them.
+      - Probes from other hosts (C(from) a group or host of the inventory) are for tasks around O(hold_window), as the
+        roles do with C(<role>_confirm_probes).
+    type: list
+    elements: dict
+    default: []
+  hold_window:
+    description:
+      - V(true) makes the action plugin return as soon as the new ruleset is live (and O(confirm_probes) held), without
+        confirming the window; RV(confirmed) is V(held) and RV(rollback) has the token(s). The play must then confirm it
+        with M(rampart.firewall.iptables_confirm) over a new connection (C(ansible.builtin.meta) C(reset_connection)
+        first) before the deadline, or the host restores the previous ruleset by itself. Persisting waits for that
+        confirmation.
+      - For checks that run elsewhere inside the window, for example probes from other inventory hosts
+        (M(rampart.firewall.reachability_probe) delegated to them). Needs O(rollback_timeout) > 0.
+    type: bool
+    default: false
   lockout_check:
     description:
       - Before applying, evaluate the resulting C(filter) table for the packets that keep the running SSH session
@@ -331,15 +391,43 @@ options:
     default: true
   ipsets:
     description:
-      - The ipset sets the play declares for this ruleset, set name to member list (addresses and networks), as
-        the O(rampart.firewall.ipset#module:members) of the C(rampart.firewall.ipset) tasks that run before this
-        one. The roles pass their C(<role>_ipsets) here.
+      - The ipset sets of this ruleset, set name to either a member list or a managed set.
+      - 'A B(managed set) is a dictionary V({members, type, family, maxelem, hashsize}): C(members) the complete
+        member list (addresses and networks as in O(rampart.firewall.ipset#module:members), V([]) for an empty set),
+        C(type) V(hash:net) (default), V(hash:ip) or V(hash:ip,port), C(family) V(inet) (default) or
+        V(inet6), C(maxelem) (default 65536) and C(hashsize) (a starting size, not compared). This call
+        creates or updates it B(inside the transaction of the rules): the ruleset of family V(ipv4) owns the managed
+        sets of family V(inet), the ruleset of V(ipv6) those of V(inet6) (the roles name them C(NAME) and C(NAME6));
+        a managed set of a family this call applies no ruleset for is left alone.'
+      - 'The order of one call: the live sets are read (C(ipset save NAME), kept byte for byte) and planned with the
+        rules; a set that does not exist is created with its members B(before) C(iptables-restore --test) (iptables
+        refuses a rule naming a missing set) and destroyed again if anything fails before the point of no return; the
+        lockout preflight evaluates the B(new) members; inside the same confirm-or-revert window the changed sets are
+        applied first (each built in a temporary set and C(swap)ped in: a set a rule uses is never destroyed, emptied or
+        retyped), then the rules; the revert restores the previous rules B(and) the previous content of every changed
+        set (byte for byte) and destroys the sets the call created; the persisted sets file (as O(ipsets_persist_path))
+        is written only after the confirmation, with the persisted rules. With O(rollback_timeout=0) the same order
+        runs at once, and a failure of the rules gives the sets their previous content back.'
+      - A type or family change of a managed set that a rule (or another kernel component) uses is B(refused) before
+        anything changes, naming the set (ipset cannot swap sets of two types, and no rule may point at a missing or
+        wrong set); give the new set another name and change the rules to it. A set nothing uses is rebuilt (built
+        in a temporary set, then renamed).
+      - A B(member list) declares a set made by an earlier task (for example M(rampart.firewall.ipset)); it is read for
+        the check and the lockout preflight only.
       - Every set the ruleset uses (a C(-m set --match-set NAME) match or a C(SET) target) must exist on the
-        target, with the family of the ruleset; otherwise the module fails naming the set and the rule, before
-        anything changes. In check mode a set listed here that does not exist yet is accepted (the ipset task
-        before would have created it); C(iptables-restore --test) then cannot run, and a warning says so.
+        target (or be managed here), with the family of the ruleset; otherwise the module fails naming the set and the
+        rule, before anything changes. In check mode a set that does not exist yet is accepted;
+        C(iptables-restore --test) then cannot run, and a warning says so.
       - The lockout preflight uses these members rather than the live ones (see O(lockout_check)).
+      - Set names starting with V(rft_) are reserved for the temporary sets.
     type: dict
+  ipsets_persist_path:
+    description:
+      - The file the managed sets of O(ipsets) are persisted to (only their lines are replaced; other sets are kept),
+        instead of the distribution's (Debian and Ubuntu C(/etc/iptables/ipsets), loaded by the netfilter-persistent
+        plugin of C(ipset-persistent) before the rules; RHEL family C(/etc/sysconfig/ipset); Arch C(/etc/ipset.conf)),
+        as O(rampart.firewall.ipset#module:persist_path). Written with O(persist) only, after the confirmation.
+    type: path
 notes:
   - The module needs root (or C(CAP_NET_ADMIN)) on the target, so use privilege escalation (C(become)) or connect as root.
   - With the nf_tables backend one C(iptables-restore) call is one transaction for all tables in it. With the
@@ -350,6 +438,20 @@ notes:
     their C(f2b-*) chains (O(preserve_chains)). A kept ban rule does not make the lockout preflight undecided.
   - If another program changes a touched table between the module reading the live ruleset and loading the new
     one, that change is lost, and the check after loading may fail.
+  - Every output path is checked before anything changes, before the first C(iptables-restore --test). These are the
+    persisted file (O(persist_path) or the distribution's), the copies and O(copy_dir), the local fact and its
+    directory, and the backup directory C(/var/backups/rampart-firewall). Each must be a regular file or absent, in
+    real directories (a symlinked directory is refused, the module never writes through a link), and not in
+    C(/proc), C(/sys) or C(/dev) nor on a filesystem of theirs mounted elsewhere (read from C(/proc/self/mountinfo)).
+    A refusal names the option and the path, and the live rules and every file stay as they were.
+  - The changes come in this order, the backup first and the local fact last. Backup, the apply (or the start of the
+    revert window), the ownership record, the persisted file, the copy, the boot services, the local fact. A failure after the first
+    write names what is live and what was written (RV(live_state), RV(written)). With a revert window, a failure
+    before the module answers withdraws the window (its timer, already started, waits for the apply lock the
+    module holds, then applies nothing), so the live rules stay as they were.
+  - Both families in one call (O(rulesets)) with a window. The backups of both families are written before the
+    first timer starts. When a later step fails (the second family's window or timer, a copy, the local fact),
+    the windows of both families are withdrawn, so neither family changes and nothing is reverted later.
 seealso:
   - name: iptables-restore(8)
     description: The format of the ruleset.
@@ -395,9 +497,9 @@ EXAMPLES = r'''
     backup: true
   register: firewall
 
-- name: Show the chains that were kept
+- name: Show the neighbours' chains that were kept, and the unknown rules that were removed
   ansible.builtin.debug:
-    var: firewall.kept_chains
+    msg: "{{ firewall.neighbour_chains }} {{ firewall.unknown_rules }}"
 
 - name: Same, rendered on the controller instead of the target
   rampart.firewall.iptables_ruleset:
@@ -418,7 +520,7 @@ EXAMPLES = r'''
       -A INPUT -p tcp --dport 22 -j ACCEPT
       COMMIT
 
-- name: Keep the default foreign chains plus the ones of an in-house tool
+- name: Keep the default neighbours' chains plus the ones of an in-house tool
   rampart.firewall.iptables_ruleset:
     src: /etc/rampart/rules.v4
     preserve_chains:
@@ -434,7 +536,7 @@ EXAMPLES = r'''
       - ts-*
       - MYTOOL-*
 
-- name: Own every chain of the named tables (foreign chains are removed)
+- name: Own every chain of the named tables (neighbours' chains are removed as unknown)
   rampart.firewall.iptables_ruleset:
     src: /etc/rampart/rules.v4
     preserve_chains: []
@@ -472,6 +574,28 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ipsets:
+  description:
+    - The managed sets of O(ipsets) of this family, by name - V(method) (V(none), V(create), V(swap) or V(rebuild)),
+      V(family), V(type), V(count), V(added), V(removed) and samples of at most 10 added and removed members.
+    - With O(rulesets), in RV(families) per family.
+  returned: when O(ipsets) has managed sets of the family
+  type: dict
+  sample: {"admins": {"method": "swap", "family": "inet", "type": "hash:net", "count": 2, "added": 1, "removed": 1,
+           "added_sample": ["192.0.2.7"], "removed_sample": ["198.51.100.7"]}}
+ipsets_changed:
+  description: Whether a managed set was (or would be) created or changed.
+  returned: when O(ipsets) has managed sets of the family
+  type: bool
+ipsets_persisted:
+  description: The persisted sets file (null without O(persist)).
+  returned: when O(ipsets) has managed sets of the family
+  type: str
+  sample: /etc/iptables/ipsets
+ipsets_persist_changed:
+  description: Whether the persisted sets file was (or, with a window, will be after the confirmation) rewritten.
+  returned: when O(ipsets) has managed sets of the family
+  type: bool
 lockout:
   description:
     - The lockout preflight's report (see O(lockout_check)).
@@ -517,7 +641,8 @@ rollback:
       type: int
       sample: 4242
     apply_delay:
-      description: Seconds between the module's answer and the timer's C(iptables-restore).
+      description: The most seconds between the module's answer and the timer's C(iptables-restore) (it starts earlier
+        when the first confirmation call arrives).
       type: float
       sample: 1.0
     tokens:
@@ -533,7 +658,8 @@ rollback:
 families:
   description:
     - With O(rulesets), the result of each family, keyed V(ipv4) and V(ipv6), with the keys a call with O(content)
-      returns for one family (RV(before), RV(after), RV(payload), RV(tables), RV(kept_chains), RV(kept_rules),
+      returns for one family (RV(before), RV(after), RV(payload), RV(tables), RV(neighbour_chains), RV(neighbour_rules),
+      RV(ours_removed), RV(ours_removed_chains), RV(unknown_rules), RV(unknown_chains), RV(ownership), RV(record), RV(kept_chains), RV(kept_rules),
       RV(lockout), RV(persisted), RV(persist_changed), RV(services_enabled), RV(copy), RV(copy_changed), RV(backup_file),
       RV(rollback)) and C(changed); after a revert window also C(confirmed).
   returned: with rulesets
@@ -562,6 +688,14 @@ local_fact_changed:
   returned: when local_fact is set
   type: bool
   sample: false
+other_managers:
+  description:
+    - The other firewall managers found on the target (see O(refuse_managers)), each with C(name), C(enabled),
+      C(running) (null where it is not read) and C(evidence) (the paths that showed it). Empty when there is none.
+  returned: with state=present
+  type: list
+  elements: dict
+  sample: [{"name": "nftables", "enabled": true, "running": null, "evidence": ["/etc/systemd/system/sysinit.target.wants/nftables.service"]}]
 sysctl_in_place:
   description: Whether the kernel settings of O(sysctl_check) are in place, file and live values.
   returned: when sysctl_check is set
@@ -574,10 +708,27 @@ sysctl_differ:
   elements: str
   sample: ["net.ipv4.conf.all.rp_filter is 2 live, not 1", "/etc/sysctl.d/90-rampart-firewall.conf differs"]
 confirmed:
-  description: What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success).
+  description:
+    - What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success).
+    - V(held) with O(hold_window), the ruleset is live and waits for a confirmation by the play.
   returned: when a revert window was armed
   type: str
   sample: confirmed
+probes:
+  description:
+    - The results of O(confirm_probes), as RV(rampart.firewall.reachability_probe#module:results) (host, port, proto,
+      expect, from, observed, ok, detail, elapsed), run inside the window, or in check mode against the current state.
+  returned: when confirm_probes is set and a window was armed, or in check mode
+  type: list
+  elements: dict
+  sample: [{host: 192.0.2.10, port: 443, proto: tcp, expect: open, from: controller, observed: refused, ok: false,
+            detail: connection refused (reset), elapsed: 0.002}]
+probes_failing:
+  description: One line per probe of RV(probes) that did not hold (host:port/proto from FROM, expected, observed).
+  returned: when RV(probes) is
+  type: list
+  elements: str
+  sample: ["192.0.2.10:443/tcp from controller: expected open, observed refused (connection refused (reset))"]
 confirm_attempts:
   description: How many times the action plugin tried to reach the host again to confirm (each over a new connection).
   returned: when a revert window was armed
@@ -636,7 +787,7 @@ after:
 payload:
   description:
     - The exact text that was (or, when nothing changed or in check mode, would be) fed to C(iptables-restore),
-      the desired tables plus the kept foreign chains and their jumps.
+      the desired tables plus the kept neighbours' chains, their jumps and the neighbours' rules.
   returned: state=present
   type: str
   sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:NETAVARK_FORWARD - [0:0]\n-A FORWARD -m comment
@@ -655,8 +806,84 @@ live_changed:
   returned: state=present
   type: bool
   sample: true
+neighbour_chains:
+  description: The neighbours' chains that were kept, see O(preserve_chains) (the same entries as RV(kept_chains)).
+  returned: state=present
+  type: list
+  elements: dict
+  sample:
+    - table: filter
+      chain: NETAVARK_FORWARD
+      rules: 4
+      jumps: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
+neighbour_rules:
+  description: The neighbours' rules of built-in chains that were kept (container engines' interfaces and ban tools'
+    sets), see O(preserve_interfaces) and O(preserve_sets).
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['-A FORWARD -i docker0 ! -o docker0 -j ACCEPT', '-A INPUT -m set --match-set crowdsec-blacklists src -j DROP']
+ours_removed:
+  description: Rules of ours (the record of an earlier apply holds them) that the ruleset no longer declares, removed
+    (or, in check mode, to be removed) from the live tables it names, wherever they point.
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['-A INPUT -i docker0 -p tcp -m tcp --dport 5432 -j ACCEPT']
+ours_removed_chains:
+  description: User chains of ours (recorded) that the ruleset no longer declares, removed, as C(TABLE CHAIN).
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['filter DOCKER-USER']
+unknown_rules:
+  description: Live rules of the tables the ruleset names that are neither declared, nor recorded as ours, nor a
+    neighbour's; they are removed (in check mode, would be), with a warning.
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['-A INPUT -s 198.51.100.0/24 -j ACCEPT']
+unknown_chains:
+  description: Live user chains of the tables the ruleset names that are nobody's we know, removed, as C(TABLE CHAIN).
+  returned: state=present
+  type: list
+  elements: str
+  sample: ['filter HANDMADE']
+ownership:
+  description: Counts of whose is what is live in the tables the ruleset names (before the apply).
+  returned: state=present
+  type: dict
+  contains:
+    ours:
+      description: Rules of ours (declared) that are live.
+      type: int
+    neighbours:
+      description: Neighbours' chains, the jumps into them and neighbours' rules of built-in chains (kept).
+      type: int
+    unknown:
+      description: Unknown rules and chains (removed), RV(unknown_rules) and RV(unknown_chains).
+      type: int
+    ours_removed:
+      description: Recorded rules and chains of ours no longer declared (removed), RV(ours_removed) and RV(ours_removed_chains).
+      type: int
+  sample: {ours: 14, neighbours: 9, unknown: 1, ours_removed: 0}
+record:
+  description: The record of earlier applies that decided what is ours (written again after this apply is confirmed).
+  returned: state=present
+  type: dict
+  contains:
+    path:
+      description: The record file.
+      type: str
+      sample: /var/lib/rampart-firewall/record.v4
+    state:
+      description: V(read); V(none) (first run); V(seeded) (no record, the copy in O(copy_dir) taken as the record);
+        V(refused) (not ours - a symlink, another user's, writable by others, too big, not a record - ignored with a
+        warning).
+      type: str
+      sample: read
 kept_chains:
-  description: The foreign chains that were kept, see O(preserve_chains).
+  description: Deprecated alias of RV(neighbour_chains), removed in 3.0.0. The neighbours' chains that were kept.
   returned: state=present
   type: list
   elements: dict
@@ -684,8 +911,7 @@ kept_chains:
       rules: 4
       jumps: ['-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
 kept_rules:
-  description: The foreign rules of built-in chains that were kept (container engines' interfaces and ban tools' sets),
-    see O(preserve_interfaces) and O(preserve_sets).
+  description: Deprecated alias of RV(neighbour_rules), removed in 3.0.0.
   returned: state=present
   type: list
   elements: str
@@ -706,6 +932,20 @@ services_enabled:
   type: list
   elements: str
   sample: [netfilter-persistent]
+live_state:
+  description:
+    - On a failure after the first write, what is live, by family. V(changed) the new ruleset was applied,
+      V(pending) it is applied by its revert window (and reverted unless confirmed), V(unchanged) the live rules are
+      as they were (a withdrawn window included).
+  returned: failure after the first write (backup, apply, persisted file, copy, local fact)
+  type: dict
+  sample: {ipv4: changed}
+written:
+  description: On a failure after the first write, the files this call wrote, in order (backups included).
+  returned: failure after the first write (backup, apply, persisted file, copy, local fact)
+  type: list
+  elements: str
+  sample: [/etc/iptables/rules.v4]
 backup_file:
   description: The file the previous live ruleset was saved to, see O(backup).
   returned: when O(backup=true) and the live ruleset changed (not in check mode)
@@ -715,7 +955,8 @@ gathered:
   description:
     - The live ruleset of O(family), by table, then by chain.
     - Each chain has its C(policy) (V(null) for user chains), its C(rules) (canonical C(iptables-restore) text
-      without the leading C(-A CHAIN)) and C(foreign), whether it matches O(preserve_chains).
+      without the leading C(-A CHAIN)), C(neighbour), whether it matches O(preserve_chains), and C(foreign), its
+      deprecated alias (removed in 3.0.0).
   returned: state=gathered
   type: dict
   sample:
@@ -723,18 +964,22 @@ gathered:
       INPUT:
         policy: DROP
         rules: ["-i lo -j ACCEPT", "-p tcp -m tcp --dport 22 -j ACCEPT"]
+        neighbour: false
         foreign: false
       FORWARD:
         policy: ACCEPT
         rules: ["-m comment --comment \"netavark firewall plugin rules\" -j NETAVARK_FORWARD"]
+        neighbour: false
         foreign: false
       OUTPUT:
         policy: ACCEPT
         rules: []
+        neighbour: false
         foreign: false
       NETAVARK_FORWARD:
         policy: null
         rules: ["-d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
+        neighbour: true
         foreign: true
 rendered:
   description: The live ruleset of O(family), all tables, in canonical C(iptables-restore) format.
@@ -793,6 +1038,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import SYSCTL_DEFAULT_PATH
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_ruleset_apply import run_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils import reachability
 
 
 def argument_spec():
@@ -818,9 +1064,13 @@ def argument_spec():
                                                                           choices=['auto', 'present', 'absent']))),
         backup=dict(type='bool', default=False),
         rollback_timeout=dict(type='int', default=30),
+        confirm_probes=dict(type='list', elements='dict', default=[]),
+        hold_window=dict(type='bool', default=False),
         lockout_check=dict(type='bool', default=True),
         ssh_connection=dict(type='str'),
         ipsets=dict(type='dict'),
+        ipsets_persist_path=dict(type='path'),
+        refuse_managers=dict(type='list', elements='str', default=[], choices=['firewalld', 'nftables', 'ufw']),
     )
 
 
@@ -831,7 +1081,24 @@ def main():
         required_if=[('state', 'present', ('content', 'src', 'rulesets'), True)],
         supports_check_mode=True,
     )
+    check_window_options(module)
     run_ruleset(module)
+
+
+def check_window_options(module):
+    """confirm_probes and hold_window, checked before anything is read or changed (the action plugin runs the probes)."""
+    params = module.params
+    try:
+        probes = reachability.normalise_all(params['confirm_probes'], 'confirm_probes')
+    except reachability.ProbeError as exc:
+        module.fail_json(msg=exc.msg)
+    for index, probe in enumerate(probes):
+        if probe['from'] != reachability.CONTROLLER:
+            module.fail_json(msg='confirm_probes[%d].from must be controller, not %s: probes from other hosts run in tasks '
+                                 'around hold_window (see the roles\' <role>_confirm_probes)' % (index, probe['from']))
+    if (probes or params['hold_window']) and params['rollback_timeout'] == 0 and params['state'] == 'present':
+        module.fail_json(msg='%s needs a revert window: rollback_timeout must be more than 0, not 0'
+                         % ('confirm_probes' if probes else 'hold_window'))
 
 
 if __name__ == '__main__':

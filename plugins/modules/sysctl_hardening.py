@@ -198,6 +198,9 @@ notes:
   - Keys that leave the file (removed from O(settings), or after a change of O(profile)) keep their live value until the
     next boot.
   - The module does not run C(sysctl --system) or C(systemd-sysctl), so other files are not re-applied.
+  - O(path) is checked before anything changes, live values included. It must be a regular file or absent, in real
+    directories (a symlinked C(sysctl.d) directory is refused, the module never writes through a link), and not on a
+    filesystem of C(/proc), C(/sys) or C(/dev).
 seealso:
   - name: sysctl.d(5)
     description: The format of the file and the directories read at boot.
@@ -412,7 +415,12 @@ import stat
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule, HostError, read_own_file
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    DigestLoggingModule,
+    HostError,
+    check_file_path,
+    read_own_file,
+)
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     CONTAINER_ENGINE_CHOICES,
@@ -538,8 +546,11 @@ class SysctlHardening:
         # What was changed so far: a failure reports the truth, not the plan.
         self.result = {'changed': False, 'path': self.path, 'file_changed': False, 'live_changed': [], 'live_skipped': []}
         # Before anything else, even reading: the file written must be the file named.
-        problem = check_path(self.path, WRITABLE_DIRS)
+        # then the output path check every module shares: a regular file or absent, in real directories
+        # (a symlinked sysctl.d is refused), not in /proc, /sys or /dev
+        problem = check_path(self.path, WRITABLE_DIRS) or check_file_path('path', self.path)
         if problem:
+            problem = problem if problem.endswith('.') else problem + '.'
             self.fail('%s Nothing was changed.' % problem)
 
     def fail(self, msg, changed=False, **extra):

@@ -1085,9 +1085,156 @@ def granular_round2_cases():
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# issue 22: every output path proven usable before anything changes (iptables_host.check_output_paths)
+
+def output_path_cases():
+    """Output paths in a symlinked directory, in /proc, /sys or /dev, a FIFO or a directory where a file
+    goes, a symlinked copy: each fails cleanly naming the option, with the live rules and every file as
+    they were (the harness compares them byte for byte)."""
+    out = []
+    add = out.append
+    fam = 'output paths'
+    fact = {'name': 'rampart_fz', 'content': {'a': 1}}
+    no_fact = ['/etc/ansible/facts.d/rampart_fz.fact']
+    real = dict(op='dir', path='/var/tmp/fz-real', mode=0o755)
+    # the copy (copy_dir) and its files
+    copies = [
+        ('below-a-symlinked-dir', '/var/backups/fz-link/copies',
+         [real, dict(op='symlink', path='/var/backups/fz-link', target='/var/tmp/fz-real')]),
+        ('symlinked-dir-to-etc', '/var/backups/fz-etc', [dict(op='symlink', path='/var/backups/fz-etc', target='/etc/iptables')]),
+        ('file-is-a-dir', '/var/backups/fz-c1', [dict(op='dir', path='/var/backups/fz-c1/rules.v4')]),
+        ('file-is-a-fifo', '/var/backups/fz-c2', [dict(op='dir', path='/var/backups/fz-c2'), dict(op='fifo', path='/var/backups/fz-c2/rules.v4')]),
+        ('file-is-a-symlink-to-dev-null', '/var/backups/fz-c3',
+         [dict(op='dir', path='/var/backups/fz-c3'), dict(op='symlink', path='/var/backups/fz-c3/rules.v4', target='/dev/null')]),
+        ('file-is-a-symlink-to-persisted', '/var/backups/fz-c4',
+         [dict(op='dir', path='/var/backups/fz-c4'), dict(op='symlink', path='/var/backups/fz-c4/rules.v4', target='/etc/iptables/rules.v4')]),
+        ('proc-self', '/proc/self/fz-copy', []), ('proc-sys-net', '/proc/sys/net/ipv4/conf', []), ('proc-sys-net-new', '/proc/sys/net/fz', []),
+        ('sys', '/sys/fz-copy', []), ('sys-class-net', '/sys/class/net', []), ('dev-shm', '/dev/shm/fz-copy', []), ('dev', '/dev', []),
+    ]
+    for name, path, setup in copies:
+        for label, args in (('', ruleset(content=OTHER_V4, copy_dir=path, local_fact=fact, persist=True)),
+                            ('-window', ruleset(content=OTHER_V4, copy_dir=path, local_fact=fact, persist=True, rollback_timeout=30))):
+            add(invalid('ruleset/output-paths/copy-dir-%s%s' % (name, label), 'iptables_ruleset', args, ['copy_dir'], path,
+                        setup=setup, absent=no_fact, family=fam))
+    add(invalid('ruleset/output-paths/copy-dir-rulesets-v6-fifo', 'iptables_ruleset',
+                ruleset(content=None, rulesets={'ipv4': OTHER_V4, 'ipv6': DESIRED_V6}, copy_dir='/var/backups/fz-c6', rollback_timeout=30,
+                        local_fact=fact),
+                ['copy_dir'], '/var/backups/fz-c6/rules.v6', absent=no_fact, family=fam,
+                setup=[dict(op='dir', path='/var/backups/fz-c6'), dict(op='fifo', path='/var/backups/fz-c6/rules.v6')]))
+    add(invalid('ruleset/output-paths/copy-dir-check-mode-proc', 'iptables_ruleset', ruleset(content=OTHER_V4, copy_dir='/proc/self/fz'),
+                ['copy_dir'], '/proc/self/fz', check_mode=True, family=fam))
+    # the persisted file
+    persisted = [
+        ('proc-ip-forward', '/proc/sys/net/ipv4/ip_forward', []), ('proc-new', '/proc/sys/net/ipv4/fz.v4', []),
+        ('proc-self-fd', '/proc/self/fd/1', []), ('sys', '/sys/kernel/fz.v4', []), ('dev-shm', '/dev/shm/rules.v4', []),
+        ('below-a-symlinked-dir', '/var/backups/fz-link/rules.v4',
+         [real, dict(op='symlink', path='/var/backups/fz-link', target='/var/tmp/fz-real')]),
+        ('below-a-symlinked-dir-to-proc', '/var/backups/fz-proc/ip_forward',
+         [dict(op='symlink', path='/var/backups/fz-proc', target='/proc/sys/net/ipv4')]),
+        ('a-fifo', '/var/backups/fz.fifo', [dict(op='fifo', path='/var/backups/fz.fifo')]),
+    ]
+    for name, path, setup in persisted:
+        add(invalid('ruleset/output-paths/persist-path-%s' % name, 'iptables_ruleset',
+                    ruleset(content=OTHER_V4, persist=True, persist_path=path, local_fact=fact), ['persist_path'], path,
+                    setup=setup, absent=no_fact, family=fam))
+    # the local fact: its file a FIFO or a directory (the directory itself is a mount of the harness)
+    for name, setup in (('fifo', [dict(op='fifo', path='/etc/ansible/facts.d/rampart_fz.fact')]),
+                        ('dir', [dict(op='dir', path='/etc/ansible/facts.d/rampart_fz.fact')]),
+                        ('symlink', [dict(op='symlink', path='/etc/ansible/facts.d/rampart_fz.fact', target='/etc/hostname')])):
+        add(invalid('ruleset/output-paths/local-fact-%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, local_fact=fact, persist=True),
+                    ['local_fact'], '/etc/ansible/facts.d/rampart_fz.fact', setup=setup, family=fam))
+    # the backup directory (/var/backups/rampart-firewall): a symlink or a file, refused before the local fact
+    for name, setup in (('symlink', [real, dict(op='symlink', path='/var/backups/rampart-firewall', target='/var/tmp/fz-real')]),
+                        ('file', [dict(op='file', path='/var/backups/rampart-firewall', text='x')]),
+                        ('open-to-others', [dict(op='dir', path='/var/backups/rampart-firewall', mode=0o755)])):
+        add(invalid('ruleset/output-paths/backup-dir-%s' % name, 'iptables_ruleset',
+                    ruleset(content=OTHER_V4, backup=True, local_fact=fact, persist=True), ['backup'], None,
+                    setup=setup, absent=no_fact, family=fam))
+    # the ipset module's persist_path
+    for name, path, setup in [('proc', '/proc/sys/net/ipv4/fz-ipsets', []), ('sys', '/sys/fz-ipsets', []), ('dev-shm', '/dev/shm/ipsets', []),
+                              ('below-a-symlinked-dir', '/var/backups/fz-link/ipsets',
+                               [real, dict(op='symlink', path='/var/backups/fz-link', target='/var/tmp/fz-real')]),
+                              ('fifo', '/etc/iptables/ipsets.fifo', [dict(op='fifo', path='/etc/iptables/ipsets.fifo')])]:
+        add(invalid('ipset/output-paths/persist-path-%s' % name, 'ipset', ipset(persist_path=path), 'persist_path', path,
+                    setup=setup, family=fam))
+    # sysctl_hardening: a symlinked sysctl.d directory
+    add(invalid('sysctl/output-paths/symlinked-run-sysctl-d', 'sysctl_hardening', dict(profile='host', path='/run/sysctl.d/90-fz.conf'),
+                'path', '/run/sysctl.d/90-fz.conf', family=fam,
+                setup=[dict(op='dir', path='/var/tmp/fz-sysctl', mode=0o755), dict(op='symlink', path='/run/sysctl.d', target='/var/tmp/fz-sysctl')]))
+    return out
+
+
+def set_transaction_cases():
+    """Issue 22: managed sets (ipsets values that are dictionaries) inside the transaction of iptables_ruleset."""
+    out = []
+    add = out.append
+    managed = {'fz-abuse': {'members': ['203.0.113.0/24', '192.0.2.99']}}
+    add(case('ruleset/set-tx/valid-create', 'iptables_ruleset', ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets=managed),
+             'valid', family='set transaction', needs_ipset=True))
+    add(case('ruleset/set-tx/valid-create-persist', 'iptables_ruleset',
+             ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets=managed, persist=True), 'valid', family='set transaction',
+             needs_ipset=True))
+    add(case('ruleset/set-tx/valid-swap-live', 'iptables_ruleset',
+             ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': {'members': ['198.51.100.0/24']}}), 'valid',
+             setup=[MAKE_ABUSE], family='set transaction'))
+    add(case('ruleset/set-tx/valid-both-families', 'iptables_ruleset',
+             ruleset(content=None, ssh_connection=SSH,
+                     rulesets={'ipv4': DESIRED_SETS, 'ipv6': DESIRED_V6.replace('COMMIT', '-A INPUT -m set --match-set fz-abuse6 src -j DROP\nCOMMIT', 1)},
+                     ipsets={'fz-abuse': {'members': ['203.0.113.0/24']},
+                             'fz-abuse6': {'members': ['2001:db8::/32'], 'family': 'inet6'}}),
+             'valid', family='set transaction', needs_ipset=True))
+    add(case('ruleset/set-tx/check-mode-create', 'iptables_ruleset', ruleset(content=DESIRED_SETS, ipsets=managed), 'unchanged',
+             check_mode=True, family='set transaction', needs_ipset=True))
+    # refused before anything changes: every set (ipset save), rule and file byte-identical afterwards
+    for name, value, fields, shown in [
+            ('unknown-key', {'members': [], 'colour': 'red'}, ['ipsets', 'colour'], None),
+            ('no-members', {'type': 'hash:net'}, ['ipsets', 'members'], None),
+            ('bad-type', {'members': [], 'type': 'list:set'}, ['ipsets', 'type'], 'list:set'),
+            ('bad-family', {'members': [], 'family': 'inet4'}, ['ipsets', 'family'], 'inet4'),
+            ('hashsize-huge', {'members': [], 'hashsize': 1 << 31}, ['ipsets', 'hashsize'], None),
+            ('maxelem-zero', {'members': [], 'maxelem': 0}, ['ipsets', 'maxelem'], None),
+            ('maxelem-string', {'members': [], 'maxelem': '5'}, ['ipsets', 'maxelem'], None),
+            ('range-slash-zero', {'members': ['0.0.0.0-255.255.255.255']}, ['ipsets', '/0'], '0.0.0.0-255.255.255.255'),
+            ('slash-zero', {'members': ['0.0.0.0/0']}, ['ipsets', '/0'], '0.0.0.0/0'),
+            ('v6-member-in-inet', {'members': ['2001:db8::1']}, ['ipsets', 'inet'], '2001:db8::1'),
+            ('members-string', {'members': '10.0.0.1'}, ['ipsets'], '10.0.0.1'),
+            ('member-null', {'members': [None]}, ['ipsets'], None),
+            ('member-ctrl', {'members': ['10.0.0.1\x1b[31m']}, ['ipsets'], None),
+            ('too-many', {'members': ['10.0.0.%d' % i for i in range(1, 4)], 'maxelem': 2}, ['ipsets', 'maxelem'], None)]:
+        add(invalid('ruleset/set-tx/%s' % name, 'iptables_ruleset',
+                    ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': value}), fields, shown,
+                    setup=[MAKE_ABUSE], family='set transaction'))
+    add(invalid('ruleset/set-tx/reserved-name', 'iptables_ruleset',
+                ruleset(ipsets={'rft_0123456789abcdef': {'members': []}}), ['ipsets', 'rft_'], 'rft_0123456789abcdef',
+                family='set transaction'))
+    add(invalid('ruleset/set-tx/type-change-in-use', 'iptables_ruleset',
+                ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': {'members': ['192.0.2.99'], 'type': 'hash:ip'}}),
+                ['fz-abuse', 'type'], setup=[MAKE_ABUSE, USE_ABUSE], family='set transaction'))
+    # the controller leaves the set that lets SSH in: refused by the lockout preflight (new members)
+    ssh_rules = with_line('-A INPUT -p tcp -m set --match-set fz-abuse src -m tcp --dport 2222 -j ACCEPT').replace(
+        '-A INPUT -p tcp --dport 22 -j ACCEPT\n', '')
+    add(invalid('ruleset/set-tx/controller-leaves-the-set', 'iptables_ruleset',
+                ruleset(content=ssh_rules, ssh_connection='198.51.100.7 50000 203.0.113.10 2222',
+                        ipsets={'fz-abuse': {'members': ['192.0.2.1']}}), ['refusing to apply'], setup=[MAKE_ABUSE],
+                family='set transaction'))
+    # the kernel refuses a member the model takes (0.0.0.0 in a hash:ip set): the set stays as it was
+    add(invalid('ruleset/set-tx/kernel-refused-member', 'iptables_ruleset',
+                ruleset(content=DESIRED_SETS, ssh_connection=SSH,
+                        ipsets={'fz-abuse': {'members': ['198.51.100.0/24']}, 'fz-zz': {'members': ['0.0.0.0'], 'type': 'hash:ip'}}),
+                ['ipset restore'], setup=[MAKE_ABUSE], family='set transaction'))
+    # the temporary prefix: a live set named like a temporary one is never touched
+    add(case('ruleset/set-tx/leftover-temporary-set-kept', 'iptables_ruleset',
+             ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': {'members': ['198.51.100.0/24']}}), 'valid',
+             setup=[MAKE_ABUSE, dict(op='ipset', text='create rft_%s hash:net family inet\nadd rft_%s 192.0.2.1\n'
+                                     % ('0' * 16, '0' * 16))], family='set transaction'))
+    return out
+
+
 def cases():
     out = valid_cases() + token_cases() + window_cases() + ruleset_option_cases() + content_cases() + structured_cases() + sysctl_cases()
-    out += ipset_cases() + ruleset_round2_cases() + granular_round2_cases()
+    out += ipset_cases() + ruleset_round2_cases() + granular_round2_cases() + output_path_cases()
+    out += set_transaction_cases()
     for item in out:
         item.setdefault('finding', None)
         item.setdefault('family', 'other')

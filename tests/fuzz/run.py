@@ -17,7 +17,7 @@ again (``--inner CASEDIR``) and, before the module runs:
 
 * /etc is an overlay (lower: the host's /etc, upper: a tmpfs), so any write to /etc lands in the
   tmpfs and is detected; /etc/iptables, /etc/sysconfig, /etc/sysctl.d, /etc/ansible/facts.d, /run, /var/backups,
-  /tmp, and /var/tmp are fresh tmpfs (HOME is /var/tmp/home; the case directory, the collection and the
+  /var/lib (the ownership record), /tmp, and /var/tmp are fresh tmpfs (HOME is /var/tmp/home; the case directory, the collection and the
   python are bound back when they live below one of them, so the suite runs from a checkout anywhere);
   /dev is a tmpfs with its own null, zero, urandom... nodes and a /dev/log socket that records what the module sends to syslog; the rest of / is read-only;
   /proc/sys outside net is read-only; nothing of the host changes;
@@ -69,7 +69,10 @@ MODULE_PKG = 'ansible_collections.rampart.firewall.plugins.modules.'
 PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 # The sandboxed directories: tmpfs in every case namespace, compared file by file.
 # (/root stays the host's, read-only: python may live there, e.g. pyenv)
-TMPFS_DIRS = ('/etc/iptables', '/etc/sysconfig', '/etc/sysctl.d', '/etc/ansible/facts.d', '/run', '/var/backups', '/tmp', '/var/tmp')
+# /var/lib whole (the record of iptables_ruleset is /var/lib/rampart-firewall): a tmpfs on a directory that does not
+# exist would first create it on the host
+TMPFS_DIRS = ('/etc/iptables', '/etc/sysconfig', '/etc/sysctl.d', '/etc/ansible/facts.d', '/run', '/var/backups', '/var/lib',
+              '/tmp', '/var/tmp')
 HOME = '/var/tmp/home'
 SNAPSHOT_ROOTS = TMPFS_DIRS
 CWD = '/tmp/cwd'
@@ -94,7 +97,8 @@ BACKENDS = {
 ALTERNATIVES = ('iptables', 'iptables-restore', 'iptables-save', 'ip6tables', 'ip6tables-restore', 'ip6tables-save')
 # Host paths hashed before and after the whole suite (they must never change).
 HOST_PATHS = ('/etc/iptables', '/etc/sysconfig', '/etc/sysctl.d', '/etc/sysctl.conf', '/etc/passwd', '/etc/shadow', '/etc/group',
-              '/etc/cron.d', '/etc/os-release', '/etc/hostname', '/var/backups/rampart-firewall', '/run/rampart-firewall',
+              '/etc/cron.d', '/etc/os-release', '/etc/hostname', '/var/backups/rampart-firewall', '/var/lib/rampart-firewall',
+              '/run/rampart-firewall',
               '/run/rampart-firewall.lock') + tuple('/etc/alternatives/' + name for name in ALTERNATIVES) + MARKERS
 
 

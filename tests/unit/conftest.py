@@ -58,3 +58,11 @@ def _no_ssh_session(monkeypatch):
     from ansible_collections.rampart.firewall.plugins.module_utils import iptables_apply
     monkeypatch.delenv('SSH_CONNECTION', raising=False)
     monkeypatch.setattr(iptables_apply, 'session_ssh_connection', lambda: '')
+
+
+@pytest.fixture(autouse=True)
+def _record_dir(monkeypatch, tmp_path_factory):
+    """The record of what iptables_ruleset applied (iptables_outputs.RECORD_DIR) goes to a directory of
+    the test, never to /var/lib/rampart-firewall of the machine running the tests."""
+    from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs
+    monkeypatch.setattr(iptables_outputs, 'RECORD_DIR', str(tmp_path_factory.mktemp('record') / 'state'))

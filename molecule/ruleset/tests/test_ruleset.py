@@ -124,6 +124,69 @@ def test_a_ruleset_and_a_granular_change_at_once_run_one_after_the_other():
         fleet.playbook('converge.yml')
 
 
+# ---- exact ownership (issue 23): the record of what we applied ----------------------------------
+DOCKER0_RULE = '-A INPUT -i docker0 -p tcp -m tcp --dport 5432 -j ACCEPT'
+BR_LAN_RULE = '-A INPUT -i br-lan -p udp -m udp --dport 67 -j ACCEPT'
+RECORD = '/var/lib/rampart-firewall/record.v4'
+# one host per backend (nft, legacy): the ownership is the module's, the backend only prints it
+BACKEND_HOSTS = ['ruleset-bookworm', 'ruleset-legacy']
+
+
+@pytest.mark.parametrize('host_name', BACKEND_HOSTS)
+def test_a_rule_of_ours_on_docker0_is_gone_live_and_persisted_on_the_next_run(host_name):
+    """A user rule on docker0 (a bridge of that name plays Docker's; the rule does not need it) and one
+    on a br-* bridge: ours while declared, and when the ruleset drops them the record says they were
+    ours, so the next run removes them live and from the persisted file (they used to stay live
+    forever as "Docker's")."""
+    host = fleet.host(host_name)
+    host.run('ip link show docker0 >/dev/null 2>&1 || ip link add docker0 type bridge || ip link add docker0 type dummy')
+    try:
+        fleet.playbook('ownership.yml', limit=host_name, extra_vars={'ownership_extra': [DOCKER0_RULE, BR_LAN_RULE]})
+        for text in (live(host_name), host.file('/etc/iptables/rules.v4').content_string):
+            assert DOCKER0_RULE in text and BR_LAN_RULE in text
+        record = host.file(RECORD)
+        assert record.user == 'root' and record.mode == 0o600 and DOCKER0_RULE in record.content_string
+        fleet.playbook('converge.yml', limit=host_name)
+        for text in (live(host_name), host.file('/etc/iptables/rules.v4').content_string, host.file(RECORD).content_string):
+            assert 'docker0' not in text and 'br-lan' not in text
+        assert_foreign_chains_kept(live(host_name))
+    finally:
+        host.run('ip link del docker0')
+        fleet.playbook('converge.yml', limit=host_name)
+
+
+STALE_NAT = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]',
+             ':DOCKER - [0:0]', '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+             '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+             '-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80', 'COMMIT']
+
+
+@pytest.mark.parametrize('host_name', BACKEND_HOSTS)
+def test_a_stale_persisted_docker_file_is_clean_after_one_run(host_name):
+    """An existing host without a record where `netfilter-persistent save` once ran while Docker was
+    up: the file holds Docker's DOCKER nat chain, its DNAT to a container and its MASQUERADE, and the
+    boot loaded them. After one run nothing of Docker's is in our persisted file; live, they stay
+    (a neighbour's, kept)."""
+    host = fleet.host(host_name)
+    quoted = ' '.join("'%s'" % line.replace("'", "'\\''") for line in STALE_NAT)
+    host.check_output("printf '%%s\\n' %s > /tmp/stale-nat && iptables-restore --noflush < /tmp/stale-nat" % quoted)
+    host.check_output('iptables-save > /etc/iptables/rules.v4 && rm -f %s' % RECORD)
+    assert 'DNAT --to-destination 172.17.0.2:80' in host.file('/etc/iptables/rules.v4').content_string
+    try:
+        fleet.playbook('converge.yml', limit=host_name)
+        persisted = host.file('/etc/iptables/rules.v4').content_string
+        for word in ('DOCKER', 'docker0', '172.17.', 'DNAT'):
+            assert word not in persisted, word
+        assert '-A TCP' in persisted and 'REDIRECT --to-ports 8080' in persisted
+        assert '-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80' in live(host_name)
+        assert host.file(RECORD).exists
+    finally:
+        host.run('iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j DOCKER; '
+                 'iptables -t nat -D POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE; '
+                 'iptables -t nat -F DOCKER; iptables -t nat -X DOCKER')
+        fleet.playbook('converge.yml', limit=host_name)
+
+
 # Last: after a restart the foreign chains are gone from the containers (see managed()).
 def managed(text):
     """The live ruleset without the foreign lines: they are not persisted (on purpose), and

@@ -194,3 +194,81 @@ def test_9_granular_policy_that_cuts_the_session_is_refused():
     results, took = apply(None, playbook='granular.yml', policy='ACCEPT')
     for name, res in results.items():
         assert res.get('failed') is not True and res['changed'] is False, res
+
+
+# Cases 21 to 24: address sets in the transaction of the rules (issue 22). single_host with SSH open
+# only to {set: admins}, built from the inventory group admins (role_sets.yml); the sets go into the
+# role's one iptables_ruleset call.
+SET_FILES = ('/etc/iptables/rules.v4', '/etc/iptables/rules.v6', '/etc/iptables/ipsets',
+             '/etc/rampart-firewall/rules.v4', '/etc/rampart-firewall/rules.v6')
+
+
+def host_state(name):
+    """Everything a refused or reverted run must leave as it was: ipset save (byte for byte),
+    iptables-save and ip6tables-save of every table (counters and comment lines left out), and the
+    persisted files."""
+    host = fleet.host(name)
+
+    def saved(cmd):
+        return '\n'.join(COUNTERS.sub('', line) for line in host.check_output(cmd).splitlines() if not line.startswith('#'))
+    files = {}
+    for path in SET_FILES:
+        handle = host.file(path)
+        files[path] = handle.content_string if handle.exists else None
+    return host.check_output('ipset save'), saved('iptables-save'), saved('ip6tables-save'), files
+
+
+def role_sets(**extra):
+    return apply(None, playbook='role_sets.yml', **extra)
+
+
+def test_21_role_with_an_inventory_group_set_is_applied_confirmed_and_persisted():
+    results, took = role_sets(controller_in=True)
+    for name, res in results.items():
+        assert res.get('failed') is not True, (res.get('msg'), res)
+        families = res.get('families') or {}
+        assert families['ipv4']['ipsets']['admins']['method'] in ('create', 'swap', 'none'), families['ipv4']
+        controller = fleet.host(name).check_output('ipset save admins')
+        assert 'add admins 192.0.2.99' in controller
+        assert '--match-set admins src' in fleet.host(name).check_output('iptables-save -t filter')
+        assert 'add admins 192.0.2.99' in fleet.host(name).file('/etc/iptables/ipsets').content_string
+    again, took = role_sets(controller_in=True)
+    for name, res in again.items():
+        assert res.get('failed') is not True and res['changed'] is False, res
+
+
+def test_22_controller_leaving_the_group_is_refused_by_the_preflight():
+    before = {name: host_state(name) for name in NAMES}
+    results, took = role_sets(controller_in=False)
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        assert 'refusing to apply' in res['msg'], res['msg']
+        assert 'rollback' not in res, 'nothing applied, no window armed'
+        assert host_state(name) == before[name], 'sets, rules and files as before'
+
+
+def test_23_preflight_bypassed_the_window_reverts_sets_and_rules_byte_for_byte():
+    before = {name: host_state(name) for name in NAMES}
+    results, took = role_sets(controller_in=False, lockout_check=False, window=10)
+    for name, res in results.items():
+        assert res.get('failed') is True, res
+        assert res.get('confirmed') == 'reverted', res
+        assert host_state(name) == before[name], 'ipset save, iptables-save and the persisted files as before'
+    print('sets in the window: lockout -> reverted, playbook wall time %.1f s' % took)
+    # a new connection gets in again: the next run confirms over one
+    results, took = role_sets(controller_in=True)
+    for name, res in results.items():
+        assert res.get('failed') is not True and res['changed'] is False, res
+
+
+def test_24_set_change_failing_half_way_leaves_every_set_rule_and_file():
+    results, took = apply(None, playbook='apply_sets.yml', bad=False)
+    for name, res in results.items():
+        assert res.get('failed') is not True, (res.get('msg'), res)
+    before = {name: host_state(name) for name in NAMES}
+    results, took = apply(None, playbook='apply_sets.yml', bad=True)
+    for name, res in results.items():
+        assert res.get('failed') is True and res['changed'] is False, res
+        assert 'Null-valued element' in res['msg'] or 'payload line' in res['msg'], res['msg']
+        assert 'the sets were given back their previous content, the rules were not changed' in res['msg'], res['msg']
+        assert host_state(name) == before[name], 'every set (ipset save), rule and file as it was'

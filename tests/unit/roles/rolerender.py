@@ -84,9 +84,11 @@ def firewall_base_vars(role, user_vars=None):
     return out
 
 
-def render(fb_vars, family, engine=False, hooks=(), families=None):
+def render(fb_vars, family, docker_live=None, hooks=(), families=None):
     """The rules file of one family (text) for firewall_base variables; with families, the files of
-    those families in one render, as tasks/main.yml renders them (separated by FAMILY_SEPARATOR)."""
+    those families in one render, as tasks/main.yml renders them (separated by FAMILY_SEPARATOR).
+    docker_live: what tasks/main.yml read of the live FORWARD with state absent ({family: a rule jumping
+    into Docker's chains, or ''})."""
     base = load_yaml('roles', 'firewall_base', 'vars', 'main.yml')
     variables = dict(fb_vars)
     extra = list(variables.get('firewall_base_extra_rules') or [])
@@ -98,14 +100,14 @@ def render(fb_vars, family, engine=False, hooks=(), families=None):
         '__firewall_base_builtin': base['__firewall_base_builtin'],
         '__firewall_base_table_order': base['__firewall_base_table_order'],
         '__firewall_base_engine_bridges': base['__firewall_base_engine_bridges'],
-        '__firewall_base_engine': engine,
         '__firewall_base_extra_rules': extra,
     })
     if families is None:
         families = [family]
     lookup = lookup_loader.get('template', loader=_LOADER, templar=templar(variables))
     text = lookup.run([TEMPLATE_PATH], variables,
-                      template_vars={'__firewall_base_render_families': list(families)})[0]
+                      template_vars={'__firewall_base_render_families': list(families),
+                                     '__firewall_base_docker_live': dict(docker_live or {})})[0]
     return str(text)
 
 

@@ -57,12 +57,12 @@ def test_port_forward_and_published_sources_with_sets():
         'masquerading_router_port_forwards': [{'port': 8080, 'to': '192.168.1.5', 'to_port': 80,
                                                'sources': [{'set': 'partners'}]}],
         'masquerading_router_docker_published_sources': [{'set': 'office'}]})
-    text = render(fb, 'ipv4', engine=True)
+    text = render(fb, 'ipv4')
     assert ('-A PREROUTING -i eth0 -m set --match-set partners src -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT '
             '--to-destination 192.168.1.5:80') in text
     assert '-m set --match-set partners src -d 192.168.1.5 -p tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT' in text
     assert '-A DOCKER-USER -m set --match-set office src -m conntrack --ctstate DNAT -j RETURN' in text
-    assert '-A DOCKER-USER -m set --match-set office6 src -m conntrack --ctstate DNAT -j RETURN' in render(fb, 'ipv6', engine=True)
+    assert '-A DOCKER-USER -m set --match-set office6 src -m conntrack --ctstate DNAT -j RETURN' in render(fb, 'ipv6')
 
 
 @pytest.mark.parametrize('role', ROLES)
@@ -93,6 +93,6 @@ def test_port_forward_dnat_only_for_the_routers_own_addresses():
     head = '-A PREROUTING -i eth0 -m addrtype --dst-type LOCAL -p tcp --dport '
     for family, line in (('ipv4', head + '8080 -j DNAT --to-destination 192.168.1.5:80'),
                          ('ipv6', head + '8443 -j DNAT --to-destination [fd00:1::5]:443')):
-        text = render(fb, family, engine=False)
+        text = render(fb, family)
         assert line in text, text
         assert parse(text, family=family).tables['nat']

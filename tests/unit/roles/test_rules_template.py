@@ -134,13 +134,12 @@ MATRIX = {
         ],
     },
 }
-ENGINE = {'docker'}
 # variables of firewall_base the template does not read (they drive the tasks)
 NOT_IN_TEMPLATE = {'firewall_base_caller', 'firewall_base_mode', 'firewall_base_ipv6', 'firewall_base_conf_dir',
                    'firewall_base_rollback_timeout', 'firewall_base_sysctl', 'firewall_base_sysctl_profile',
                    'firewall_base_sysctl_on_readonly',
                    'firewall_base_container_engine', 'firewall_base_stop_firewalld', 'firewall_base_stop_ufw',
-                   'firewall_base_ipsets'}
+                   'firewall_base_ipsets', 'firewall_base_confirm_probes'}
 
 
 def fb(case):
@@ -373,7 +372,7 @@ def check_properties(v, family, rs):
 @pytest.mark.parametrize('case', sorted(MATRIX))
 def test_template_matrix(case, family):
     v = fb(case)
-    rs = rr.ruleset(v, family, engine=case in ENGINE)
+    rs = rr.ruleset(v, family)
     check_properties(v, family, rs)
 
 
@@ -459,7 +458,7 @@ ROLE_CASES = {
 # role variables that do not reach the template (tasks, kernel settings, files)
 NOT_RENDERED = ('state',    # the off switch: test_off_switch_through_the_roles
                 'ipv6', 'conf_dir', 'rollback_timeout', 'sysctl', 'sysctl_settings', 'sysctl_on_readonly',
-                'stop_firewalld', 'stop_ufw', 'container_engine', 'ipsets')
+                'stop_firewalld', 'stop_ufw', 'container_engine', 'ipsets', 'confirm_probes')
 ROLE_PARAMS = [(role, i, family) for role in ROLE_CASES for i in range(len(ROLE_CASES[role])) for family in FAMILIES]
 
 

@@ -45,7 +45,10 @@ def test_bad_names_are_refused_escaped(name):
 
 def test_temp_name_is_a_valid_distinct_name():
     tmp = m.temp_name('A' * 31)
-    assert m.check_name(tmp) == tmp and len(tmp) <= 31
+    assert tmp.startswith(m.TEMP_PREFIX) and len(tmp) <= 31
+    with pytest.raises(m.IpsetError, match="must not start with 'rft_'"):
+        m.check_name(tmp)       # reserved: no user set is ever named like a temporary one
+    assert m.temp_name('a', [m.temp_name('a')]) not in (m.temp_name('a'), m.temp_name('b'))
     assert m.temp_name('a') != m.temp_name('b')
 
 
@@ -186,7 +189,13 @@ def test_render_swap_builds_a_temporary_set_and_swaps_it_in():
     assert payload == ('create rft_x hash:net family inet hashsize 1024 maxelem 100\n'
                        'add rft_x 10.0.0.1\nadd rft_x 192.0.2.0/24\n'
                        'swap rft_x abuse\ndestroy rft_x\n')
-    assert m.render_swap('abuse', spec, set(), tmp='rft_x', destroy_leftover=True).startswith('destroy rft_x\ncreate rft_x')
+    assert m.render_create('abuse', spec, keys(['10.0.0.1']), tmp='rft_x') == (
+        'create rft_x hash:net family inet hashsize 1024 maxelem 100\nadd rft_x 10.0.0.1\nrename rft_x abuse\n')
+    assert m.render_rebuild('abuse', spec, set(), 'rft_x').endswith('destroy abuse\nrename rft_x abuse\n')
+    previous = 'create abuse hash:net family inet hashsize 64 maxelem 5 bucketsize 12 initval 0x25fc214c\nadd abuse 10.0.0.0/8\n'
+    assert m.render_restore_previous('abuse', previous, 'rft_x') == (
+        'create rft_x hash:net family inet hashsize 64 maxelem 5 bucketsize 12 initval 0x25fc214c\nadd rft_x 10.0.0.0/8\n'
+        'swap rft_x abuse\ndestroy rft_x\n')
     assert m.render_create('abuse', spec, set()) == 'create abuse hash:net family inet hashsize 1024 maxelem 100\n'
 
 

@@ -18,12 +18,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     apply_result,
     describe,
     empty_table,
-    is_preserved,
+    is_neighbour_chain,
     is_trivial,
     managed_only,
     matched_sets,
     neighbour_sets,
-    owned_in,
     persistable,
     plan,
 )
@@ -120,18 +119,18 @@ def p4(text):
     'cali-INPUT', 'FLANNEL-FWD', 'ts-input',
 ])
 def test_default_preserve_matches(name):
-    assert is_preserved(name, DEFAULT_PRESERVE, 'filter')
+    assert is_neighbour_chain(name, DEFAULT_PRESERVE, 'filter')
 
 
 @pytest.mark.parametrize('name', ['INPUT', 'FORWARD', 'docker', 'DOCKERX', 'F2B-sshd', 'SSH', 'kube-services', 'LIBVIRT', 'TS-INPUT'])
 def test_default_preserve_does_not_match(name):
-    assert not is_preserved(name, DEFAULT_PRESERVE, 'filter')
+    assert not is_neighbour_chain(name, DEFAULT_PRESERVE, 'filter')
 
 
 def test_builtin_chains_are_never_foreign():
-    assert not is_preserved('INPUT', ['*'], 'filter')
-    assert not is_preserved('POSTROUTING', ['POST*'], 'nat')
-    assert is_preserved('POSTROUTING', ['POST*'], 'filter')
+    assert not is_neighbour_chain('INPUT', ['*'], 'filter')
+    assert not is_neighbour_chain('POSTROUTING', ['POST*'], 'nat')
+    assert is_neighbour_chain('POSTROUTING', ['POST*'], 'filter')
 
 
 # ---- plan ----------------------------------------------------------------------------------
@@ -144,7 +143,7 @@ def test_netavark_chains_kept_with_jumps_at_the_top():
     assert result.after == EXPECTED_PAYLOAD
     assert result.before == render(p4(NETAVARK), tables=['nat', 'filter'])
     assert result.diff
-    assert result.kept == [
+    assert result.neighbour_chains == [
         {'table': 'nat', 'chain': 'NETAVARK-HOSTPORT-DNAT', 'rules': 0, 'jumps': [
             '-A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT',
             '-A OUTPUT -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT',
@@ -155,7 +154,7 @@ def test_netavark_chains_kept_with_jumps_at_the_top():
             '-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
         ]},
     ]
-    assert result.owned == {}
+    assert result.ours_chains == {}
     assert result.dropped == []
 
 
@@ -170,7 +169,7 @@ def test_reapply_on_the_result_is_unchanged():
 
 def test_without_preserve_the_foreign_chains_go():
     result = plan(p4(DESIRED), p4(NETAVARK), [])
-    assert result.kept == []
+    assert result.neighbour_chains == []
     assert result.payload == render(p4(DESIRED))
     assert 'NETAVARK' not in result.payload
 
@@ -182,7 +181,7 @@ def test_only_desired_tables_are_touched():
     assert result.payload.startswith('*filter\n')
     assert '*nat' not in result.payload
     assert '*nat' not in result.before
-    assert [k['table'] for k in result.kept] == ['filter']
+    assert [k['table'] for k in result.neighbour_chains] == ['filter']
 
 
 def test_desired_declaring_a_preserved_chain_wins():
@@ -193,8 +192,8 @@ def test_desired_declaring_a_preserved_chain_wins():
         '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
         '-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -s 10.0.0.0/8 -j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
     result = plan(desired, live, DEFAULT_PRESERVE)
-    assert result.owned == {'filter': ['DOCKER-USER']}
-    assert [k['chain'] for k in result.kept] == ['DOCKER']
+    assert result.ours_chains == {'filter': ['DOCKER-USER']}
+    assert [k['chain'] for k in result.neighbour_chains] == ['DOCKER']
     # The desired jump into DOCKER-USER (a chain the ruleset took over) stays first, where Docker
     # puts it; DOCKER's jump goes below it.
     forward = [r.text for r in result.result.tables['filter'].chains['FORWARD'].rules]
@@ -222,7 +221,7 @@ def test_fail2ban_jumps_keep_their_live_order_on_top():
     result = plan(desired, live, DEFAULT_PRESERVE)
     rules = [r.text for r in result.result.tables['filter'].chains['INPUT'].rules]
     assert rules == ['-p tcp -m tcp --dport 80 -j f2b-web', '-p tcp -m tcp --dport 22 -j f2b-sshd', '-i lo -j ACCEPT']
-    assert [(k['chain'], k['rules']) for k in result.kept] == [('f2b-sshd', 2), ('f2b-web', 1)]
+    assert [(k['chain'], k['rules']) for k in result.neighbour_chains] == [('f2b-sshd', 2), ('f2b-web', 1)]
 
 
 def test_jump_from_a_removed_user_chain_is_dropped():
@@ -231,7 +230,7 @@ def test_jump_from_a_removed_user_chain_is_dropped():
     desired = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
     result = plan(desired, live, DEFAULT_PRESERVE)
     assert result.dropped == ['-A MINE -j f2b-sshd']
-    assert [k['chain'] for k in result.kept] == ['f2b-sshd']
+    assert [k['chain'] for k in result.neighbour_chains] == ['f2b-sshd']
     assert 'MINE' not in result.payload
 
 
@@ -302,10 +301,9 @@ def test_managed_only_strips_foreign_chains_and_jumps():
 def test_managed_only_keeps_owned_chains():
     live = p4('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:DOCKER - [0:0]\n'
               '-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
-    managed = managed_only(live, DEFAULT_PRESERVE, owned={'filter': ['DOCKER-USER']})
+    managed = managed_only(live, DEFAULT_PRESERVE, ours_chains={'filter': ['DOCKER-USER']})
     assert render(managed) == ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
                                '-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
-    assert owned_in(live, DEFAULT_PRESERVE) == {'filter': ['DOCKER-USER', 'DOCKER']}
 
 
 def test_managed_only_does_not_change_its_input():
@@ -343,23 +341,9 @@ def test_apply_result_replaces_only_the_planned_tables():
 def test_describe():
     data = describe(p4(NETAVARK), DEFAULT_PRESERVE)
     assert list(data) == ['nat', 'filter']
-    assert data['filter']['INPUT'] == {'policy': 'ACCEPT', 'rules': [], 'foreign': False}
+    assert data['filter']['INPUT'] == {'policy': 'ACCEPT', 'rules': [], 'neighbour': False, 'foreign': False}
     assert data['filter']['FORWARD']['rules'] == ['-m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD']
-    assert data['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'foreign': True}
-
-
-def test_declared_chains_reads_declarations_like_owned_in():
-    import glob
-    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import declared_chains, owned_in
-    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import parse as _parse
-    paths = glob.glob(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'saved', '*', '*'))
-    assert paths
-    for path in paths:
-        with open(path) as handle:
-            text = handle.read()
-        family = 'ipv6' if path.endswith('.v6') else 'ipv4'
-        for preserve in (DEFAULT_PRESERVE, ('*',), ('TCP', 'f*')):
-            assert declared_chains(text, preserve) == owned_in(_parse(text, family), preserve), path
+    assert data['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'neighbour': True, 'foreign': True}
 
 
 # ---- foreign rules of built-in chains (container engines' interfaces, issue 9) -------------
@@ -439,8 +423,8 @@ def test_docker_rules_in_builtin_chains_are_kept_on_top_in_live_order():
         '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
         '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
     ], 'the non-docker live rule (-i eth1 -o eth0) is not the ruleset\'s and goes'
-    assert '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT' in result.kept_rules
-    assert '-A FORWARD -o docker0 -j DOCKER' not in result.kept_rules, 'jumps are reported with their chain'
+    assert '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT' in result.neighbour_rules
+    assert '-A FORWARD -o docker0 -j DOCKER' not in result.neighbour_rules, 'jumps are reported with their chain'
 
 
 def test_docker_rules_make_no_change_and_are_not_persisted():
@@ -448,7 +432,7 @@ def test_docker_rules_make_no_change_and_are_not_persisted():
     live = apply_result(p4(DOCKER_LIVE), first.result)
     again = plan(p4(HOST_FILTER), live)
     assert again.changed is False
-    wanted, names = persistable(live, mine=again.mine)
+    wanted, names = persistable(live, ours=again.ours)
     text = render(wanted, tables=names)
     assert 'docker0' not in text and 'DOCKER' not in text and '172.17' not in text
     assert '--dport 22' in text
@@ -463,7 +447,7 @@ def test_docker_nat_is_kept_in_a_router_ruleset_per_port_masquerade_included():
         '-A POSTROUTING -s 192.168.1.0/24 -o eth0 -j MASQUERADE',
     ]
     assert result.changed is False
-    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), mine=result.mine)
+    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), ours=result.ours)
     nat = render(wanted, tables=['nat'])
     assert '172.17' not in nat and '192.168.1.0/24' in nat
 
@@ -479,7 +463,7 @@ def test_raw_prerouting_rule_of_docker_is_kept():
 def test_a_users_rule_on_a_docker_interface_is_the_users():
     mine = HOST_FILTER.replace('COMMIT', '-A INPUT -i docker0 -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT')
     result = plan(p4(mine), p4(DOCKER_LIVE))
-    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), mine=result.mine)
+    wanted, names = persistable(apply_result(p4(DOCKER_LIVE), result.result), ours=result.ours)
     assert '-A INPUT -i docker0 -p udp -m udp --dport 53 -j ACCEPT' in render(wanted, tables=names)
     again = plan(p4(mine), apply_result(p4(DOCKER_LIVE), result.result))
     assert again.changed is False
@@ -507,7 +491,7 @@ def test_captured_docker_and_fail2ban_host_keeps_everything_of_theirs():
     live = p4(fixture('live', 'docker-fail2ban-bookworm.v4'))
     result = plan(p4(HOST_FILTER), live)
     assert result.changed is False
-    wanted, names = persistable(live, mine=result.mine)
+    wanted, names = persistable(live, ours=result.ours)
     text = render(wanted, tables=names)
     assert names == ['filter']
     assert 'docker' not in text.lower() and 'f2b' not in text
@@ -526,7 +510,7 @@ def test_captured_docker_ipv6_rules_are_kept_and_not_persisted():
                         '-A POSTROUTING -s fd00:d0c::242:ac11:2/128 -d fd00:d0c::242:ac11:2/128 -p tcp -m tcp --dport 80 -j MASQUERADE']
     after = apply_result(live, first.result)
     assert plan(desired, after).changed is False
-    wanted, names = persistable(after, mine=first.mine)
+    wanted, names = persistable(after, ours=first.ours)
     text = render(wanted, tables=names)
     assert 'docker0' not in text and 'fd00:d0c' not in text and 'fd00:1::/64' in text
 
@@ -556,7 +540,7 @@ def test_an_owned_docker_user_jump_stays_above_dockers_rules():
                            '-A FORWARD -i docker0 -o docker0 -j ACCEPT']
     after = apply_result(p4(DOCKER_LIVE), result.result)
     assert plan(desired, after).changed is False
-    wanted, names = persistable(after, owned=result.owned, mine=result.mine)
+    wanted, names = persistable(after, ours_chains=result.ours_chains, ours=result.ours)
     text = render(wanted, tables=names)
     assert '-A FORWARD -j DOCKER-USER' in text and 'DOCKER-ISOLATION' not in text and '-A DOCKER-USER -j RETURN' in text
 
@@ -618,14 +602,14 @@ def test_ban_rules_are_kept_on_top_never_a_change_never_persisted(backend, famil
     lines = [rule.line() for rule in first.result.tables['filter'].chains['INPUT'].rules]
     assert lines[:len(BANS[family])] == BANS[family], 'the bans stay first, in live order'
     assert not any('--match-set web' in line for line in lines), 'a set rule of an earlier ruleset of ours goes'
-    assert first.kept_rules == BANS[family]
+    assert first.neighbour_rules == BANS[family]
     assert first.changed is True  # only because of the web rule
     after = apply_result(live, first.result)
     again = plan(host_desired(family), after)
     assert again.changed is False and again.payload == first.payload
-    assert again.kept_sets == sorted(set(name for line in BANS[family] for name in
-                                         [line.split('--match-set ')[1].split()[0]]))
-    wanted, names = persistable(after, mine=again.mine)
+    assert again.neighbour_set_names == sorted(set(name for line in BANS[family] for name in
+                                                   [line.split('--match-set ')[1].split()[0]]))
+    wanted, names = persistable(after, ours=again.ours)
     text = render(wanted, tables=names)
     assert 'f2b' not in text and 'crowdsec' not in text and '--dport 22 -j ACCEPT' in text
     # a ban tool restarting (rules gone) or a new jail inserting its rule: no change either
@@ -642,9 +626,9 @@ def test_a_rule_of_the_ruleset_matching_a_ban_set_is_the_users():
     result = plan(p4(mine), live)
     lines = [rule.line() for rule in result.result.tables['filter'].chains['INPUT'].rules]
     assert lines.count(BANS['ipv4'][1]) == 1 and lines[-1] == BANS['ipv4'][1], 'the desired position wins'
-    assert BANS['ipv4'][1] not in result.kept_rules and 'f2b-sshd' not in result.kept_sets
+    assert BANS['ipv4'][1] not in result.neighbour_rules and 'f2b-sshd' not in result.neighbour_set_names
     after = apply_result(live, result.result)
-    wanted, names = persistable(after, mine=result.mine)
+    wanted, names = persistable(after, ours=result.ours)
     text = render(wanted, tables=names)
     assert BANS['ipv4'][1] in text and 'crowdsec' not in text
     assert plan(p4(mine), after).changed is False
@@ -653,7 +637,7 @@ def test_a_rule_of_the_ruleset_matching_a_ban_set_is_the_users():
 def test_empty_preserve_sets_owns_the_ban_rules():
     result = plan(p4(HOST_FILTER), neighbour_live('legacy', 'ipv4'), sets=())
     assert not any('--match-set' in rule.text for rule in result.result.tables['filter'].chains['INPUT'].rules)
-    assert result.kept_rules == [] and result.kept_sets == []
+    assert result.neighbour_rules == [] and result.neighbour_set_names == []
 
 
 def test_persisted_file_with_bans_from_a_save_is_cleaned():
@@ -675,7 +659,7 @@ def test_kept_bans_do_not_make_the_lockout_preflight_undecided(family):
     live = neighbour_live('nft', family)
     result = plan(host_desired(family), live)
     assert preflight(result.result, SESSION[family])['safe'] is None, 'unknown sets: undecided without help'
-    report = preflight(result.result, SESSION[family], sets=neighbour_sets(None, result.kept_sets)())
+    report = preflight(result.result, SESSION[family], sets=neighbour_sets(None, result.neighbour_set_names)())
     assert report['safe'] is True
 
 
@@ -692,5 +676,5 @@ def test_a_ruleset_that_bans_the_session_itself_is_still_refused():
     """A rule of the ruleset that rejects the session is decided as before: the bans it keeps do not hide it."""
     mine = p4(HOST_FILTER.replace('-A INPUT -i lo', '-A INPUT -s 198.51.100.7/32 -j DROP\n-A INPUT -i lo'))
     result = plan(mine, neighbour_live('nft', 'ipv4'))
-    report = preflight(result.result, SESSION['ipv4'], sets=neighbour_sets(None, result.kept_sets)())
+    report = preflight(result.result, SESSION['ipv4'], sets=neighbour_sets(None, result.neighbour_set_names)())
     assert report['safe'] is False

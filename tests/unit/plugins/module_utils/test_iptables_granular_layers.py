@@ -293,9 +293,22 @@ def test_wanted_chain_absent_and_beyond_the_end():
 def test_chain_ops_never_move_rules_of_others():
     # X and Y are not the task's: the task's rule A moves around them
     ops = planner_mod.chain_ops('INPUT', [A, X, Y], [X, Y, A], {A.key})
-    assert ops == [('D', 'INPUT', 1), ('A', 'INPUT', A)]
+    assert ops == [('D', 'INPUT', A), ('A', 'INPUT', A)]
     ops = planner_mod.chain_ops('INPUT', [X, Y, A], [A, X, Y], {A.key})
-    assert ops == [('D', 'INPUT', 3), ('I', 'INPUT', 1, A)]
+    assert ops == [('D', 'INPUT', A), ('I', 'INPUT', 1, A)]
+    # deletes are by specification: never a rule number
+    assert [planner_mod._op_line(op) for op in ops] == ['-D INPUT -p tcp -m tcp --dport 1 -j ACCEPT',
+                                                        '-I INPUT 1 -p tcp -m tcp --dport 1 -j ACCEPT']
+
+
+def test_chain_ops_duplicates_keep_the_last_copy():
+    # -D CHAIN RULE removes the first match: the copy that stays is the last one, or every copy goes
+    ops = planner_mod.chain_ops('INPUT', [X, A, Y, A], [X, A, Y], {A.key})
+    table = Table('filter', {'INPUT': Chain('INPUT', 'ACCEPT', [X, A, Y, A])})
+    assert planner_mod.simulate(table, ops).chains['INPUT'].keys() == keys([X, A, Y])
+    assert ops == [('D', 'INPUT', A), ('D', 'INPUT', A), ('I', 'INPUT', 2, A)]
+    ops = planner_mod.chain_ops('INPUT', [A, X, A], [X, A], {A.key})
+    assert ops == [('D', 'INPUT', A)]
 
 
 def test_chain_ops_random():
@@ -317,9 +330,8 @@ def test_chain_ops_random():
         # only the task's rules and removed rules are deleted, only the task's rules are inserted
         assert all(op[3].key in keys(want) for op in ops if op[0] == 'I')
         assert all(op[2].key in keys(want) for op in ops if op[0] == 'A')
-        deleted = [live[op[2] - 1] for op in ops if op[0] == 'D'] if len(ops) < 2 else None
-        if deleted:
-            assert all(r.key in keys(want) or r.key in keys(gone) for r in deleted)
+        deleted = [op[2] for op in ops if op[0] == 'D']
+        assert all(r.key in keys(want) or r.key in keys(gone) for r in deleted)
         others = [r.key for r in live if r.key not in keys(want) and r.key not in keys(gone)]
         assert [k for k in keys(final) if k not in keys(want)] == others
         # a second plan against the result has nothing to do
@@ -330,7 +342,7 @@ def test_chain_ops_random():
 def test_simulate_refuses_what_iptables_refuses():
     table = parse('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:web - [0:0]\n'
                   '-A INPUT -j web\nCOMMIT\n').tables['filter']
-    for ops in ([('X', 'web')], [('D', 'INPUT', 2)], [('I', 'INPUT', 3, A)], [('F', 'nope')], [('X', 'INPUT')]):
+    for ops in ([('X', 'web')], [('D', 'INPUT', A)], [('I', 'INPUT', 3, A)], [('F', 'nope')], [('X', 'INPUT')]):
         with pytest.raises(planner_mod.PlanError):
             planner_mod.simulate(table, ops)
     assert list(planner_mod.simulate(table, [('N', 'new')]).chains)[-1] == 'new'
@@ -371,7 +383,7 @@ def test_plan_rules_duplicates_in_one_task():
 def test_plan_chain():
     table = filter_table(':web - [0:0]\n:other - [0:0]\n-A INPUT -j web\n-A other -p tcp -g web\n-A web -j RETURN\n')
     plan, refs = planner_mod.plan_chain('ipv4', table, 'web', 'absent', force=True)
-    assert plan.lines() == ['-D INPUT 1', '-D other 1', '-F web', '-X web']
+    assert plan.lines() == ['-D INPUT -j web', '-D other -p tcp -g web', '-F web', '-X web']
     assert refs == ['-A INPUT -j web', '-A other -p tcp -g web']
     assert plan.touched == ['INPUT', 'web', 'other']
     assert 'web' not in plan.after.chains
@@ -728,3 +740,68 @@ def test_match_args_with_non_ascii_digits_names_match_args():
     with pytest.raises(SpecError) as err:
         _emit_match_args({'match_args': '-m ttl --ttl-eq \uff16\uff14'}, None)
     assert err.value.field == 'match_args' and '\\uff16' in str(err.value)
+
+
+# ---- issue 22: the tables read again under the lock right before the write ---------------------------------
+
+WEB_CHAIN = ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:web - [0:0]\n'
+             '-A INPUT -p tcp -j web\n-A web -j RETURN\nCOMMIT\n')
+
+
+class NeighbourRunner(FakeRunner):
+    """A FakeRunner whose live text changes right after the first read (another program's edit)."""
+
+    def __init__(self, live, changed):
+        FakeRunner.__init__(self, live)
+        self.changed = changed
+        self.saves = 0
+
+    def save(self):
+        self.saves += 1
+        text = self.live
+        if self.saves == 1:
+            self.live = self.changed
+        return text
+
+    def restore(self, payload):
+        self.restored.append(payload)
+
+
+def chain_absent_planner(family, live):
+    return [planner_mod.plan_chain(family, live['filter'], 'web', 'absent', force=True)[0]]
+
+
+def test_a_reference_added_between_the_plan_and_the_write_is_deleted_too():
+    changed = WEB_CHAIN.replace('-A web -j RETURN', '-A FORWARD -j web\n-A web -j RETURN')
+    runner = NeighbourRunner(WEB_CHAIN, changed)
+    apply = app.Apply({'ipv4': runner}, ['filter'], chain_absent_planner)
+    assert apply.plan()['payload']['ipv4'] == '*filter\n-D INPUT -p tcp -j web\n-F web\n-X web\nCOMMIT\n'
+    with pytest.raises(FirewallError):
+        apply.run()     # the fake restore changes nothing: the verification fails, after the write
+    # planned again against the re-read: the new reference goes too, by specification; tested before the write
+    assert runner.restored == ['*filter\n-D INPUT -p tcp -j web\n-D FORWARD -j web\n-F web\n-X web\nCOMMIT\n']
+    assert runner.tested[-1] == runner.restored[-1]
+    assert apply.replanned == ['ipv4'] and 'filter FORWARD' in apply.warnings[0]
+
+
+def test_an_unchanged_re_read_keeps_the_plan_and_a_changed_one_that_cannot_be_planned_fails():
+    runner = NeighbourRunner(WEB_CHAIN, WEB_CHAIN)
+    apply = app.Apply({'ipv4': runner}, ['filter'], chain_absent_planner)
+    apply.plan()
+    with pytest.raises(FirewallError):
+        apply.run()
+    assert apply.replanned == [] and runner.saves == 3      # plan, re-read, verification
+
+    def rules_planner(family, live):
+        want = planner_mod.ChainWant('web', family, 1)
+        want.add(A, 'present')
+        return [planner_mod.plan_rules(family, live['filter'], [want])]
+    gone = WEB_CHAIN.replace(':web - [0:0]\n', '').replace('-A INPUT -p tcp -j web\n-A web -j RETURN\n', '')
+    runner = NeighbourRunner(WEB_CHAIN, gone)
+    apply = app.Apply({'ipv4': runner}, ['filter'], rules_planner)
+    apply.plan()
+    with pytest.raises(FirewallError) as info:
+        apply.run()
+    assert 'ipv4 filter web changed between the plan and the write' in info.value.msg
+    assert info.value.extra['changed_chains'] == ['ipv4 filter INPUT', 'ipv4 filter web'] and runner.restored == []
+    assert not apply.applied

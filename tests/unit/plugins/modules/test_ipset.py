@@ -32,6 +32,7 @@ class FakeIpset:
         self.calls = []
         self.payloads = []
         self.fail_add = None
+        self.fail_create = None      # (name it does not apply to, text of the create line it refuses)
         self.warnings = []
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
@@ -74,6 +75,8 @@ class FakeIpset:
         for lineno, line in enumerate(data.splitlines(), 1):
             words = line.split()
             if words[0] == 'create':
+                if self.fail_create and words[1] != self.fail_create[0] and self.fail_create[1] in line:
+                    return 1, '', 'ipset v7.17: Error in line %d: Kernel error received: Cannot allocate memory\n' % lineno
                 if words[1] in self.sets:
                     return 1, '', 'ipset v7.17: Error in line %d: Set cannot be created: set with the same name already exists\n' % lineno
                 self.sets[words[1]] = (words[2:], [])
@@ -83,7 +86,13 @@ class FakeIpset:
                 self.sets[words[1]][1].append(' '.join(words[2:]))
             elif words[0] == 'swap':
                 a, b = words[1], words[2]
+                if self.sets[a][0][:3] != self.sets[b][0][:3]:
+                    return 1, '', 'ipset v7.17: Error in line %d: The sets cannot be swapped: their type does not match\n' % lineno
                 self.sets[a], self.sets[b] = self.sets[b], self.sets[a]
+            elif words[0] == 'rename':
+                if words[2] in self.sets:
+                    return 1, '', 'ipset v7.17: Error in line %d: Set cannot be renamed: a set with the new name already exists\n' % lineno
+                self.sets[words[2]] = self.sets.pop(words[1])
             elif words[0] == 'destroy':
                 if self.refs.get(words[1]):
                     return 1, '', 'ipset v7.17: Error in line %d: Set cannot be destroyed: it is in use by a kernel component\n' % lineno
@@ -123,8 +132,9 @@ def test_create_idempotent_swap_and_persist(fake):
     result = run(fake, {'name': 'abuse', 'members': ['10.0.0.0/8', '192.0.2.1/32', '# note', '']})
     assert result['changed'] is True and result['method'] == 'create'
     assert result['added'] == 2 and result['before'] is None and result['after']['count'] == 2
-    assert fake.payloads == ['create abuse hash:net family inet hashsize 1024 maxelem 65536\n'
-                             'add abuse 10.0.0.0/8\nadd abuse 192.0.2.1\n']
+    tmp = m.temp_name('abuse')
+    assert fake.payloads == ['create %s hash:net family inet hashsize 1024 maxelem 65536\n'
+                             'add %s 10.0.0.0/8\nadd %s 192.0.2.1\nrename %s abuse\n' % (tmp, tmp, tmp, tmp)]
     assert file_text(fake) == 'create abuse hash:net family inet hashsize 1024 maxelem 65536\n' \
                               'add abuse 10.0.0.0/8\nadd abuse 192.0.2.1\n'
     assert result['persist_changed'] is True
@@ -192,12 +202,58 @@ def test_failed_restore_leaves_the_live_set_and_drops_the_temporary_one(fake):
     assert 'add abuse 192.0.2.0/24' not in file_text(fake)
 
 
-def test_leftover_temporary_set_is_destroyed_first(fake):
+def test_leftover_temporary_set_is_never_touched(fake):
+    """A live set with the temporary name (whoever made it) is not destroyed: another free name is used."""
     run(fake, {'name': 'abuse', 'members': ['10.0.0.0/8']})
-    fake.sets[m.temp_name('abuse')] = (['hash:net', 'family', 'inet'], ['1.2.3.4'])
+    leftover = m.temp_name('abuse')
+    fake.sets[leftover] = (['hash:net', 'family', 'inet'], ['1.2.3.4'])
     result = run(fake, {'name': 'abuse', 'members': ['10.0.0.0/9']})
-    assert result['changed'] is True and fake.payloads[-1].startswith('destroy rft_')
-    assert list(fake.sets) == ['abuse']
+    assert result['changed'] is True and 'destroy %s' % leftover not in fake.payloads[-1]
+    assert sorted(fake.sets) == sorted(['abuse', leftover]) and fake.sets[leftover][1] == ['1.2.3.4']
+    assert m.temp_name('abuse', [leftover]) in fake.payloads[-1]
+
+
+@pytest.mark.parametrize('name', ['rft_0123456789abcdef', 'rft_x'])
+def test_reserved_temporary_prefix_is_refused_by_name(fake, name):
+    result = run(fake, {'name': name, 'members': []})
+    assert result['failed'] is True and "must not start with 'rft_'" in result['msg'] and name in result['msg']
+    assert fake.calls == []
+
+
+def test_range_of_every_address_is_refused_like_slash_zero(fake):
+    run(fake, {'name': 'abuse', 'members': ['10.0.0.0/8']})
+    before = (fake.save(), file_text(fake), len(fake.payloads))
+    result = run(fake, {'name': 'abuse', 'members': ['0.0.0.0-255.255.255.255']})
+    assert result['failed'] is True and result['changed'] is False
+    assert "members[0]: '0.0.0.0-255.255.255.255' is a range of every address (/0)" in result['msg']
+    assert (fake.save(), file_text(fake), len(fake.payloads)) == before
+
+
+def test_refused_member_of_a_new_set_leaves_no_set(fake):
+    fake.fail_add = '192.0.2.0/24'
+    result = run(fake, {'name': 'abuse', 'members': ['10.0.0.0/8', '192.0.2.0/24']})
+    assert result['failed'] is True and result['changed'] is False and 'Hash is full' in result['msg']
+    assert fake.sets == {} and not os.path.exists(fake.persist)
+
+
+def test_kernel_refused_hashsize_leaves_the_set_untouched(fake):
+    """A hashsize the kernel refuses (ENOMEM on the create of the temporary set): the live set, its
+    members and the persisted file stay as they were, and the task fails (changed false)."""
+    run(fake, {'name': 'abuse', 'members': ['10.0.0.0/8']})
+    before = (fake.save(), file_text(fake))
+    fake.fail_create = ('abuse', 'hashsize 134217728')
+    result = run(fake, {'name': 'abuse', 'members': ['10.0.0.0/9'], 'hashsize': 134217728, 'maxelem': 1000})
+    assert result['failed'] is True and result['changed'] is False and 'Cannot allocate memory' in result['msg']
+    assert (fake.save(), file_text(fake)) == before and list(fake.sets) == ['abuse']
+
+
+def test_type_change_of_an_unreferenced_set_keeps_it_when_a_member_is_refused(fake):
+    run(fake, {'name': 's', 'members': ['10.0.0.1']})
+    before = (fake.save(), file_text(fake))
+    fake.fail_add = '10.0.0.2'
+    result = run(fake, {'name': 's', 'type': 'hash:ip', 'members': ['10.0.0.1', '10.0.0.2']})
+    assert result['failed'] is True and result['changed'] is False
+    assert (fake.save(), file_text(fake)) == before and list(fake.sets) == ['s']
 
 
 def test_absent_refused_while_referenced_names_the_rule(fake):
@@ -234,14 +290,14 @@ def test_type_change_recreates_when_unreferenced_and_refuses_otherwise(fake):
     run(fake, {'name': 's', 'members': ['10.0.0.1']})
     fake.rules['ipv4'] = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set s src -j ACCEPT\nCOMMIT\n'
     result = run(fake, {'name': 's', 'type': 'hash:ip', 'members': ['10.0.0.1']})
-    assert result['failed'] is True and 'cannot swap in' in result['msg']
+    assert result['failed'] is True and 'cannot swap sets of two types' in result['msg'] and "'s'" not in result['msg']
     fake.rules['ipv4'] = EMPTY_RULES
     result = run(fake, {'name': 's', 'type': 'hash:ip', 'members': ['10.0.0.1']})
     assert result['method'] == 'recreate' and fake.sets['s'][0][0] == 'hash:ip'
     # and back, with a rule using it: refused, the samples in each set's own spelling
     fake.rules['ipv4'] = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set s src -j ACCEPT\nCOMMIT\n'
     result = run(fake, {'name': 's', 'type': 'hash:net', 'members': ['10.0.0.0/8']})
-    assert result['failed'] is True and 'is hash:ip/inet and is in use by ipv4 table filter' in result['msg']
+    assert result['failed'] is True and 'from hash:ip/inet to hash:net/inet, nothing was changed: it is in use by ipv4 table filter' in result['msg']
     assert result['removed_sample'] == ['10.0.0.1'] and result['added_sample'] == ['10.0.0.0/8']
 
 
@@ -250,7 +306,8 @@ def test_src_file_and_ipv6(fake, tmp_path):
     src.write_text('# office\n2001:db8::/32\n2001:db8:1::7/128   # host\n\n')
     result = run(fake, {'name': 'allow6', 'family': 'inet6', 'src': str(src)})
     assert result['changed'] is True and result['after']['count'] == 2
-    assert fake.payloads[-1].endswith('add allow6 2001:db8::/32\nadd allow6 2001:db8:1::7\n')
+    tmp = m.temp_name('allow6')
+    assert fake.payloads[-1].endswith('add %s 2001:db8::/32\nadd %s 2001:db8:1::7\nrename %s allow6\n' % (tmp, tmp, tmp))
     src.write_text('2001:db8::/32\n10.0.0.1\n')
     result = run(fake, {'name': 'allow6', 'family': 'inet6', 'src': str(src)})
     assert result['failed'] is True and 'line 2' in result['msg'] and 'family inet6' in result['msg']

@@ -98,7 +98,7 @@ def test_absent_with_force_removes_the_references(kernel):
     result = run({'chain': 'web', 'state': 'absent', 'force': True}, check_mode=True)
     assert result['changed'] is True
     assert kernel.restored == []
-    payload = '*filter\n-D INPUT 3\n-D INPUT 1\n-D FORWARD 1\n-F web\n-X web\nCOMMIT\n'
+    payload = '*filter\n-D INPUT -p udp -j web\n-D INPUT -p tcp -j web\n-D FORWARD -g web\n-F web\n-X web\nCOMMIT\n'
     assert kernel.tested == [payload]
     assert result['references'] == {'ipv4': ['-A INPUT -p tcp -j web', '-A INPUT -p udp -j web', '-A FORWARD -g web']}
     result = run({'chain': 'web', 'state': 'absent', 'force': True})
@@ -113,7 +113,7 @@ def test_force_removes_references_from_foreign_chains_too(kernel):
     kernel.live['ipv4'] = FOREIGN
     result = run({'chain': 'f2b-sshd', 'state': 'absent', 'force': True})
     assert result['changed'] is True
-    assert kernel.restored == ['*filter\n-D INPUT 1\n-F f2b-sshd\n-X f2b-sshd\nCOMMIT\n']
+    assert kernel.restored == ['*filter\n-D INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\n-F f2b-sshd\n-X f2b-sshd\nCOMMIT\n']
     live = parse(kernel.live['ipv4'])
     foreign = parse(FOREIGN)
     assert live.tables['nat'] == foreign.tables['nat']

@@ -80,7 +80,8 @@ def test_port_forward_absent_removes_both_halves(kernel):
     run(ARCH_SSH)
     result = run(dict(ARCH_WEB, state='absent'))
     assert result['changed'] is True
-    assert kernel.restored[-1] == '*nat\n-D PREROUTING 1\nCOMMIT\n*filter\n-D fw-open 1\nCOMMIT\n'
+    assert kernel.restored[-1] == ('*nat\n-D PREROUTING -i ppp0 -p tcp -m tcp --dport 8000 -j DNAT --to-destination 192.168.0.6:80\n'
+                                   'COMMIT\n*filter\n-D fw-open -d 192.168.0.6/32 -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n')
     assert kernel.rules(chain='fw-open') == ['-d 192.168.0.5/32 -p tcp -m tcp --dport 22 -j ACCEPT']
     assert run(dict(ARCH_WEB, state='absent'))['changed'] is False
 

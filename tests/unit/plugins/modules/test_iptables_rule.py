@@ -5,7 +5,8 @@
 
 """Unit tests of the iptables_rule module, against a fake kernel that applies
 iptables-restore --noflush payloads the way iptables does (declaring an existing user chain
-flushes it, -D/-I take rule numbers, -X refuses a chain in use). The tests check the exact
+flushes it, -I takes a rule number, -D a rule specification (a rule number is refused: the modules
+never delete by number), -X refuses a chain in use). The tests check the exact
 payload, `changed`, and the live ruleset afterwards.
 
 FakeKernel, run_module and the fixtures here are shared with the tests of iptables_chain,
@@ -127,9 +128,12 @@ def apply_noflush(live_text, payload, family):
                 raise RestoreFailed(lineno, 'Index of insertion too big.')
             chain.rules.insert(int(index) - 1, parse_rule(spec, name, table.name, family, users))
         elif cmd == '-D':
-            if not 1 <= int(rest) <= len(chain.rules):
-                raise RestoreFailed(lineno, 'Index of deletion too big.')
-            del chain.rules[int(rest) - 1]
+            assert not rest.strip().isdigit(), 'a delete by rule number: %r' % line
+            key = parse_rule(rest, name, table.name, family, users).key
+            at = next((i for i, r in enumerate(chain.rules) if r.key == key), None)
+            if at is None:
+                raise RestoreFailed(lineno, 'Bad rule (does a matching rule exist in that chain?).')
+            del chain.rules[at]
         elif cmd == '-F':
             chain.rules[:] = []
         elif cmd == '-X':
@@ -153,6 +157,9 @@ class FakeKernel:
         self.restore_result = None
         self.after_restore = None
         self.warnings = []
+        # {number of the iptables-save call: function(kernel)}: another program's edit right after that read
+        self.neighbour = {}
+        self.saves = 0
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         return '/usr/sbin/%s' % name
@@ -169,7 +176,11 @@ class FakeKernel:
         family = 'ipv6' if name.startswith('ip6') else 'ipv4'
         if name.endswith('-save'):
             assert args == ['/usr/sbin/%s' % name]
-            return 0, self.live[family], ''
+            self.saves += 1
+            text = self.live[family]
+            if self.saves in self.neighbour:
+                self.neighbour[self.saves](self)
+            return 0, text, ''
         assert name.endswith('-restore') and '--noflush' in args
         assert kwargs.get('binary_data') is True
         try:
@@ -286,7 +297,7 @@ def test_a_rule_in_the_wrong_place_is_moved(kernel):
     kernel.live['ipv4'] = table_text([('INPUT', HTTP), ('INPUT', SSH)])
     result = run({'chain': 'INPUT', 'position': 1, 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT'})
     assert result['changed'] is True
-    assert kernel.restored == ['*filter\n-D INPUT 2\n-I INPUT 1 %s\nCOMMIT\n' % SSH]
+    assert kernel.restored == ['*filter\n-D INPUT %s\n-I INPUT 1 %s\nCOMMIT\n' % (SSH, SSH)]
     assert kernel.rules() == [SSH, HTTP]
 
 
@@ -300,7 +311,7 @@ def test_position_n(kernel):
     # the last possible position is appended with -A
     args['position'] = 3
     assert run(args)['changed'] is True
-    assert kernel.restored[-1] == '*filter\n-D INPUT 2\n-A INPUT %s\nCOMMIT\n' % SSH
+    assert kernel.restored[-1] == '*filter\n-D INPUT %s\n-A INPUT %s\nCOMMIT\n' % (SSH, SSH)
     assert kernel.rules() == [HTTP, '-j DROP', SSH]
 
 
@@ -314,11 +325,66 @@ def test_position_beyond_the_end_is_an_error(kernel):
     assert kernel.restore_calls == []
 
 
+NEIGHBOUR = '-i docker0 -j ACCEPT'
+
+
+def neighbour_inserts_at_the_top(kernel):
+    """Docker, fail2ban or kube-proxy: a rule at the top of INPUT, without our apply lock."""
+    live = parse(kernel.live['ipv4'])
+    chain = live.tables['filter'].chains['INPUT']
+    chain.rules.insert(0, parse_rule(NEIGHBOUR, 'INPUT', 'filter', 'ipv4', []))
+    kernel.live['ipv4'] = render(live)
+
+
+def test_a_neighbour_insert_between_the_plan_and_the_write_is_planned_again(kernel):
+    # the plan reads [HTTP, SSH] and would move SSH to the top; a neighbour inserts a rule right after that read
+    kernel.live['ipv4'] = table_text([('INPUT', HTTP), ('INPUT', SSH)])
+    kernel.neighbour[1] = neighbour_inserts_at_the_top
+    result = run({'chain': 'INPUT', 'position': 1, 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT'},
+                 diff=True)
+    assert result['changed'] is True and 'failed' not in result
+    # read again under the lock before the write: deleted by specification, the position from the re-read
+    assert kernel.saves == 3      # the plan, the re-read before the write, the verification
+    assert kernel.restored == ['*filter\n-D INPUT %s\n-I INPUT 1 %s\nCOMMIT\n' % (SSH, SSH)]
+    assert kernel.tested[-1] == kernel.restored[-1]
+    assert kernel.rules() == [SSH, NEIGHBOUR, HTTP]      # no rule of the neighbour's or the user's went
+    assert result['before']['ipv4'].count('-A INPUT') == 3 and NEIGHBOUR in result['before']['ipv4']
+    assert NEIGHBOUR in result['diff'][0]['before']
+    assert any('filter INPUT changed between the plan and the write' in w for w in kernel.warnings)
+
+
+def test_a_neighbour_insert_cannot_make_a_delete_by_number_take_the_wrong_rule(kernel):
+    # even when the neighbour inserts after the re-read (the verification then fails), the delete is by
+    # specification: the user's HTTP rule and the neighbour's rule are still there
+    kernel.live['ipv4'] = table_text([('INPUT', HTTP), ('INPUT', SSH)])
+    kernel.neighbour[2] = neighbour_inserts_at_the_top
+    result = run({'chain': 'INPUT', 'position': 1, 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT'})
+    assert result['failed'] is True and result['changed'] is True
+    assert 'another program may have changed them meanwhile' in result['msg']
+    assert kernel.restored == ['*filter\n-D INPUT %s\n-I INPUT 1 %s\nCOMMIT\n' % (SSH, SSH)]
+    assert sorted(kernel.rules()) == sorted([SSH, NEIGHBOUR, HTTP])
+
+
+def test_a_chain_changed_so_that_the_change_cannot_be_made_fails_naming_it(kernel):
+    kernel.live['ipv4'] = table_text([('INPUT', HTTP), ('INPUT', '-j DROP')])
+
+    def neighbour_deletes(kern):
+        kern.live['ipv4'] = table_text([('INPUT', HTTP)])
+    kernel.neighbour[1] = neighbour_deletes
+    result = run({'chain': 'INPUT', 'position': 3, 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT'})
+    assert result['failed'] is True and result['changed'] is False
+    assert 'ipv4 filter INPUT changed between the plan and the write' in result['msg']
+    assert 'highest possible position is 2' in result['msg']
+    assert result['changed_chains'] == ['ipv4 filter INPUT']
+    assert kernel.restored == [] and kernel.rules() == [HTTP]
+
+
 def test_extra_copies_are_removed(kernel):
     kernel.live['ipv4'] = table_text([('INPUT', SSH), ('INPUT', HTTP), ('INPUT', SSH)])
     result = run({'chain': 'INPUT', 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT'})
     assert result['changed'] is True
-    assert kernel.restored == ['*filter\n-D INPUT 3\nCOMMIT\n']
+    # -D by specification removes the first copy: the copy that stays is the last one, moved to its place
+    assert kernel.restored == ['*filter\n-D INPUT %s\n-D INPUT %s\n-I INPUT 1 %s\nCOMMIT\n' % (SSH, SSH, SSH)]
     assert kernel.rules() == [SSH, HTTP]
 
 
@@ -327,7 +393,7 @@ def test_absent_removes_every_copy(kernel):
     args = {'chain': 'INPUT', 'protocol': 'tcp', 'destination_port': 22, 'jump': 'ACCEPT', 'state': 'absent'}
     result = run(args)
     assert result['changed'] is True
-    assert kernel.restored == ['*filter\n-D INPUT 3\n-D INPUT 1\nCOMMIT\n']
+    assert kernel.restored == ['*filter\n-D INPUT %s\n-D INPUT %s\nCOMMIT\n' % (SSH, SSH)]
     assert kernel.rules() == [HTTP]
     assert run(args)['changed'] is False
 
@@ -513,7 +579,7 @@ def test_check_mode_predicts_and_changes_nothing(kernel):
                   'jump': 'ACCEPT'}, check_mode=True, diff=True)
     assert result['changed'] is True
     assert kernel.restored == []
-    assert kernel.tested == ['*filter\n-D INPUT 2\n-I INPUT 1 %s\nCOMMIT\n' % SSH]
+    assert kernel.tested == ['*filter\n-D INPUT %s\n-I INPUT 1 %s\nCOMMIT\n' % (SSH, SSH)]
     assert result['after'] == {'ipv4': '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT %s\n-A INPUT %s\nCOMMIT\n' % (SSH, HTTP)}
     assert result['diff'] == [{
         'before_header': 'ipv4 table filter (live)',

@@ -608,9 +608,10 @@ def test_gathered(kernel):
     assert gathered['filter']['FORWARD'] == {
         'policy': 'ACCEPT',
         'rules': ['-m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD'],
+        'neighbour': False,
         'foreign': False,
     }
-    assert gathered['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'foreign': True}
+    assert gathered['filter']['NETAVARK_FORWARD'] == {'policy': None, 'rules': [], 'neighbour': True, 'foreign': True}
     assert gathered['nat']['NETAVARK-HOSTPORT-SETMARK']['rules'] == ['-j MARK --set-xmark 0x2000/0x2000']
 
 
@@ -756,8 +757,13 @@ def test_dropped_jump_warns(kernel, persisted):
                            ':f2b-sshd - [0:0]\n-A INPUT -j MINE\n-A MINE -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n')
     result = run({'content': WEB, 'persist_path': persisted})
     assert result['changed'] is True
-    assert kernel.warnings == ['dropped -A MINE -j f2b-sshd: its chain is not in the desired ruleset']
-    assert [k['chain'] for k in result['kept_chains']] == ['f2b-sshd']
+    assert kernel.warnings[0] == 'dropped -A MINE -j f2b-sshd: its chain is not in the desired ruleset'
+    # MINE and the jump into it are nobody's we know: removed, reported and warned about
+    assert result['unknown_rules'] == ['-A INPUT -j MINE'] and result['unknown_chains'] == ['filter MINE']
+    assert kernel.warnings[1:] == [
+        "ipv4: 2 rule(s) or chain(s) that are neither declared, nor recorded as ours, nor a neighbour's (preserve_chains, "
+        "preserve_interfaces, preserve_sets) are removed (unknown_rules, unknown_chains): -A INPUT -j MINE; filter MINE"]
+    assert [k['chain'] for k in result['neighbour_chains']] == ['f2b-sshd'] == [k['chain'] for k in result['kept_chains']]
 
 
 # ---- confirm-or-revert and the lockout preflight -------------------------------------------

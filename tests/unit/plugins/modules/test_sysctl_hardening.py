@@ -630,7 +630,7 @@ def test_path_that_is_a_symlink_is_refused(target):
     link = os.path.join(target.etc, '99-sysctl.conf')
     os.symlink('../sysctl.conf', link)
     result = run(target, {'profile': 'host', 'path': link})
-    assert result['failed'] and 'symbolic link' in result['msg'] and 'Nothing was changed' in result['msg']
+    assert result['failed'] and 'symlink' in result['msg'] and 'Nothing was changed' in result['msg']
     assert os.path.islink(link)
     with open(real) as handle:
         assert handle.read() == '# the admin\n'
