@@ -22,7 +22,7 @@ PY
 )
   (cd "$dir" && antsibull-changelog lint && \
    antsibull-changelog release --version "$version" --date "$date" --update-existing \
-     --refresh-fragments without-archives)
+     --refresh-fragments without-archives --reload-plugins)
 }
 
 if [ $check = 0 ]; then
