@@ -112,7 +112,8 @@ def test_refusals_change_nothing():
     assert '-A INPUT -m set --match-set blocklist src -j DROP' in text
     assert "members[1]: '10.89.92.300' is not an IPv4 address" in text
     assert 'name must be 1 to 31 characters' in text
-    assert 'cannot swap in' in text
+    # a type change of a set that a rule uses: refused before anything changes (no destroy, no swap)
+    assert 'refusing to change the set allow_svc from hash:ip/inet to hash:net/inet, nothing was changed: it is in use by' in text
     # iptables_ruleset: a set that neither exists nor is declared, named with its rule
     assert ('the set nosuchset does not exist and is not declared (ipsets): create it with rampart.firewall.ipset '
             'before this task, or fix the name (rule table filter: -A INPUT -m set --match-set nosuchset src -j DROP)'
