@@ -36,7 +36,8 @@ What is observed (``observed``):
   or "packet filtered" came back, ``timeout`` otherwise. ping is setuid or has the capability, so
   it needs no root. Without a ping binary, a raw ICMP/ICMPv6 socket does the same as root
   (raw_echo); without either the probe is an ``error``.
-* ``error`` when the probe could not be made (a name that does not resolve, no ping), and
+* ``error`` when the probe could not be made (a name that does not resolve, no ping, or the probing
+  host's own OUTPUT rules refused the packet: EPERM/EACCES, which says nothing of the target), and
   ``budget`` when the total budget ran out before the probe finished; neither holds any expectation.
 
 run(probes, budget, workers) runs normalised probes (each with its host) concurrently in threads,
@@ -196,54 +197,63 @@ def _addresses(host, port, kind):
     return infos[0][0], infos[0][4]
 
 
-def probe_tcp(host, port, timeout, sock_factory=socket.socket):
-    """(observed, detail) of a TCP connect to HOST:PORT."""
+# errno of a connect/send/recv that an ICMP unreachable from the path or the target causes
+_UNREACHABLE = (errno.EHOSTUNREACH, errno.ENETUNREACH)
+# errno of a packet the PROBING host's own firewall dropped or rejected (its OUTPUT chain): it never
+# left, so it says nothing about the target - an error, not "refused"
+_LOCAL_BLOCK = (errno.EPERM, errno.EACCES)
+
+
+def _socket_probe(host, port, timeout, kind, exchange, sock_factory):
+    """(observed, detail) of one socket probe of KIND (SOCK_STREAM or SOCK_DGRAM): EXCHANGE(sock,
+    address) returns the detail of an ``open`` answer; the exceptions map the same for both protocols."""
+    silent = ('no answer within %ss' % timeout if kind == socket.SOCK_STREAM
+              else 'no answer within %ss (open|filtered: a silent service and a DROP look the same)' % timeout)
+    refused = 'connection refused (reset)' if kind == socket.SOCK_STREAM else 'ICMP port unreachable'
     try:
-        family, address = _addresses(host, port, socket.SOCK_STREAM)
+        family, address = _addresses(host, port, kind)
     except (socket.gaierror, UnicodeError) as exc:
         return 'error', 'cannot resolve %s: %s' % (host, exc)
-    sock = sock_factory(family, socket.SOCK_STREAM)
+    sock = sock_factory(family, kind)
     try:
         sock.settimeout(timeout)
-        sock.connect(address)
-        return 'open', 'connected to %s' % address[0]
+        return 'open', exchange(sock, address)
     except socket.timeout:
-        return 'timeout', 'no answer within %ss' % timeout
+        return 'timeout', silent
     except ConnectionRefusedError:
-        return 'refused', 'connection refused (reset)'
+        return 'refused', refused
     except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+        if exc.errno in _UNREACHABLE:
             return 'refused', 'ICMP unreachable: %s' % (exc.strerror or exc)
-        if exc.errno in (errno.ETIMEDOUT,):
-            return 'timeout', 'no answer within %ss' % timeout
+        if exc.errno in _LOCAL_BLOCK:
+            return 'error', 'blocked on the probing host itself (its own OUTPUT rules): %s' % (exc.strerror or exc)
+        if exc.errno == errno.ETIMEDOUT:
+            return 'timeout', silent
         return 'error', str(exc)
     finally:
         sock.close()
+
+
+def _tcp_exchange(sock, address):
+    sock.connect(address)
+    return 'connected to %s' % address[0]
+
+
+def _udp_exchange(sock, address):
+    sock.connect(address)
+    sock.send(b'')
+    sock.recv(2048)
+    return 'answered'
+
+
+def probe_tcp(host, port, timeout, sock_factory=socket.socket):
+    """(observed, detail) of a TCP connect to HOST:PORT."""
+    return _socket_probe(host, port, timeout, socket.SOCK_STREAM, _tcp_exchange, sock_factory)
 
 
 def probe_udp(host, port, timeout, sock_factory=socket.socket):
     """(observed, detail) of an empty UDP datagram to HOST:PORT."""
-    try:
-        family, address = _addresses(host, port, socket.SOCK_DGRAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        return 'error', 'cannot resolve %s: %s' % (host, exc)
-    sock = sock_factory(family, socket.SOCK_DGRAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect(address)
-        sock.send(b'')
-        sock.recv(2048)
-        return 'open', 'answered'
-    except socket.timeout:
-        return 'timeout', 'no answer within %ss (open|filtered: a silent service and a DROP look the same)' % timeout
-    except ConnectionRefusedError:
-        return 'refused', 'ICMP port unreachable'
-    except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-            return 'refused', 'ICMP unreachable: %s' % (exc.strerror or exc)
-        return 'error', str(exc)
-    finally:
-        sock.close()
+    return _socket_probe(host, port, timeout, socket.SOCK_DGRAM, _udp_exchange, sock_factory)
 
 
 def _ping_argv(host, timeout):

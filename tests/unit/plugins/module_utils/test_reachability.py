@@ -172,6 +172,24 @@ def test_tcp_icmp_unreachable_is_refused():
     assert r.probe_tcp('127.0.0.1', 9, 1, sock_factory=_UnreachableSocket) == ('refused', 'ICMP unreachable: No route to host')
 
 
+class _LocallyBlockedSocket(_SilentSocket):
+    """connect() as the kernel answers when the probing host's own OUTPUT chain drops the packet."""
+
+    def connect(self, address):
+        raise OSError(1, 'Operation not permitted')
+
+    def send(self, data):
+        raise OSError(1, 'Operation not permitted')
+
+
+@pytest.mark.parametrize('probe', [r.probe_tcp, r.probe_udp])
+def test_a_probe_blocked_on_the_probing_host_is_an_error_not_refused(probe):
+    # the packet never left: it says nothing of the target, so neither "refused" nor "closed" may hold
+    observed, detail = probe('127.0.0.1', 9, 1, sock_factory=_LocallyBlockedSocket)
+    assert observed == 'error' and 'probing host' in detail
+    assert not r.holds('closed', observed)
+
+
 def test_unresolvable_name_is_an_error():
     observed, detail = r.probe_tcp('no-such-host.invalid', 80, 1)
     assert observed == 'error' and detail.startswith('cannot resolve no-such-host.invalid')
