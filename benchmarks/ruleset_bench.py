@@ -23,7 +23,9 @@ shared, loaded machine they move much less than wall time, but they do not see w
 Then where the time goes, measured on the target's python3 with the collection's module_utils:
 the module's imports (compiled from source, as AnsiballZ runs them), parsing the file and the
 live iptables-save text (plain and with the desired ruleset known), the plan, iptables-restore
---test, iptables-restore and iptables-save.
+--test, iptables-restore and iptables-save; and on the controller, the AnsiballZ build of the
+module and of iptables_confirm (every module_utils file it ships is parsed there), with Python's
+collector on and paused, and which module_utils files each ships.
 Numbers are from one noisy shared machine: compare within one run, not across runs.
 """
 import argparse
@@ -137,6 +139,59 @@ subprocess.run(['iptables-save'], capture_output=True, check=True); t7 = time.pe
 print('%f %f %f %f %f %f %f %f %f %f %d' % (t_basic, t_module, t1 - t0, t2 - t1, t_known, t4 - t3, t5 - t4, t6 - t5,
                                            t7 - t6, time.perf_counter() - t7, plan.changed))
 '''
+
+
+# The controller's part of every module call: the AnsiballZ build (ansible-core parses every module_utils
+# file the module reaches into a syntax tree, then zips them), in a fresh process, best of 3, with
+# Python's cyclic collector on (as ansible-core runs it) and paused (as the action plugin of
+# iptables_ruleset runs it, plugins/action/iptables_ruleset.py gc_paused). Also the collection's files
+# the payload holds (each parsed once per build). Prints one JSON line.
+BUILD_TIMER = r'''
+import builtins, gc, json, os, shutil, sys, time
+from ansible import constants as C
+from ansible.plugins.loader import init_plugin_loader, module_loader
+init_plugin_loader()
+from ansible.executor import module_common
+from ansible.template import Templar
+parsed = []
+real = builtins.compile
+def compile_and_note(source, filename, *args, **kwargs):
+    parsed.append((str(filename), len(source)))
+    return real(source, filename, *args, **kwargs)
+module_common.compile = compile_and_note   # the module_utils finder's parse (ansible-core 2.19: compile(..., PyCF_ONLY_AST))
+out = {}
+for name in sys.argv[1:]:
+    path = module_loader.find_plugin_with_context(name).plugin_resolved_path
+    for paused in (False, True):
+        best = None
+        for dummy in range(3):
+            del parsed[:]
+            shutil.rmtree(os.path.join(C.DEFAULT_LOCAL_TMP, 'ansiballz_cache'), ignore_errors=True)  # built once per play
+            if paused:
+                gc.disable()
+            start = time.process_time()
+            module_common.modify_module(module_name=name, module_path=path, module_args={}, templar=Templar(loader=None),
+                                        task_vars={'ansible_python_interpreter': '/usr/bin/python3'})
+            took = time.process_time() - start
+            gc.enable()
+            best = took if best is None else min(best, took)
+        out.setdefault(name, {})['paused' if paused else 'collector'] = best
+    ours = [(f, n) for f, n in parsed if '/ansible_collections/rampart/firewall/plugins/module_utils/' in f]
+    out[name]['files'] = sorted(os.path.basename(f)[:-3] for f, n in ours)
+    out[name]['kb'] = sum(n for f, n in ours) / 1024.0
+print(json.dumps(out))
+'''
+BUILT = ('ansible.builtin.ping', 'rampart.firewall.iptables_ruleset', 'rampart.firewall.iptables_confirm')
+
+
+def controller_builds(env):
+    """BUILD_TIMER's answer for the collection ENV's ANSIBLE_COLLECTIONS_PATH names, or None when it fails
+    (another ansible-core: the rows are left out)."""
+    proc = subprocess.run([sys.executable, '-c', BUILD_TIMER] + list(BUILT), capture_output=True, text=True, env=env, check=False)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
 
 
 def container_cpu(name):
@@ -254,6 +309,7 @@ def main():
         # the module's own work, on the target, with the live ruleset now equal to the file
         install_collection(NAME)
         out = sh('podman', 'exec', '-i', NAME, 'python3', '-', input=TARGET_TIMER).stdout.split()
+        builds = [(label, controller_builds(variant_env)) for label, variant_env in variants]
         (t_basic, t_module, p_desired, p_live, p_known, t_plan, t_test, t_restore, t_save,
          dummy, changed) = [float(x) for x in out]
 
@@ -301,6 +357,21 @@ def main():
         print('|%s|%s|%s' % ('-' * 42, '-' * 11, '-' * 20))
         for step, secs, note in rows:
             print('| %-40s | %9.3f | %s' % (step, secs, note))
+        print('\nWhere the time goes, on the controller: the AnsiballZ build of each module call (CPU seconds, best\n'
+              'of 3, a fresh process: a play\'s worker holds more objects, so the collector costs it more)\n')
+        print('| %-46s | %9s | %9s | %s' % ('module', 'collector', 'paused', "the collection's module_utils it ships"))
+        print('|%s|%s|%s|%s' % ('-' * 48, '-' * 11, '-' * 11, '-' * 40))
+        for label, found in builds:
+            for module in BUILT:
+                if not found or module not in found:
+                    continue
+                item = found[module]
+                shipped = '%d files, %.0f KB' % (len(item['files']), item['kb']) if item['files'] else ''
+                print('| %-46s | %9.3f | %9.3f | %s' % (module + label, item['collector'], item['paused'], shipped))
+        for label, found in builds:
+            for module in BUILT[1:]:
+                if found and module in found:
+                    print('%s%s ships: %s' % (module, label, ', '.join(found[module]['files'])))
     finally:
         if not args.keep:
             sh(sys.executable, os.path.join(ROOT, 'scripts', 'fleet.py'), 'down', spec)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     """The lockout check of the granular modules that change the filter table (iptables_rule,
-    iptables_policy, iptables_chain): module_utils/iptables_apply.lockout_check."""
+    iptables_policy, iptables_chain): module_utils/iptables_applier.lockout_check."""
 
     DOCUMENTATION = r'''
 options:

@@ -210,6 +210,15 @@ def _network(text, family, entry):
     return int(net.network_address), net.prefixlen
 
 
+def _not_null(addr, ver, set_type, entry, raw):
+    """The unspecified address (0.0.0.0, ::) as a member of a hash:ip or hash:ip,port set: ipset refuses it
+    ("Null-valued element, cannot be stored in a hash type of set"; the kernel: EINVAL for hash:ip,port),
+    so an ipset restore with it would fail half-way. (hash:net stores 0.0.0.0 as a /32 network.)"""
+    if addr == 0:
+        raise _bad(entry, raw, 'is the unspecified address %s: a %s set cannot hold it (ipset refuses a null-valued '
+                   'element)' % ('0.0.0.0' if ver == 4 else '::', set_type))
+
+
 def member_keys(text, set_type, family, entry='member'):
     """The canonical keys of one member text (a range in a hash:net set gives several). Raises IpsetError.
 
@@ -249,8 +258,10 @@ def member_keys(text, set_type, family, entry='member'):
             addr, plen = _network(value, family, entry)
             if plen != (32 if ver == 4 else 128):
                 raise _bad(entry, raw, 'is a network: a hash:ip set holds single addresses (use type hash:net)')
-            return [(ver, addr)]
-        return [(ver, int(_address(value, family, entry)))]
+        else:
+            addr = int(_address(value, family, entry))
+        _not_null(addr, ver, set_type, entry, raw)
+        return [(ver, addr)]
     # hash:ip,port
     addr_text, comma, port_text = value.partition(',')
     if not comma:
@@ -261,6 +272,7 @@ def member_keys(text, set_type, family, entry='member'):
             raise _bad(entry, raw, 'is a network: a hash:ip,port set holds single addresses')
     else:
         addr = int(_address(addr_text, family, entry))
+    _not_null(addr, ver, set_type, entry, raw)
     proto, colon, port = port_text.partition(':')
     if not colon:
         proto, port = 'tcp', port_text

@@ -12,7 +12,7 @@ member list keeps its old meaning (a set made by an earlier task, read for the c
 lockout preflight only).
 
 SetTransaction holds the steps for one family, called by iptables_ruleset_apply.RulesetApply in
-this order (see its docstring for the whole transaction):
+this order (the steps of the whole transaction are in iptables_transaction):
 
   read()            ipset list -n, ipset save NAME of every managed set (kept byte for byte), and
                     for a type change the kernel's reference count

@@ -319,7 +319,7 @@ def plan(desired, live, preserve=DEFAULT_PRESERVE, interfaces=DEFAULT_PRESERVE_I
 
 
 def neighbour_sets(contents, set_names, used=()):
-    """The sets argument of the lockout preflight (iptables_apply.lockout_check) for a plan that keeps
+    """The sets argument of the lockout preflight (iptables_applier.lockout_check) for a plan that keeps
     neighbours' ban rules: a function returning contents() (the members of the sets the desired
     ruleset uses; contents may be None) plus an empty member list for each of SET_NAMES
     (Plan.neighbour_set_names) that the desired ruleset does not use itself (USED: the names it uses).

@@ -28,7 +28,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import read_os_release
+from ansible_collections.rampart.firewall.plugins.module_utils.os_release import read_os_release
 
 ENABLED_STATES = ('enabled', 'static', 'alias', 'indirect', 'generated', 'transient')
 _C = {'LANG': 'C', 'LC_ALL': 'C'}
@@ -547,7 +547,7 @@ class DigestLoggingModule(AnsibleModule):
 
 
 def os_release(paths):
-    """The fields of the first readable os-release file of paths (iptables_persist.OS_RELEASE_PATHS),
+    """The fields of the first readable os-release file of paths (os_release.OS_RELEASE_PATHS),
     {} when none is readable."""
     for path in paths:
         try:

@@ -7,13 +7,12 @@
 into that file (persisted_form: the managed part of the live ruleset).
 
 Pure logic: no file access, no AnsibleModule. The ruleset pipeline (iptables_ruleset_apply)
-reads /etc/os-release, passes its text to read_os_release() and the result to persist_target(),
+reads /etc/os-release, passes its text to read_os_release() (os_release.py) and the result to persist_target(),
 and reads and writes the persisted file itself.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections import namedtuple
 
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
@@ -23,8 +22,10 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
     persistable,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model import ParseError, render
-
-OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
+from ansible_collections.rampart.firewall.plugins.module_utils.os_release import (  # noqa: F401 pylint: disable=unused-import
+    OS_RELEASE_PATHS,
+    read_os_release,
+)
 
 # path: the file the boot service restores; services: the systemd units that
 # restore it (to be enabled); package: what provides those units; mode: the
@@ -74,30 +75,6 @@ _IDS = {
 
 class UnknownDistributionError(ValueError):
     """The distribution has no known iptables persistence layout."""
-
-
-def read_os_release(text):
-    """Parse the text of /etc/os-release (shell-style KEY=VALUE lines) into a dict.
-
-    Comments and blank lines are skipped, quotes and backslash escapes are removed
-    the way a POSIX shell would. Malformed lines are ignored.
-    """
-    result = {}
-    for raw in (text or '').splitlines():
-        line = raw.strip()
-        if not line or line.startswith('#') or '=' not in line:
-            continue
-        key, value = line.split('=', 1)
-        key = key.strip()
-        if not key or not key.replace('_', 'A').isalnum():
-            continue
-        try:
-            words = shlex.split(value, comments=False, posix=True)
-        except ValueError:
-            # Unbalanced quotes: keep the value without its surrounding quotes.
-            words = [value.strip().strip('"\'')]
-        result[key] = ' '.join(words)
-    return result
 
 
 def distribution_layout(os_release):

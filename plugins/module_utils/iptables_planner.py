@@ -32,10 +32,10 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     Chain,
     ParseError,
     chain_name_problem,
-    new_table,
     parse,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import PlanError, SpecError
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_tables import chains_text
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_options import (
     TARGET_EXTENSIONS,
     build_rules,
@@ -122,20 +122,9 @@ class TablePlan:
         return decl + rest
 
 
-def _chains_text(table, names):
-    """Restore text of the named chains of table (those that exist)."""
-    chains = [table.chains[n] for n in names if n in table.chains]
-    out = ['*' + table.name]
-    out += [':%s %s [0:0]' % (c.name, c.policy or '-') for c in chains]
-    for c in chains:
-        out += [r.line() for r in c.rules]
-    out.append('COMMIT')
-    return '\n'.join(out) + '\n'
-
-
 def plans_text(plans, side):
     """Restore text of the touched chains of several TablePlans, before or after."""
-    return ''.join(_chains_text(getattr(p, side), p.touched) for p in plans)
+    return ''.join(chains_text(getattr(p, side), p.touched) for p in plans)
 
 
 def payload(plans):
@@ -508,45 +497,3 @@ def plan_policy(family, table, name, policy):
     chain = table.chains.get(name)
     ops = [] if chain is not None and chain.policy == policy else [('P', name, policy)]
     return TablePlan(family, table, ops, [name])
-
-
-# ----------------------------------------------------------------------- live tables
-
-def split_tables(text):
-    """{table: its block of iptables-save text (from *table to COMMIT)}."""
-    blocks = {}
-    name = None
-    lines = []
-    for line in (text or '').splitlines():
-        stripped = line.strip()
-        if name is None:
-            if stripped.startswith('*'):
-                name = stripped[1:].strip()
-                lines = [stripped]
-            continue
-        lines.append(line)
-        if stripped == 'COMMIT':
-            blocks[name] = '\n'.join(lines) + '\n'
-            name = None
-    return blocks
-
-
-def parse_tables(text, family, names):
-    """{name: live Table} of the named tables of iptables-save text (pristine when not printed).
-
-    Only the named tables are parsed, so a rule this model does not understand in another
-    table does not stop a granular change. Raises SpecError when a named table does not parse.
-    """
-    blocks = split_tables(text)
-    out = {}
-    for name in names:
-        block = blocks.get(name)
-        if block is None:
-            out[name] = new_table(name)
-            continue
-        try:
-            out[name] = parse(block, family).tables[name]
-        except ParseError as exc:
-            raise SpecError('cannot understand the live %s table printed by %s-save (please report this): %s'
-                            % (name, 'iptables' if family == 'ipv4' else 'ip6tables', exc))
-    return out

@@ -15,6 +15,11 @@ For one armed apply with token T:
 * ``T.json``    {family, deadline, tables, ...}: data only, never a command
 * ``T.pending`` exists while nobody has decided yet
 
+T.json may also carry the kernel settings of the apply (iptables_ruleset option sysctl, see
+sysctl_transaction): ``sysctl``, the previous live values, restored by the timer BEFORE the rules
+(forwarding goes off first), and ``sysctl_file``, the sysctl.d file iptables_confirm writes after
+the confirmation. Both are data, validated key by key before use.
+
 Trust: the state directory must be a real directory (not a symlink) owned by the user
 running the module (root) with no group or other permissions (``secure_dir``), checked
 before anything in it is read or written; it is created 0700. A token is accepted only in
@@ -58,6 +63,7 @@ import uuid
 
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils import ipset_model
+from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_transaction
 
 STATE_DIR = '/run/rampart-firewall'
 # The exact shape arm() makes: family, whole seconds, 8 hex digits (ASCII only).
@@ -250,13 +256,19 @@ def expire(state_dir, token, restore_argv, run=None):
         meta = json.load(handle)
     with open(_path(state_dir, token, 'rules')) as handle:
         previous = handle.read()
+    # the kernel settings of the window first (iptables_ruleset option sysctl): forwarding goes off before
+    # the previous rules come back (T.json's sysctl, validated key by key: sysctl_transaction.restore_live)
+    kernel_problems = sysctl_transaction.restore_live(meta.get('sysctl'))
     rc, out, err = run(list(restore_argv), previous)
     # then the address sets of the apply (iptables_ruleset's managed ipsets): their previous content,
     # and the sets it created destroyed, once the rules that used them are gone
     set_problems = revert_sets(meta.get('ipsets'), run)
-    state = 'reverted' if rc == 0 and not set_problems else 'failed'
+    state = 'reverted' if rc == 0 and not set_problems and not kernel_problems else 'failed'
     report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous, 'tables': meta.get('tables', []),
               'at': time.time(), 'family': meta['family']}
+    if meta.get('sysctl'):
+        report['sysctl'] = {'restored': [item[0] for item in meta['sysctl'] if isinstance(item, list) and item],
+                            'problems': kernel_problems}
     if meta.get('ipsets'):
         report['ipsets'] = {'restored': [item['name'] for item in meta['ipsets'].get('restore') or []],
                             'destroyed': list(meta['ipsets'].get('destroy') or []), 'problems': set_problems}

@@ -3,15 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Applying whole rulesets: the pipeline of iptables_ruleset, built on the applier (iptables_apply).
+"""One family of a whole-ruleset apply (iptables_ruleset), built on the applier (iptables_apply).
 
-RulesetApply does one family: load the desired ruleset, read the live one and the record of what we
-applied (iptables_outputs.read_record), plan (engine, with ownership.py: neighbours' chains and rules
-kept, ours no longer declared and unknown ones removed), iptables-restore --test, the lockout preflight
-(iptables_lockout), then either a synchronous restore + verify or a confirm-or-revert window
-(iptables_rollback) whose timer applies a moment after the module has answered; then write the record,
-persist for the boot service, and write the copy of the rules. FamiliesApply does both families of O(rulesets) in one call and one window. run_ruleset() is
-the module's whole body. The copy, the local fact and the sysctl check live in iptables_outputs.
+The transaction of one call, its steps in order and its point of no return are in iptables_transaction
+(Transaction.run: read, plan, check, arm, apply, confirm, write). RulesetApply is one family's part of
+each step, under the same names; what a step finds for the next one is in its FamilyState (desired,
+target, live_text, live, plan, window), and a confirm-or-revert window is a Window (token, start(),
+withdraw()). The copy, the local fact and the sysctl check live in iptables_outputs.
 """
 
 from __future__ import annotations
@@ -23,12 +21,9 @@ import re
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_apply import (
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import (
     FamilyApplier,
     lockout_check,
-    open_windows_warning,
-    settle_all,
-    ssh_session,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     PlanError,
@@ -41,18 +36,15 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
     ApplyLock,
     HostError,
-    check_dir_path,
     check_file_path,
     check_output_paths,
     enable_services,
-    enable_services_families,
     excerpt,
     os_release,
     read_own_file,
     read_regular_file,
     write_atomic,
 )
-from ansible_collections.rampart.firewall.plugins.module_utils.ipset_model import IpsetError, check_declared
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_ruleset import RulesetSets
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import persist_finish, persist_record, write_persisted
 from ansible_collections.rampart.firewall.plugins.module_utils.ipset_transaction import SetTransaction, lists_of
@@ -64,7 +56,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
     render,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import (
-    Outputs,
     copy_path,
     plan_copy,
     plan_record,
@@ -99,7 +90,7 @@ def withdraw(token):
     """Withdraw a window armed by this run whose timer has not applied (nothing was applied): remove
     its files, so that no later apply finds it pending and restores its ruleset. A timer already
     started waits for the apply lock this run holds, then finds its window gone and exits without
-    applying (see arm_window)."""
+    applying (see Window.timer_apply)."""
     if not rollback.valid_token(token):
         return
     for suffix in ('pending', 'json', 'rules'):
@@ -109,56 +100,113 @@ def withdraw(token):
             pass
 
 
-def live_state(worker):
-    """What is live for WORKER's family after its run: changed (restored), pending (its window's
-    timer applies a moment after the answer, reverted unless confirmed) or unchanged."""
-    if worker.applied:
-        return 'changed'
-    return 'pending' if 'rollback' in worker.result else 'unchanged'
+class FamilyState:
+    """What the steps of one family find, for the next ones: read sets desired (the parsed Ruleset),
+    target (where to persist: (path, services, package, mode), or None without persist), live_text and
+    live (iptables-save, parsed); plan sets plan (iptables_engine.Plan); arm sets window (a Window,
+    or None when the change is applied at once or nothing changes); apply sets live to the ruleset
+    now live (predicted in check mode)."""
+
+    __slots__ = ('desired', 'target', 'live_text', 'live', 'plan', 'window')
+
+    def __init__(self):
+        self.desired = self.target = self.live_text = self.live = self.plan = self.window = None
 
 
-def past_no_return(exc, workers, written):
-    """The error of a step after the first change (the backup, the restore or the start of a window,
-    then persisting, the copy, the local fact, the boot services): the message and the result keys
-    say what is live (live_state, by family) and which files this call wrote (written)."""
-    states = dict((worker.family, live_state(worker)) for worker in workers)
-    words = {'changed': 'the new %s ruleset is live', 'unchanged': 'the %s ruleset is as it was',
-             'pending': 'the new %s ruleset is applied by its revert window (reverted at the deadline unless confirmed)'}
-    live = '; '.join(words[state] % family for family, state in states.items())
-    msg = '%s. %s%s; written: %s' % (exc.msg.rstrip('.'), live[:1].upper(), live[1:], ', '.join(written) if written else 'nothing')
-    extra = dict(exc.extra)
-    extra.update(live_state=states, written=list(written))
-    return FirewallError(msg, **extra)
+class Window:
+    """The confirm-or-revert window of one family, armed (iptables_rollback.arm wrote T.pending, T.json
+    with the revert record and the files to write after the confirmation, T.rules) and not started.
 
+    start() forks the timer (iptables_rollback.run_window), which applies the sets, then the rules, a
+    moment (APPLY_DELAY) after the module has answered, and restores the previous ones at the deadline
+    unless the controller confirms; withdraw() removes a window whose timer has applied nothing."""
 
-def settle_families(module, workers):
-    """The settle step of the workers' families, together (one error names every open window);
-    in check mode a warning instead."""
-    if module.check_mode:
-        warning = open_windows_warning([worker.family for worker in workers])
-        if warning:
-            module.warn(warning)
-        return
-    settle_all([worker.applier for worker in workers])
+    def __init__(self, worker, token, plan, desired, persist=None, copy=None, sets_file=False):
+        self.worker = worker
+        self.token = token
+        self.plan = plan
+        self.desired = desired
+        # what iptables_confirm writes after the confirmation: the persisted rules and the copy (plans
+        # with their diff entries, or None), and whether the persisted sets file changes
+        self.persist = persist
+        self.copy = copy
+        self.sets_file = sets_file
+        self.started = False
+
+    def start(self):
+        worker = self.worker
+        restore_argv = worker.runner.restore_argv()
+        state_dir = rollback.STATE_DIR
+        try:
+            pid = rollback.spawn(lambda: rollback.run_window(state_dir, self.token, self.timer_apply, restore_argv,
+                                                             delay=APPLY_DELAY))
+        except (IOError, OSError) as exc:
+            raise FirewallError('cannot start the revert timer of the %s window: %s' % (worker.family, to_native(exc)))
+        self.started = True
+        meta = rollback.meta(state_dir, self.token) or {}
+        worker.result['rollback'] = {
+            'token': self.token, 'timeout': worker.params['rollback_timeout'], 'deadline': meta.get('deadline'),
+            'state_dir': state_dir, 'timer_pid': pid, 'apply_delay': APPLY_DELAY,
+        }
+        return worker.result['rollback']
+
+    def withdraw(self):
+        withdraw(self.token)
+
+    def timer_apply(self):
+        """The timer's apply (in the forked timer, after the module has answered and released its lock):
+        take the lock again for the apply itself, so that it cannot interleave with another apply."""
+        worker = self.worker
+        setx = worker.setx
+        try:
+            with ApplyLock(worker.params['wait']):
+                if rollback.outcome(rollback.STATE_DIR, self.token) != 'pending':
+                    # withdrawn by the run that armed it while this timer waited for its lock: nothing
+                    # to apply, nothing to watch or revert (BaseException: not turned into ApplyError);
+                    # the sets this call created are not used by any rule: they go again
+                    setx.undo_created()
+                    raise SystemExit(0)
+                # the sets first (their previous content is in the window's record), then the rules
+                try:
+                    setx.apply()
+                except FirewallError:
+                    if not setx.applied:
+                        setx.undo_created()    # nothing changed: no revert owed, no set left behind
+                    raise
+                if self.plan.changed:
+                    worker.restore_and_verify(self.plan, self.desired)
+                if worker.kernel is not None:
+                    # the kernel settings after the rules (forwarding on once the new FORWARD rules are live); a
+                    # refusal reverts at once (applied=True: the revert restores whatever was written)
+                    try:
+                        worker.kernel.apply_share(worker.family)
+                    except FirewallError as exc:
+                        raise rollback.ApplyError(exc.msg, applied=True)
+        except HostError as exc:
+            raise rollback.ApplyError(exc.msg, applied=worker.applied)
+        except FirewallError as exc:
+            raise rollback.ApplyError(exc.msg, applied=worker.applied, **exc.extra)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
+        return {'verified': True}
 
 
 class RulesetApply:
-    """One family of iptables_ruleset, its steps each usable on its own.
-
-    present() runs them in order: prepare (load_desired, read_live, plan, --test, lockout),
-    settle, then apply (backup, restore, verify) or arm_window, persist and the copy. The live
-    ruleset is read, tested, restored and verified by a FamilyApplier (iptables_apply).
+    """One family of iptables_ruleset: its part of each step of the Transaction (iptables_transaction),
+    under the same names - read(), plan(), check(), arm(), take_backup() and apply(), confirm(), write() -
+    with what they find in self.state (a FamilyState). The live ruleset is read, tested, restored and
+    verified by a FamilyApplier (iptables_apply).
 
     The managed address sets of the family (ipsets values that are dictionaries) are a
-    SetTransaction (ipset_transaction, self.setx) whose steps run inside these: prepare reads and
-    plans them (setx.read().plan(), plan_persist), creates the missing ones before --test
-    (setx.create_missing) and gives the lockout preflight their NEW members (set_contents);
-    arm_window records their revert (setx.revert_record, T.json 'ipsets', run by
-    iptables_rollback.expire after the rules) and the sets file to write after the confirmation
-    ('ipsets_persist', written by iptables_confirm); the timer's apply runs setx.apply() before the
-    rules; without a window apply_sets_and_rules() does the same and gives the sets back if the
-    rules fail, and persist_sets() writes the file. A failure while the call holds the lock
-    destroys the sets it created (abandon, from run()).
+    SetTransaction (ipset_transaction, self.setx) whose steps run inside these: read reads them
+    (setx.read(), plan_persist), plan plans them (setx.plan()), check creates the missing ones before
+    --test (setx.create_missing) and gives the lockout preflight their NEW members (set_contents);
+    arm records their revert (setx.revert_record, T.json 'ipsets', run by iptables_rollback.expire
+    after the rules) and the sets file to write after the confirmation ('ipsets_persist', written by
+    iptables_confirm); the timer's apply (Window.timer_apply) runs setx.apply() before the rules;
+    without a window apply_sets_and_rules() does the same and gives the sets back if the rules fail,
+    and write (persist_sets) writes the file. A failure while the call holds the lock destroys the
+    sets it created (abandon, from Transaction.run()).
     """
 
     def __init__(self, module, runner=None, params=None):
@@ -173,15 +221,18 @@ class RulesetApply:
         self.applier = FamilyApplier(self.runner, self.family)
         self.result = {'changed': False}
         self.diffs = []
+        # what the steps found so far (desired, target, live_text, live, plan, window)
+        self.state = FamilyState()
         # The text of src once read (the copy in copy_dir is this text).
         self.source_text = None
         self.copy_path = copy_path(self.params.get('copy_dir'), self.family)
         self.sets = None
         # the managed address sets of this family (ipsets values that are dictionaries), see ipset_transaction
         self.setx = None
-        # True once the timer of this family's window was started (the point of no return)
-        self.started = False
-        # the record of earlier applies (iptables_outputs.Record), read by prepare()
+        # the kernel settings of the call (option sysctl: sysctl_transaction.KernelSettings, set by its plan step),
+        # whose share of this family rides in this family's window
+        self.kernel = None
+        # the record of earlier applies (iptables_outputs.Record), read by read()
         self.record = None
         # None: persist() enables the boot services itself; a list: it adds (family, services, package)
         self.services = None
@@ -267,6 +318,12 @@ class RulesetApply:
         return self.applier.read(known=known)
 
     # ---- state=gathered ------------------------------------------------------------------
+    def run_gathered(self):
+        try:
+            return self.gathered()
+        except IptablesCommandError as exc:
+            raise self.command_failure(exc, before=self.result.get('before'))
+
     def gathered(self):
         dummy, live = self.read_live()
         self.result['gathered'] = describe(live, self.preserve)
@@ -275,7 +332,7 @@ class RulesetApply:
         return self.result
 
     # ---- state=present -------------------------------------------------------------------
-    def plan(self, desired, live):
+    def compute_plan(self, desired, live):
         try:
             return make_plan(desired, live, self.preserve, self.interfaces, self.preserve_sets,
                              recorded=self.record.ruleset if self.record is not None else None)
@@ -307,7 +364,7 @@ class RulesetApply:
         result.update(extra)
         return FirewallError(msg, **result)
 
-    def check(self, plan, desired):
+    def test_payload(self, plan, desired):
         """iptables-restore --test on the payload (changes nothing)."""
         try:
             self.applier.test(plan.payload)
@@ -329,7 +386,7 @@ class RulesetApply:
             raise FirewallError('cannot write the backup in %s: %s' % (BACKUP_DIR, to_native(exc)))
         return path
 
-    def apply(self, plan, desired):
+    def restore_and_verify(self, plan, desired):
         """Load the payload, then read the live ruleset back and check it is the planned one. Returns the new live Ruleset."""
         try:
             self.applier.restore(plan.payload)
@@ -414,7 +471,7 @@ class RulesetApply:
                 self.diffs.append(todo['diff'])
             if not self.module.check_mode:
                 self.write_persisted(todo['path'], todo['content'], todo['mode'])
-        if self.services is not None:     # FamiliesApply enables both families' services at once
+        if self.services is not None:     # the Transaction of O(rulesets) enables both families' services at once
             self.services.append((self.family, todo['services'], todo['package']))
         else:
             self.result['services_enabled'] = self.enable_services(todo['services'], todo['package'])
@@ -449,7 +506,7 @@ class RulesetApply:
         (the result says what is live). Returns the new live Ruleset, or None when the rules did not change."""
         try:
             self.setx.apply()
-            return self.apply(plan, desired) if plan.changed else None
+            return self.restore_and_verify(plan, desired) if plan.changed else None
         except FirewallError as exc:
             if self.applier.applied or not (self.setx.applied or self.setx.created):
                 raise
@@ -461,6 +518,12 @@ class RulesetApply:
             raise FirewallError('%s; the sets were given back their previous content, the rules were not changed'
                                 % exc.msg, **exc.extra)
 
+    @staticmethod
+    def sets_file_diff(todo):
+        """The diff entry of the persisted sets file (ipset_host.persist_plan TODO)."""
+        return {'before_header': '%s (persisted sets)' % todo['path'], 'after_header': '%s (persisted sets)' % todo['path'],
+                'before': todo['old'] or '', 'after': todo['new']}
+
     def persist_sets(self):
         """Without a window: write the managed sets to the boot file after the rules are live."""
         todo = self.setx.persist if self.setx else None
@@ -469,15 +532,13 @@ class RulesetApply:
         if not todo['same'] and not self.module.check_mode and write_persisted(self.module, todo):
             self.written.append(todo['path'])
         if self.module._diff and not todo['same']:
-            self.diffs.append({'before_header': '%s (persisted sets)' % todo['path'],
-                               'after_header': '%s (persisted sets)' % todo['path'],
-                               'before': todo['old'] or '', 'after': todo['new']})
+            self.diffs.append(self.sets_file_diff(todo))
         if not self.module.check_mode:
             enabled = persist_finish(self.module, todo)
             self.result['services_enabled'] = sorted(set(self.result.get('services_enabled') or []) | set(enabled))
 
     def arm_window(self, plan, desired, target, predicted):
-        """Arm the revert timer of this family (nothing is applied yet). Returns a function that
+        """Arm the revert timer of this family (nothing is applied yet). Returns the Window, whose start()
         starts the timer, which applies the payload a moment after the module has answered.
 
         The persisted file and the copy are not written here: iptables_confirm writes them once the
@@ -496,6 +557,10 @@ class RulesetApply:
             extra['ipsets'] = self.setx.revert_record()
             if self.setx.persist is not None and not self.setx.persist['same']:
                 extra['ipsets_persist'] = persist_record(self.setx.persist)
+        if self.kernel is not None:
+            # the previous live values of this family's kernel settings (restored before the rules) and, in the
+            # call's first window, the sysctl.d file iptables_confirm writes (sysctl_transaction)
+            extra.update(self.kernel.window_record(self.family))
         try:
             token = rollback.arm(state_dir, self.family, plan.before, self.runner.restore_argv(), timeout,
                                  tables=plan.tables, extra=extra)
@@ -503,67 +568,7 @@ class RulesetApply:
             raise FirewallError(to_native(exc))
         except (IOError, OSError) as exc:
             raise FirewallError('cannot arm the revert timer in %s: %s' % (state_dir, to_native(exc)))
-
-        def apply():
-            # The timer runs after this module has answered and released its lock: take it
-            # again for the apply itself, so that it cannot interleave with another apply.
-            try:
-                with ApplyLock(self.params['wait']):
-                    if rollback.outcome(state_dir, token) != 'pending':
-                        # withdrawn by the run that armed it while this timer waited for its lock: nothing
-                        # to apply, nothing to watch or revert (BaseException: not turned into ApplyError);
-                        # the sets this call created are not used by any rule: they go again
-                        self.setx.undo_created()
-                        raise SystemExit(0)
-                    # the sets first (their previous content is in the window's record), then the rules
-                    try:
-                        self.setx.apply()
-                    except FirewallError:
-                        if not self.setx.applied:
-                            self.setx.undo_created()    # nothing changed: no revert owed, no set left behind
-                        raise
-                    if plan.changed:
-                        self.apply(plan, desired)
-            except HostError as exc:
-                raise rollback.ApplyError(exc.msg, applied=self.applied)
-            except FirewallError as exc:
-                raise rollback.ApplyError(exc.msg, applied=self.applied, **exc.extra)
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                raise rollback.ApplyError('unexpected error while applying: %s' % to_native(exc), applied=True)
-            return {'verified': True}
-
-        def start():
-            restore_argv = self.runner.restore_argv()
-            try:
-                pid = rollback.spawn(lambda: rollback.run_window(state_dir, token, apply, restore_argv, delay=APPLY_DELAY))
-            except (IOError, OSError) as exc:
-                raise FirewallError('cannot start the revert timer of the %s window: %s' % (self.family, to_native(exc)))
-            self.started = True
-            meta = rollback.meta(state_dir, token) or {}
-            self.result['rollback'] = {
-                'token': token, 'timeout': timeout, 'deadline': meta.get('deadline'), 'state_dir': state_dir,
-                'timer_pid': pid, 'apply_delay': APPLY_DELAY,
-            }
-            if todo is not None:
-                self.result['persisted'] = todo['path']
-                self.result['persist_changed'] = not todo['same']
-                self.result['persist_pending'] = True
-                if not todo['same'] and self.module._diff:
-                    self.diffs.append(todo['diff'])
-            if copy is not None:
-                self.result['copy_changed'] = not copy['same']
-                if not copy['same'] and self.module._diff:
-                    self.diffs.append(copy['diff'])
-            if 'ipsets_persist' in extra:
-                self.result['ipsets_persist_pending'] = True
-            return self.result['rollback']
-
-        start.token = token
-        return start
-
-    def apply_with_rollback(self, plan, desired, target, predicted):
-        """Arm the revert timer and start it (one family)."""
-        return self.arm_window(plan, desired, target, predicted)()
+        return Window(self, token, plan, desired, persist=todo, copy=copy, sets_file='ipsets_persist' in extra)
 
     # ---- the record of what we applied (ownership.py) -----------------------------------
     def plan_record(self, plan, desired):
@@ -616,37 +621,33 @@ class RulesetApply:
         except HostError as exc:
             raise FirewallError(exc.msg, **exc.extra)
 
-    # ---- present: prepare (reads and checks only), then apply -----------------------------
-    def prepare(self):
-        """Everything before the first change: load, where to persist, read live, plan, diff,
-        iptables-restore --test and the lockout check. Returns (desired, target, live_text, live, plan)."""
-        desired = self.load_desired()
-        # the managed sets of this family: read (ipset save, kept byte for byte) and planned, a type
-        # change of a set in use refused, before anything changes
-        self.setx = SetTransaction(self.module, self.family, self.module.params.get('ipsets')).read().plan()
+    # ---- the steps (Transaction.run calls them in this order) ------------------------------
+    def read(self):
+        """Step read: the desired ruleset, the managed sets (ipset save), where to persist, every output
+        path, the live ruleset and the record of earlier applies. Changes nothing."""
+        state = self.state
+        state.desired = self.load_desired()
+        # the managed sets of this family: read (ipset save, kept byte for byte)
+        self.setx = SetTransaction(self.module, self.family, self.module.params.get('ipsets')).read()
         # Where to persist is known before anything changes (an unknown distribution fails here).
-        target = self.persist_target() if self.params['persist'] else None
+        state.target = self.persist_target() if self.params['persist'] else None
         if self.setx and self.params['persist']:
             self.setx.plan_persist(self.os_release(), self.module.params.get('ipsets_persist_path'))
         self.check_outputs()
-        live_text, live = self.read_live(desired)
+        state.live_text, state.live = self.read_live(state.desired)
         problem = record_dir_problem()
         if problem:
             raise FirewallError(problem)
-        self.record = read_record(self.family, self.copy_path, known=desired)
+        self.record = read_record(self.family, self.copy_path, known=state.desired)
         if self.record.warning:
             self.module.warn(self.record.warning)
-        plan = self.plan(desired, live)
-        if not self.module.check_mode:
-            # missing managed sets are created (with their members) before iptables-restore --test,
-            # which refuses a rule naming a missing set; abandon() destroys them if anything fails
-            # before the point of no return
-            self.setx.create_missing()
-        try:
-            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
-            self.sets = RulesetSets(self.module, desired, lists_of(self.module.params.get('ipsets')))
-        except ValueError as exc:
-            raise FirewallError(to_native(exc))
+
+    def plan(self):
+        """Step plan: the managed sets' changes (a type change of a set in use refused), the ruleset plan,
+        the result keys, the warnings and the diff. Changes nothing."""
+        state = self.state
+        self.setx.plan()
+        state.plan = plan = self.compute_plan(state.desired, state.live)
         self.result.update({
             'before': plan.before,
             'after': plan.after,
@@ -680,6 +681,10 @@ class RulesetApply:
                                ipsets_persist_changed=bool(self.setx.persist and not self.setx.persist['same']))
             if self.module._diff:
                 self.diffs.extend(self.setx.diffs())
+        self.report_plan(plan)
+
+    def report_plan(self, plan):
+        """The warnings and the diff of the plan."""
         for line in plan.dropped:
             self.module.warn('dropped %s: its chain is not in the desired ruleset' % line)
         unknown = plan.removed['unknown_rules'] + plan.removed['unknown_chains']
@@ -699,270 +704,100 @@ class RulesetApply:
                     'before': render(plan.current, tables=[name]),
                     'after': render(plan.result, tables=[name]),
                 })
+
+    def check(self):
+        """Step check: the missing managed sets created (nothing uses them yet: abandon() destroys them if
+        anything fails before the point of no return), the sets the rules name must exist, then, for a
+        change, iptables-restore --test and the lockout preflight (with the NEW set members)."""
+        state = self.state
+        plan = state.plan
+        if not self.module.check_mode:
+            # missing managed sets are created (with their members) before iptables-restore --test,
+            # which refuses a rule naming a missing set
+            self.setx.create_missing()
+        try:
+            # the ipset sets the ruleset uses must exist (or, in check mode, be declared): refused before anything
+            self.sets = RulesetSets(self.module, state.desired, lists_of(self.module.params.get('ipsets')))
+        except ValueError as exc:
+            raise FirewallError(to_native(exc))
         self.result['lockout'] = {'status': 'unchanged'}
         # a change of a managed set's members is a change too: tested and checked for a lockout
         if self.changed_live(plan):
             if self.sets.pending:
                 self.module.warn(self.sets.warn_untested())
             else:
-                self.check(plan, desired)
+                self.test_payload(plan, state.desired)
             self.result['lockout'] = self.lockout(plan)
-        return desired, target, live_text, live, plan
 
-    def settle(self):
-        """Before the live ruleset is read, changed or not: refuse while a window of this family is
-        open (the error's open_window names it: the action plugin confirms it over a new connection
-        and runs the task again), revert a stale one (see iptables_apply.settle_all). Check mode only
-        warns."""
-        settle_families(self.module, [self])
+    def windowed(self):
+        """Whether this family's change goes through a revert window: its rules or sets change live, or its share of
+        the kernel settings does (a kernel setting alone can cut a connection: rp_filter)."""
+        changes = self.changed_live(self.state.plan) or (self.kernel is not None and self.kernel.changes_live(self.family))
+        return bool(changes and not self.module.check_mode and self.params['rollback_timeout'] > 0)
 
-    def windowed(self, prepared):
-        """Whether this family's change goes through a revert window."""
-        return bool(self.changed_live(prepared[4]) and not self.module.check_mode and self.params['rollback_timeout'] > 0)
+    def arm(self):
+        """Step arm: the window of a changed family (rollback_timeout > 0), armed, not started."""
+        state = self.state
+        if self.windowed():
+            state.window = self.arm_window(state.plan, state.desired, state.target, apply_result(state.live, state.plan.result))
 
-    def finish(self, prepared, start=None):
-        """After prepare() (and, for a windowed change, arm_window()): apply synchronously, or
-        start the timer; persist and copy unless that waits for the confirmation."""
-        desired, target, live_text, live, plan = prepared
-        if self.changed_live(plan):
-            if self.module.check_mode:
-                live = apply_result(live, plan.result)
-            else:
-                self.take_backup(prepared, start)
-                if start is not None:
-                    start()
-                    self.result['changed'] = True
-                    return self.result
-                live = self.apply_sets_and_rules(plan, desired) or live
-        self.write_record(plan, desired)
-        if target is not None:
-            self.persist(live, plan, target)
+    def take_backup(self):
+        """The backup of the live ruleset (option backup) of a changed family, once, before its change: the
+        last step that may refuse before the point of no return (its directory was checked by read).
+        Writes nothing else."""
+        if not (self.state.plan.changed and self.params['backup']) or self.module.check_mode or 'backup_file' in self.result:
+            return
+        self.result['backup_file'] = self.backup(self.state.live_text)
+        self.written.append(self.result['backup_file'])
+
+    def apply(self):
+        """Step apply (after take_backup): start the window's timer, or apply the sets and the rules now
+        and read them back; in check mode, predict the live ruleset."""
+        state = self.state
+        if state.window is not None:
+            state.window.start()    # also a window for the kernel settings alone (rules unchanged)
+            return
+        if not self.changed_live(state.plan):
+            return
+        if self.module.check_mode:
+            state.live = apply_result(state.live, state.plan.result)
+        else:
+            state.live = self.apply_sets_and_rules(state.plan, state.desired) or state.live
+
+    def confirm(self):
+        """Step confirm: a change applied now was verified by apply (confirmed at once); a window hands
+        over to the controller: the result says what iptables_confirm writes after the confirmation."""
+        window = self.state.window
+        if window is None:
+            return
+        todo, copy = window.persist, window.copy
+        if todo is not None:
+            self.result['persisted'] = todo['path']
+            self.result['persist_changed'] = not todo['same']
+            self.result['persist_pending'] = True
+            if not todo['same'] and self.module._diff:
+                self.diffs.append(todo['diff'])
+        if copy is not None:
+            self.result['copy_changed'] = not copy['same']
+            if not copy['same'] and self.module._diff:
+                self.diffs.append(copy['diff'])
+        if window.sets_file:
+            self.result['ipsets_persist_pending'] = True
+            if self.module._diff:
+                self.diffs.append(self.sets_file_diff(self.setx.persist))
+        self.result['changed'] = True
+
+    def write(self):
+        """Step write, without a window: the record, the persisted rules (and the boot services, unless
+        the Transaction enables both families' at once: self.services), the persisted sets, the copy."""
+        state = self.state
+        if state.window is not None:
+            return      # written by iptables_confirm after the confirmation
+        plan = state.plan
+        self.write_record(plan, state.desired)
+        if state.target is not None:
+            self.persist(state.live, plan, state.target)
         self.persist_sets()
         self.write_copy()
         self.result['changed'] = any((self.changed_live(plan), self.result['persist_changed'], self.result['services_enabled'],
                                       self.result.get('copy_changed'), self.result.get('ipsets_persist_changed')))
-        return self.result
-
-    def take_backup(self, prepared, start=None):
-        """The backup of the live ruleset (option backup) of a changed family, once, before its change: the
-        last step that may refuse before the point of no return (its directory was checked by prepare).
-        A refusal withdraws the window START armed for this family. Writes nothing else."""
-        live_text, plan = prepared[2], prepared[4]
-        if not (plan.changed and self.params['backup']) or self.module.check_mode or 'backup_file' in self.result:
-            return
-        try:
-            self.result['backup_file'] = self.backup(live_text)
-        except FirewallError:
-            if start is not None:   # armed, its timer never started: withdraw it
-                withdraw(start.token)
-            raise
-        self.written.append(self.result['backup_file'])
-
-    def present(self):
-        """settle, prepare (every read and check, every output path: nothing written), arm the window,
-        then the changes in order: backup, restore or start of the window, persist, copy, local fact.
-        A failure after the backup names what is live and what was written (past_no_return); with a
-        window, a failure before the answer withdraws it (its timer, started or not, applies nothing)."""
-        self.settle()
-        prepared = self.prepare()
-        start = None
-        extras = Outputs(self.module)
-        extras.prepare()
-        if self.windowed(prepared):
-            desired, target, dummy, live, plan = prepared
-            start = self.arm_window(plan, desired, target, apply_result(live, plan.result))
-        try:
-            self.finish(prepared, start)
-            # the local fact last: nothing is written before the point of no return
-            extras.write()
-            if extras.fact is not None and not extras.fact['same'] and not self.module.check_mode:
-                self.written.append(extras.fact['path'])
-        except FirewallError as exc:
-            if start is not None and not self.applied:
-                withdraw(start.token)
-                self.result.pop('rollback', None)
-            if not self.written and not self.applied:
-                raise
-            raise past_no_return(exc, [self], self.written)
-        extras.report(self.result, self.diffs)
-        if self.module._diff:
-            self.result['diff'] = self.diffs
-        return self.result
-
-    def run(self):
-        try:
-            if self.params['state'] == 'gathered':
-                return self.gathered()
-            try:
-                with ApplyLock(self.params['wait']):
-                    try:
-                        return self.present()
-                    except Exception:
-                        # under the lock (a started timer has applied nothing): the sets this call created go again
-                        self.abandon()
-                        raise
-            except HostError as exc:
-                raise FirewallError(exc.msg, **exc.extra)
-        except IptablesCommandError as exc:
-            raise self.command_failure(exc, before=self.result.get('before'))
-
-
-class FamiliesApply:
-    """O(rulesets): both families in one call and one revert window. Every family is read, planned
-    and checked (every output path included) before anything changes; then each changed family is
-    armed (one window, one token per family: the revert stays per family), the backups of both are
-    written, and the timers started together.
-
-    When a step fails after the first family's window was armed or its timer started (the second
-    family's backup, arming or timer, persisting, a copy, the local fact), every window of the call
-    is withdrawn before the module answers: a started timer waits for the apply lock this call holds,
-    then finds its window gone and applies nothing. Both families stay as they were (live_state
-    unchanged); the result names the files written (the backups)."""
-
-    def __init__(self, module, runners=None):
-        self.module = module
-        self.workers = []
-        for family in ('ipv4', 'ipv6'):
-            content = (module.params['rulesets'] or {}).get(family)
-            if content is None:
-                continue
-            params = dict(module.params, family=family, content=content, src=None)
-            self.workers.append(RulesetApply(module, runner=(runners or {}).get(family), params=params))
-        self.result = {'changed': False, 'families': {}}
-        self.applied = False
-
-    def withdraw_all(self, starts):
-        """Withdraw every window of this call that has not applied (see the class docstring)."""
-        for worker, start in zip(self.workers, starts):
-            if start is not None and not worker.applied:
-                withdraw(start.token)
-                worker.result.pop('rollback', None)
-                worker.result['changed'] = False
-
-    def present(self):
-        extras = Outputs(self.module)
-        settle_families(self.module, self.workers)
-        prepared = [worker.prepare() for worker in self.workers]
-        extras.prepare()
-        starts = []
-        try:
-            for worker, prep in zip(self.workers, prepared):
-                if worker.windowed(prep):
-                    desired, target, dummy, live, plan = prep
-                    starts.append(worker.arm_window(plan, desired, target, apply_result(live, plan.result)))
-                else:
-                    starts.append(None)
-        except FirewallError:
-            for start in starts:
-                if start is not None:   # armed, timer not started: withdraw
-                    withdraw(start.token)
-            raise
-        diffs = []
-        services = []
-        try:
-            # the backups of every family before the first change: a refused one changes nothing
-            for worker, prep, start in zip(self.workers, prepared, starts):
-                worker.take_backup(prep, start)
-            for worker, prep, start in zip(self.workers, prepared, starts):
-                worker.services = services
-                try:
-                    worker.finish(prep, start)
-                finally:
-                    self.result['families'][worker.family] = worker.result
-                diffs.extend(worker.diffs)
-            if services:
-                # one systemctl is-enabled for both families (Debian: one service restores both)
-                try:
-                    enabled = enable_services_families(self.module, services)
-                except HostError as exc:
-                    raise FirewallError(exc.msg, **exc.extra)
-                for worker in self.workers:
-                    if worker.family in enabled:
-                        worker.result['services_enabled'] = enabled[worker.family]
-                        worker.result['changed'] = worker.result['changed'] or bool(enabled[worker.family])
-            # the local fact last: nothing is written before the point of no return
-            extras.write()
-        except FirewallError as exc:
-            self.withdraw_all(starts)
-            written = [path for worker in self.workers for path in worker.written]
-            self.applied = any(worker.applied for worker in self.workers)
-            if not written and not self.applied:
-                raise
-            raise past_no_return(exc, self.workers, written)
-        finally:
-            self.applied = any(worker.applied or 'rollback' in worker.result for worker in self.workers)
-        windows = [worker.result['rollback'] for worker in self.workers if 'rollback' in worker.result]
-        if windows:
-            self.result['rollback'] = {
-                'token': windows[0]['token'], 'tokens': [window['token'] for window in windows],
-                'families': [worker.family for worker in self.workers if 'rollback' in worker.result],
-                'timeout': windows[0]['timeout'], 'deadline': max(window['deadline'] or 0 for window in windows),
-                'state_dir': windows[0]['state_dir'], 'timer_pid': windows[0]['timer_pid'],
-                'apply_delay': windows[0]['apply_delay'],
-            }
-        self.result['changed'] = any(worker.result['changed'] for worker in self.workers)
-        extras.report(self.result, diffs)
-        if self.module._diff:
-            self.result['diff'] = diffs
-        return self.result
-
-    def run(self):
-        current = None
-        try:
-            with ApplyLock(self.module.params['wait']):
-                try:
-                    return self.present()
-                except Exception:
-                    # under the lock (a started timer has applied nothing): the sets this call created go again
-                    for worker in self.workers:
-                        worker.abandon()
-                    raise
-        except HostError as exc:
-            raise FirewallError(exc.msg, **exc.extra)
-        except IptablesCommandError as exc:
-            for worker in self.workers:
-                if worker.result.get('before') is not None:
-                    current = worker
-            raise (current or self.workers[0]).command_failure(exc)
-
-
-def run_ruleset(module):
-    """The body of iptables_ruleset after argument parsing: check the options the argument spec
-    cannot, run one family or O(rulesets), and exit or fail the module."""
-    params = module.params
-    if not 0 <= params['wait'] <= MAX_WAIT:
-        module.fail_json(msg='wait must be between 0 and %d seconds, not %d' % (MAX_WAIT, params['wait']))
-    if not 0 <= params['rollback_timeout'] <= MAX_ROLLBACK_TIMEOUT:
-        module.fail_json(msg='rollback_timeout must be 0 (off) or up to %d seconds, not %d'
-                         % (MAX_ROLLBACK_TIMEOUT, params['rollback_timeout']))
-    if params['copy_dir'] is not None:
-        problem = check_dir_path('copy_dir', params['copy_dir'])
-        if problem:
-            module.fail_json(msg=problem, field='copy_dir', value=excerpt(params['copy_dir'], 200))
-    try:
-        # the members of the declared sets feed the lockout check: a list of strings each, checked first
-        check_declared(params['ipsets'])
-    except IpsetError as exc:
-        module.fail_json(msg=to_native(exc), field='ipsets')
-    if params['state'] == 'present' and params['lockout_check'] and params['ssh_connection'] is not None:
-        try:
-            ssh_session(params)
-        except FirewallError as exc:
-            module.fail_json(msg=exc.msg, **exc.extra)
-    rulesets = params['rulesets']
-    if rulesets is not None and params['state'] == 'present':
-        if not any(value is not None for value in rulesets.values()):
-            module.fail_json(msg='rulesets must give the ruleset of at least one family (ipv4, ipv6), not %s'
-                             % excerpt(rulesets, 60), field='rulesets')
-        worker = FamiliesApply(module)
-    else:
-        worker = RulesetApply(module)
-    try:
-        result = worker.run()
-    except FirewallError as exc:
-        failed = dict(worker.result)
-        failed.pop('diff', None)
-        failed.update(exc.extra)
-        failed['changed'] = worker.applied
-        module.fail_json(msg=exc.msg, **failed)
-    module.exit_json(**result)

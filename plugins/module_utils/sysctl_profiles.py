@@ -452,3 +452,101 @@ def _norm(path):
 
 def _join(directory, name):
     return _norm(directory + '/' + name)
+
+
+# ---- the kernel settings as a participant of iptables_ruleset's transaction (option sysctl) --------------
+# Pure: the plan of the live changes, the split between the windows of the two families, and the two records
+# a window keeps as data in its state file (T.json): the previous live values (restored by the revert timer)
+# and the sysctl.d file to write after the confirmation (re-rendered from validated data by iptables_confirm).
+
+# The first part of every key the transaction takes: the network settings (the ones that can cut a connection).
+TRANSACTION_PREFIX = 'net.'
+# The most keys one window restores: a record with more is not one this code wrote.
+RECORD_MAX_KEYS = 512
+
+
+def transaction_key(key):
+    """KEY if the transaction may set and restore it: a sysctl key (validate_key) of the network (net.*).
+    Raise SettingsError naming the key otherwise. The /proc/sys path of a key is only ever built from a key
+    that passed here (sysctl_path of a dotted name without a slash, "..", or a leading dot)."""
+    validate_key(key)
+    if not key.startswith(TRANSACTION_PREFIX) or '/' in key:
+        raise SettingsError('sysctl.settings: %s is not a network key (net.*): the transaction of iptables_ruleset sets '
+                            'and restores the kernel network settings only; set other keys with '
+                            'rampart.firewall.sysctl_hardening. Nothing was changed.' % escape(key))
+    return key
+
+
+def family_of(key):
+    """The family whose window carries KEY: ipv6 for net.ipv6.*, ipv4 for every other key."""
+    return 'ipv6' if key.startswith('net.ipv6.') else 'ipv4'
+
+
+def share_keys(keys, families):
+    """KEYS split between the windows of FAMILIES (the families of the call, in order): each key goes with its
+    own family (family_of) when the call has it, else with the first family. Returns family -> sorted keys
+    (every family of FAMILIES present, maybe empty)."""
+    families = list(families)
+    shares = dict((family, []) for family in families)
+    for key in keys:
+        family = family_of(key)
+        shares[family if family in shares else families[0]].append(key)
+    return dict((family, apply_order(shares[family])) for family in families)
+
+
+def plan_changes(settings, live):
+    """The live changes: {key, before, after} for every key of SETTINGS whose live value (LIVE: key -> text as
+    read, keys missing from LIVE are not planned) differs, in apply_order (forwarding keys first)."""
+    return [{'key': key, 'before': normalize_live(live[key]), 'after': settings[key]}
+            for key in apply_order(settings) if key in live and not values_equal(settings[key], live[key])]
+
+
+def restore_record(changes):
+    """The data a window keeps to restore the live values: [[key, previous value], ...] in apply_order, so the
+    revert writes the forwarding keys first (forwarding goes off before anything else is restored)."""
+    previous = dict((change['key'], change['before']) for change in changes)
+    return [[key, previous[key]] for key in apply_order(previous)]
+
+
+def check_restore_record(record):
+    """RECORD (read back from the window's state file) as [(key, value)] in apply_order, every key checked with
+    transaction_key and every value with normalize_value. Raise SettingsError for anything else: a record
+    that is not exactly what restore_record writes is not restored at all (never a path or a value from it
+    unchecked)."""
+    if not isinstance(record, list) or len(record) > RECORD_MAX_KEYS:
+        raise SettingsError('the kernel settings record is not a list of at most %d [key, value] pairs' % RECORD_MAX_KEYS)
+    pairs = {}
+    for item in record:
+        if not isinstance(item, list) or len(item) != 2:
+            raise SettingsError('the kernel settings record holds %s, not a [key, value] pair' % escape(repr(item)[:80]))
+        key, value = item
+        transaction_key(key)
+        if key in pairs:
+            raise SettingsError('the kernel settings record names %s twice' % escape(key))
+        pairs[key] = normalize_value(key, value)
+    return [(key, pairs[key]) for key in apply_order(pairs)]
+
+
+def file_record(path, profile, settings, optional=()):
+    """The data a window keeps to write the sysctl.d file after the confirmation."""
+    return {'path': path, 'profile': profile, 'settings': dict(settings), 'optional': sorted(optional)}
+
+
+def check_file_record(record, dirs=WRITE_DIRS):
+    """RECORD (read back from the window's state file) as (path, content): the path checked with check_path,
+    every key and value validated, the content rendered here (render), never taken from the record. Raise
+    SettingsError for anything else."""
+    if not isinstance(record, dict) or not isinstance(record.get('settings'), dict) \
+            or not isinstance(record.get('optional'), list) or len(record['settings']) > RECORD_MAX_KEYS:
+        raise SettingsError('the sysctl.d record is not {path, profile, settings, optional}')
+    problem = check_path(record.get('path'), dirs)
+    if problem:
+        raise SettingsError(problem)
+    if record.get('profile') not in PROFILES:
+        raise SettingsError('the sysctl.d record names the profile %s' % escape(record.get('profile')))
+    settings = {}
+    for key, value in record['settings'].items():
+        transaction_key(key)
+        settings[key] = normalize_value(key, value)
+    optional = [key for key in record['optional'] if key in settings]
+    return record['path'], render(settings, record['profile'], optional=optional)

@@ -91,6 +91,8 @@ options:
         V(lookup('ansible.builtin.file', 'blocklist.txt'\).splitlines(\)) of a commented file on the controller works.
       - A network must be written with its network address (V(10.0.0.0/8), not V(10.0.0.5/8)). A V(/0) network
         is refused, written V(0.0.0.0/0) or as the range V(0.0.0.0-255.255.255.255) (a hash:net set cannot hold it).
+        The unspecified address (V(0.0.0.0), V(::)) is refused in a C(hash:ip) or C(hash:ip,port) set (ipset cannot
+        store it there); a C(hash:net) set holds it as a single address.
       - Mutually exclusive with O(src); one of them is required with O(state=present) (V([]) is an empty set).
       - Every item must be a string; a V(null) item is refused (it is not a blank item).
     type: list

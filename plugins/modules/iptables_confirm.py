@@ -17,7 +17,7 @@ description:
     changed ruleset under a revert timer. Its action plugin calls this module over a B(new) connection to say
     "the controller can still reach the host"; the timer is stopped and the deferred persistence is done
     (the ownership record in C(/var/lib/rampart-firewall) written, the persisted file written, the boot service
-    enabled).
+    enabled, the sysctl.d file of the kernel settings written).
   - You do not need this module in a playbook; the action plugin of M(rampart.firewall.iptables_ruleset) calls it.
     It is a module of its own so that the protocol has no hidden parameters, and so that you can confirm by hand
     (or from another play) when you drive the window yourself.
@@ -150,6 +150,11 @@ ipsets_persist_changed:
   description: Whether the persisted sets file was written.
   returned: success, when the apply changed managed sets and persists them
   type: bool
+sysctl_file_changed:
+  description: Whether the sysctl.d file of the kernel settings (O(rampart.firewall.iptables_ruleset#module:sysctl)) was
+    written after the confirmation. The live values were set by the timer right after the rules, inside the window.
+  returned: success, when the apply changed the sysctl.d file of its kernel settings
+  type: bool
 copy:
   description: The copy of the rules written after the confirmation (option copy_dir of iptables_ruleset).
   returned: success, when the apply had copy_dir
@@ -184,9 +189,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
     excerpt,
     write_atomic,
 )
-from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import persist_finish, write_persisted
 
 # The copy of the applied rules (iptables_ruleset option copy_dir): root-only.
 COPY_MODE = 0o600
@@ -243,6 +246,11 @@ def _finish(module, meta):
     """After the confirmation: the deferred writes recorded by the apply (persisted file, boot
     service, copy of the rules). Each path is checked again before writing. Returns the result
     keys; raises HostError."""
+    # What writes the files is imported here, not at the top: the calls with confirm=false (the go, then
+    # the wait for the timer's apply) do not compile it, nor the model it reaches (ownership, engine).
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs, sysctl_transaction
+    from ansible_collections.rampart.firewall.plugins.module_utils.ipset_host import persist_finish, write_persisted
     result = {'persisted': None, 'persist_changed': False, 'services_enabled': []}
     record = (meta or {}).get('record')
     if record and not record['same']:
@@ -275,6 +283,14 @@ def _finish(module, meta):
             result['persist_changed'] = True
         enabled = enable_services(module, todo['services'], todo['package'])
         result['services_enabled'] = sorted(set(result['services_enabled']).union(enabled))
+    kernel = (meta or {}).get('sysctl_file')
+    if kernel:
+        # the sysctl.d file of the kernel settings the window applied (iptables_ruleset option sysctl): its path
+        # checked again and its content rendered from the validated record (sysctl_transaction.write_file_record)
+        try:
+            result['sysctl_file_changed'] = sysctl_transaction.write_file_record(module, kernel)
+        except FirewallError as exc:
+            raise HostError(exc.msg)
     copy = (meta or {}).get('copy')
     if copy:
         result['copy'] = copy['path']

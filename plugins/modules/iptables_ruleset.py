@@ -140,8 +140,55 @@ options:
     elements: str
     choices: [firewalld, nftables, ufw]
     default: []
+  sysctl:
+    description:
+      - The kernel network settings of M(rampart.firewall.sysctl_hardening)'s profiles, set B(in the same transaction) as
+        the rules (the settings that can cut a connection, C(rp_filter) on an asymmetric route and forwarding). Planned in
+        this call (the live values in C(/proc/sys) read and compared, the sysctl.d file rendered); check and diff modes
+        report the live values and the file that would change.
+      - With a revert window (O(rollback_timeout)), the timer sets the changed live values right B(after) the rules of the
+        window (forwarding goes on only once the new C(FORWARD) rules are live), keeps the previous values as data in the
+        window's state file, and on revert restores them B(before) the rules (forwarding goes off first). The sysctl.d file
+        is written only after the confirmation (M(rampart.firewall.iptables_confirm)), atomically, mode C(0644). A change of
+        the kernel settings alone (rules unchanged) goes through a window too.
+      - The keys of C(net.ipv6.*) ride in the IPv6 window, every other key in the IPv4 one; with one family in
+        O(rulesets) (or O(family)), that family's window carries all of them.
+      - Without a window (O(rollback_timeout=0)) the live values are set right after the rules, and the file written where
+        the persisted rules are.
+      - Only network keys (C(net.*)) are accepted; every key must exist in C(/proc/sys) (an unknown key fails before
+        anything changes, naming it). Overrides by later sysctl.d files are not looked for here (M(rampart.firewall.sysctl_hardening)
+        reports them).
+      - Mutually exclusive with O(sysctl_check), which it replaces (O(sysctl_check) stays, read-only, deprecated).
+    type: dict
+    suboptions:
+      profile:
+        description: O(rampart.firewall.sysctl_hardening#module:profile).
+        type: str
+        required: true
+        choices: [host, router]
+      settings:
+        description: O(rampart.firewall.sysctl_hardening#module:settings), network keys (C(net.*)) only.
+        type: dict
+      path:
+        description: O(rampart.firewall.sysctl_hardening#module:path).
+        type: path
+        default: /etc/sysctl.d/90-rampart-firewall.conf
+      container_engine:
+        description: O(rampart.firewall.sysctl_hardening#module:container_engine).
+        type: str
+        choices: [auto, present, absent]
+        default: auto
+      on_readonly:
+        description:
+          - O(rampart.firewall.sysctl_hardening#module:on_readonly), for the live values that cannot be set (C(/proc/sys)
+            mounted read-only). V(fail) fails before anything changes, V(file_only) sets the others and writes the file,
+            V(skip) changes no kernel setting and writes no file. A warning names the keys left.
+        type: str
+        choices: [fail, file_only, skip]
+        default: fail
   sysctl_check:
     description:
+      - Deprecated, use O(sysctl), which also sets the settings inside the transaction.
       - Also check, read-only, whether the kernel settings that M(rampart.firewall.sysctl_hardening) would set with these
         options are in place, the file (content and mode C(0644)) and every live value in C(/proc/sys). The answer is
         RV(sysctl_in_place), so that a role can skip the call of M(rampart.firewall.sysctl_hardening) when nothing
@@ -546,20 +593,15 @@ EXAMPLES = r'''
     src: /etc/rampart/rules.v4
     persist_path: /etc/rampart/persisted.v4
 
-- name: Both families in one call and one confirm-or-revert window; keep copies, check the kernel settings
+- name: A router, both families and the kernel settings in one call and one confirm-or-revert window; keep copies
   rampart.firewall.iptables_ruleset:
     rulesets:
       ipv4: "{{ lookup('ansible.builtin.template', 'rules.v4.j2') }}"
       ipv6: "{{ lookup('ansible.builtin.template', 'rules.v6.j2') }}"
     copy_dir: /etc/rampart
-    sysctl_check:
-      profile: host
-  register: firewall
-
-- name: Set the kernel settings only when they are not in place
-  rampart.firewall.sysctl_hardening:
-    profile: host
-  when: not firewall.sysctl_in_place
+    # forwarding goes on after the new FORWARD rules, off again first on revert; sysctl.d written after the confirmation
+    sysctl:
+      profile: router
 
 - name: Read the live IPv4 ruleset
   rampart.firewall.iptables_ruleset:
@@ -696,6 +738,16 @@ other_managers:
   type: list
   elements: dict
   sample: [{"name": "nftables", "enabled": true, "running": null, "evidence": ["/etc/systemd/system/sysinit.target.wants/nftables.service"]}]
+sysctl:
+  description:
+    - The kernel settings of O(sysctl) - C(path), C(settings) (the effective ones), C(live_changed) (key, before and
+      after, set live by this call, or by the window's timer when C(pending)), C(live_skipped) (with C(reason), see
+      O(sysctl.on_readonly)), C(file_changed) (written now, or after the confirmation when C(pending)), C(pending)
+      (carried by a revert window) and C(container_engine) (C(found), C(forwarding_left)).
+  returned: when sysctl is set and state=present
+  type: dict
+  sample: {"path": "/etc/sysctl.d/90-rampart-firewall.conf", "live_changed": [{"key": "net.ipv4.ip_forward", "before": "0",
+           "after": "1"}], "live_skipped": [], "file_changed": true, "pending": true}
 sysctl_in_place:
   description: Whether the kernel settings of O(sysctl_check) are in place, file and live values.
   returned: when sysctl_check is set
@@ -867,6 +919,16 @@ ownership:
       description: Recorded rules and chains of ours no longer declared (removed), RV(ours_removed) and RV(ours_removed_chains).
       type: int
   sample: {ours: 14, neighbours: 9, unknown: 1, ours_removed: 0}
+fast_path:
+  description:
+    - V(true) when this unchanged re-run was answered from the digest of the last unchanged run of the family
+      (C(/var/lib/rampart-firewall/fastpath.v4), C(fastpath.v6)) - the options, the desired text, the live ruleset (comment
+      lines and counters aside), the record, the persisted file and the copy were byte for byte those of that run, so
+      the other keys are that run's result (RV(before), RV(after) and RV(payload) included), without parsing or planning.
+    - Not returned when the normal path ran (any input differed, check mode, managed address sets, kernel settings).
+  returned: state=present, an unchanged re-run answered from the digest
+  type: bool
+  sample: true
 record:
   description: The record of earlier applies that decided what is ours (written again after this apply is confirmed).
   returned: state=present
@@ -1037,7 +1099,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine i
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import DigestLoggingModule
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import SYSCTL_DEFAULT_PATH
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_ruleset_apply import run_ruleset
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_transaction import run_ruleset
 from ansible_collections.rampart.firewall.plugins.module_utils import reachability
 
 
@@ -1057,6 +1119,13 @@ def argument_spec():
         copy_dir=dict(type='path'),
         local_fact=dict(type='dict', options=dict(name=dict(type='str', required=True),
                                                   content=dict(type='dict', required=True))),
+        sysctl=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
+                                              settings=dict(type='dict'),
+                                              path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
+                                              container_engine=dict(type='str', default='auto',
+                                                                    choices=['auto', 'present', 'absent']),
+                                              on_readonly=dict(type='str', default='fail',
+                                                               choices=['fail', 'file_only', 'skip']))),
         sysctl_check=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
                                                     settings=dict(type='dict'),
                                                     path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
@@ -1077,7 +1146,8 @@ def argument_spec():
 def main():
     module = DigestLoggingModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[('content', 'src', 'rulesets'), ('family', 'rulesets'), ('persist_path', 'rulesets')],
+        mutually_exclusive=[('content', 'src', 'rulesets'), ('family', 'rulesets'), ('persist_path', 'rulesets'),
+                            ('sysctl', 'sysctl_check')],
         required_if=[('state', 'present', ('content', 'src', 'rulesets'), True)],
         supports_check_mode=True,
     )

@@ -1016,6 +1016,21 @@ def ruleset_round2_cases():
                         ('no-profile', {}), ('unknown-key', {'profile': 'host', 'write': True})]:
         add(invalid('ruleset/sysctl-check/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, sysctl_check=value),
                     ['sysctl_check', 'profile', 'write'], value if isinstance(value, str) else None, family='sysctl_check'))
+    # sysctl: the kernel settings in the transaction (issue 22); bad input refused before anything changes
+    for name, value, shown in [('non-net-key', {'profile': 'router', 'settings': {'kernel.core_pattern': '|/bin/sh'}}, 'kernel.core_pattern'),
+                               ('unknown-key', {'profile': 'router', 'settings': {'net.ipv4.fz_nope': 1}}, 'net.ipv4.fz_nope'),
+                               ('newline-value', {'profile': 'router', 'settings': {'net.ipv4.ip_forward': '1\nkernel.sysrq = 1'}}, None),
+                               ('slash-key', {'profile': 'router', 'settings': {'net/ipv4/ip_forward': 1}}, None),
+                               ('path-passwd', {'profile': 'router', 'path': '/etc/sysctl.d/../passwd'}, None),
+                               ('path-cron', {'profile': 'router', 'path': '/etc/cron.d/fz.conf'}, '/etc/cron.d/fz.conf'),
+                               ('string', 'router', 'router'), ('no-profile', {}, None), ('profile-bogus', {'profile': 'paranoid'}, None),
+                               ('on-readonly-bogus', {'profile': 'router', 'on_readonly': 'ignore'}, None)]:
+        add(invalid('ruleset/sysctl/%s' % name, 'iptables_ruleset', ruleset(content=OTHER_V4, sysctl=value),
+                    ['sysctl', 'profile', 'path', 'on_readonly'], shown, family='sysctl',
+                    absent=['/etc/sysctl.d/90-rampart-firewall.conf', '/etc/cron.d/fz.conf']))
+    add(invalid('ruleset/sysctl/with-sysctl-check', 'iptables_ruleset',
+                ruleset(content=OTHER_V4, sysctl={'profile': 'host'}, sysctl_check={'profile': 'host'}), ['sysctl', 'sysctl_check'],
+                family='sysctl'))
     # preserve_interfaces
     add(case('ruleset/preserve-interfaces/valid-empty', 'iptables_ruleset', ruleset(preserve_interfaces=[]), 'valid',
              family='preserve_interfaces'))
@@ -1218,11 +1233,12 @@ def set_transaction_cases():
                 ruleset(content=ssh_rules, ssh_connection='198.51.100.7 50000 203.0.113.10 2222',
                         ipsets={'fz-abuse': {'members': ['192.0.2.1']}}), ['refusing to apply'], setup=[MAKE_ABUSE],
                 family='set transaction'))
-    # the kernel refuses a member the model takes (0.0.0.0 in a hash:ip set): the set stays as it was
-    add(invalid('ruleset/set-tx/kernel-refused-member', 'iptables_ruleset',
+    # 0.0.0.0 in a hash:ip set, which ipset refuses ("Null-valued element"): refused by the model, naming the
+    # set and the member, before anything changes (the other set stays as it was)
+    add(invalid('ruleset/set-tx/null-member-refused', 'iptables_ruleset',
                 ruleset(content=DESIRED_SETS, ssh_connection=SSH,
                         ipsets={'fz-abuse': {'members': ['198.51.100.0/24']}, 'fz-zz': {'members': ['0.0.0.0'], 'type': 'hash:ip'}}),
-                ['ipset restore'], setup=[MAKE_ABUSE], family='set transaction'))
+                ['ipsets[fz-zz]', 'unspecified address'], '0.0.0.0', setup=[MAKE_ABUSE], family='set transaction'))
     # the temporary prefix: a live set named like a temporary one is never touched
     add(case('ruleset/set-tx/leftover-temporary-set-kept', 'iptables_ruleset',
              ruleset(content=DESIRED_SETS, ssh_connection=SSH, ipsets={'fz-abuse': {'members': ['198.51.100.0/24']}}), 'valid',

@@ -55,9 +55,9 @@ def _no_ssh_session(monkeypatch):
     """The tests may run inside an SSH session: the modules' lockout check must not find and
     protect that one (it looks in the environment and in the parent processes). A test that
     wants the check gives ssh_connection."""
-    from ansible_collections.rampart.firewall.plugins.module_utils import iptables_apply
+    from ansible_collections.rampart.firewall.plugins.module_utils import iptables_applier
     monkeypatch.delenv('SSH_CONNECTION', raising=False)
-    monkeypatch.setattr(iptables_apply, 'session_ssh_connection', lambda: '')
+    monkeypatch.setattr(iptables_applier, 'session_ssh_connection', lambda: '')
 
 
 @pytest.fixture(autouse=True)

@@ -269,6 +269,56 @@ def test_24_set_change_failing_half_way_leaves_every_set_rule_and_file():
     results, took = apply(None, playbook='apply_sets.yml', bad=True)
     for name, res in results.items():
         assert res.get('failed') is True and res['changed'] is False, res
-        assert 'Null-valued element' in res['msg'] or 'payload line' in res['msg'], res['msg']
+        assert 'Cannot allocate memory' in res['msg'] and 'payload line' in res['msg'], res['msg']
         assert 'the sets were given back their previous content, the rules were not changed' in res['msg'], res['msg']
         assert host_state(name) == before[name], 'every set (ipset save), rule and file as it was'
+
+
+def test_25_rerun_during_an_open_window_keeps_the_new_ruleset_after_the_deadline():
+    """Issue 22, the Ctrl-C case: a run is killed while its window waits for the confirmation; the re-run
+    (same ruleset) confirms that window over a new connection, then finds nothing to change; after the first
+    window's deadline the new ruleset is still live and persisted, and nothing was reverted."""
+    import os
+    import signal
+    import subprocess
+    for name in NAMES:
+        try:
+            os.unlink('/tmp/rampart-safety-%s.json' % name)
+        except OSError:
+            pass
+    scenario = os.environ['MOLECULE_SCENARIO_DIRECTORY']
+    cmd = ['ansible-playbook', '-i', os.environ['MOLECULE_INVENTORY_FILE'], os.path.join(scenario, 'interrupted.yml'),
+           '-e', json.dumps({'rules': 'interrupted.v4', 'window': 60})]
+    proc = subprocess.Popen(cmd, cwd=scenario, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        end = time.time() + 180
+        while not all(os.path.exists('/tmp/rampart-safety-%s.json' % name) for name in NAMES):
+            assert proc.poll() is None and time.time() < end, 'the interrupted run did not reach its held window'
+            time.sleep(0.5)
+        time.sleep(1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)     # Ctrl-C: the play ends before any confirmation
+        proc.wait()
+    first = {}
+    for name in NAMES:
+        with open('/tmp/rampart-safety-%s.json' % name) as handle:
+            res = json.load(handle)
+        assert res['confirmed'] == 'held', res
+        first[name] = res['rollback']
+        assert 'safety case 25' in live(name), 'applied inside the held window'
+        assert 'safety case 25' not in persisted(name), 'not persisted before a confirmation'
+        assert fleet.host(name).run('test -e /run/rampart-firewall/%s.pending' % res['rollback']['token']).rc == 0
+    results, took = apply('interrupted.v4', window=10)
+    for name, res in results.items():
+        assert res.get('failed') is not True, (res.get('msg'), res)
+        assert res.get('earlier_window'), res
+        assert 'safety case 25' in persisted(name)
+    time.sleep(max(window['deadline'] for window in first.values()) - time.time() + 5)
+    for name in NAMES:
+        token = first[name]['token']
+        assert 'safety case 25' in live(name), 'still live after the first window\'s deadline'
+        assert 'safety case 25' in persisted(name)
+        host = fleet.host(name)
+        assert host.run('test -e /run/rampart-firewall/%s.confirmed' % token).rc == 0
+        for state in ('pending', 'reverted', 'reverting', 'failed'):
+            assert host.run('test -e /run/rampart-firewall/%s.%s' % (token, state)).rc != 0, (token, state)

@@ -4,7 +4,9 @@ The expected values come from the module_utils profiles (loaded from the checkou
 vars.yml, the settings the converge used."""
 import ast
 import importlib.util
+import json
 import os
+import time
 
 import pytest
 import yaml
@@ -160,6 +162,67 @@ def test_module_examples_work(name, tmp_path):
     finally:
         converge(name)
     assert live_values(fleet.host(name)) == EXPECTED
+
+
+WINDOW_FILE = '/etc/sysctl.d/91-window.conf'
+FORWARDING = ('net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding')
+
+
+def window_run(name, **extra_vars):
+    fleet.playbook('window.yml', limit=name, extra_vars=extra_vars)
+    with open('/tmp/rampart-sysctl-window-%s.json' % name) as handle:
+        return json.load(handle)
+
+
+def forward_policies(host):
+    return [host.check_output('%s -S FORWARD | head -1' % cmd) for cmd in ('iptables', 'ip6tables')]
+
+
+def test_kernel_settings_inside_the_window_revert_then_confirm(name):
+    """iptables_ruleset option sysctl (issue 22): forwarding goes on inside the window, after the new FORWARD
+    rules; left unconfirmed, the timer switches it off again (before the rules come back) and the sysctl.d file
+    is not written; the confirmed run writes it; the re-run changes nothing; a change of only a kernel setting
+    still goes through a window (and is reverted the same way)."""
+    host = fleet.host(name)
+    for key in FORWARDING:
+        host.check_output('echo 0 > /proc/sys/%s' % key.replace('.', '/'))
+    host.check_output('rm -f %s; iptables -P FORWARD ACCEPT; ip6tables -P FORWARD ACCEPT; iptables -F FORWARD; '
+                      'ip6tables -F FORWARD' % WINDOW_FILE)
+    try:
+        # 1. held, never confirmed: applied inside the window, then reverted by the timer
+        res = window_run(name, hold=True, window=6)
+        assert res['confirmed'] == 'held', res
+        assert res['sysctl']['pending'] and not res['sysctl']['live_skipped'], res['sysctl']
+        assert [live(host, key) for key in FORWARDING] == ['1', '1']          # on inside the window
+        assert forward_policies(host) == ['-P FORWARD DROP'] * 2
+        assert not host.file(WINDOW_FILE).exists                              # written only after a confirmation
+        time.sleep(res['rollback']['deadline'] - time.time() + 4)
+        assert [live(host, key) for key in FORWARDING] == ['0', '0']          # off again
+        assert forward_policies(host) == ['-P FORWARD ACCEPT'] * 2
+        assert not host.file(WINDOW_FILE).exists
+        # 2. confirmed: live, and the file written after the confirmation
+        res = window_run(name, window=30)
+        assert res['confirmed'] == 'confirmed', res
+        assert [live(host, key) for key in FORWARDING] == ['1', '1']
+        assert live_values(host) == EXPECTED
+        assert host.file(WINDOW_FILE).content_string == PROFILES.render(EXPECTED, VARS['sysctl_profile'])
+        assert host.file(WINDOW_FILE).mode == 0o644
+        # 3. re-run: nothing to change, no window
+        res = window_run(name, window=30)
+        assert not res['changed'] and 'rollback' not in res, res
+        # 4. only a kernel setting changes (the rules are the same): still a window, reverted unconfirmed
+        host.check_output('echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter')
+        res = window_run(name, hold=True, window=6)
+        assert res['confirmed'] == 'held' and res['sysctl']['live_changed'] == [
+            {'key': 'net.ipv4.conf.all.rp_filter', 'before': '0', 'after': '2'}], res
+        assert live(host, 'net.ipv4.conf.all.rp_filter') == '2'
+        time.sleep(res['rollback']['deadline'] - time.time() + 4)
+        assert live(host, 'net.ipv4.conf.all.rp_filter') == '0'
+    finally:
+        host.check_output('rm -f %s; iptables -P FORWARD ACCEPT; ip6tables -P FORWARD ACCEPT; iptables -F FORWARD; '
+                          'ip6tables -F FORWARD' % WINDOW_FILE)
+        converge(name)
+    assert live_values(host) == EXPECTED
 
 
 # Last: a restart is a reboot for the container (a new network namespace with default values).

@@ -162,15 +162,16 @@ def test_absent_leaves_sysctl_and_sets_alone():
     """The role docs: kernel settings and address sets are left as they are with state absent."""
     sets = [t for t in _tasks() if t.get('ansible.builtin.include_tasks') == 'ipsets.yml'][0]
     assert "firewall_base_state == 'present'" in sets['when']
-    sysctl = _task('Set the kernel network settings')
-    assert "firewall_base_state == 'present'" in sysctl['when']
-    apply = _task('Apply the rules atomically, keep foreign chains, persist them')['rampart.firewall.iptables_ruleset']
-    assert "firewall_base_state == 'present'" in apply['ipsets'] and "firewall_base_state == 'present'" in apply['sysctl_check']
+    # the kernel settings ride in the apply's transaction (option sysctl): no task of their own
+    flat = [sub for task in _tasks() for sub in [task] + list(task.get('block') or [])]
+    assert not [t for t in flat if 'rampart.firewall.sysctl_hardening' in t]
+    apply = [t for t in flat if 'rampart.firewall.iptables_ruleset' in t][0]['rampart.firewall.iptables_ruleset']
+    assert "firewall_base_state == 'present'" in apply['ipsets'] and "firewall_base_state == 'present'" in apply['sysctl']
 
 
 def test_the_docker_live_expression_reads_the_registered_output():
     """__firewall_base_docker_live, templated by Ansible over what the FORWARD read registers."""
-    apply = _task('Apply the rules atomically, keep foreign chains, persist them')
+    apply = _task('Apply the rules atomically, keep neighbour chains and rules, persist ours')
     expr = apply['vars']['__firewall_base_docker_live']
     registered = {'results': [
         {'item': 'ipv4', 'stdout': '-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1'},
@@ -192,7 +193,7 @@ def test_the_docker_live_expression_reads_the_registered_output():
 def test_the_apply_refuses_other_managers_unless_a_switch_stops_them(stop_firewalld, stop_ufw, refused):
     """Every run, in the apply's own call: firewalld, an enabled nftables.service and ufw are refused; the
     stop switches let the apply go on and stop_managers.yml stops what it reported."""
-    expr = _task('Apply the rules atomically, keep foreign chains, persist them')['rampart.firewall.iptables_ruleset']['refuse_managers']
+    expr = _task('Apply the rules atomically, keep neighbour chains and rules, persist ours')['rampart.firewall.iptables_ruleset']['refuse_managers']
     got = rr.templar({'firewall_base_stop_firewalld': stop_firewalld, 'firewall_base_stop_ufw': stop_ufw}).template(rr.trusted(expr))
     assert (yaml.safe_load(got) if isinstance(got, str) else list(got)) == refused
     stop = _task('Stop the other firewall managers the apply found (stop switches)')

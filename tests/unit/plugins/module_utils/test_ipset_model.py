@@ -129,6 +129,13 @@ def test_canonical_members():
     ('hash:ip,port', 'inet', '10.0.0.1,tcp:70000', 'the port must be a number'),
     ('hash:ip,port', 'inet', '10.0.0.1,tcp:80-90', 'no names or ranges'),
     ('hash:ip,port', 'inet', '10.0.0.1,gre:1', 'the protocol must be one of'),
+    # ipset refuses the unspecified address in hash:ip and hash:ip,port ("Null-valued element")
+    ('hash:ip', 'inet', '0.0.0.0', "members[0]: '0.0.0.0' is the unspecified address 0.0.0.0: a hash:ip set cannot hold it"),
+    ('hash:ip', 'inet', '0.0.0.0/32', 'is the unspecified address 0.0.0.0: a hash:ip set cannot hold it'),
+    ('hash:ip', 'inet6', '::', "'::' is the unspecified address ::: a hash:ip set cannot hold it"),
+    ('hash:ip', 'inet6', '0::0/128', 'is the unspecified address ::'),
+    ('hash:ip,port', 'inet', '0.0.0.0,tcp:22', 'is the unspecified address 0.0.0.0: a hash:ip,port set cannot hold it'),
+    ('hash:ip,port', 'inet6', '::,udp:53', 'is the unspecified address ::: a hash:ip,port set cannot hold it'),
 ])
 def test_bad_members_name_the_entry(set_type, family, item, needle):
     with pytest.raises(m.IpsetError) as info:
@@ -269,3 +276,10 @@ def test_lockout_networks_feed_the_preflight():
     assert preflight(rules, '10.9.9.9 50000 10.0.0.1 22', sets=given)['safe'] is True
     assert preflight(rules, '192.0.2.9 50000 10.0.0.1 22', sets=given)['safe'] is False
     assert preflight(rules, '192.0.2.9 50000 10.0.0.1 22')['safe'] is None
+
+
+def test_the_unspecified_address_is_a_member_of_hash_net_only():
+    # ipset stores 0.0.0.0 in a hash:net set (as 0.0.0.0/32) and refuses it in hash:ip: so does the model
+    assert keys(['0.0.0.0']) == {(4, 0, 32, False)}
+    assert keys(['::'], family='inet6') == {(6, 0, 128, False)}
+    assert keys(['0.0.0.1'], 'hash:ip') == {(4, 1)}

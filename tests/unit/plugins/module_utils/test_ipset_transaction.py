@@ -69,6 +69,7 @@ def test_managed_specs_per_family_and_lists_for_the_check():
     ({'members': [], 'maxelem': True}, 'maxelem must be an integer'),
     ({'members': '10.0.0.1'}, "members must be a list of addresses and networks, not the string '10.0.0.1'"),
     ({'members': ['0.0.0.0-255.255.255.255']}, 'is a range of every address (/0)'),
+    ({'members': ['192.0.2.1', '0.0.0.0'], 'type': 'hash:ip'}, "members[1]: '0.0.0.0' is the unspecified address 0.0.0.0"),
     ({'members': ['2001:db8::1']}, 'is an IPv6 address, but the set has family inet'),
 ])
 def test_check_declared_names_the_field_of_a_managed_set(value, shown):

@@ -17,6 +17,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils import iptables_a
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_options as options_mod
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_planner as planner_mod
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_tables as tables_mod
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_matches import (
     ICMP6_TYPES,
     ICMP_TYPES,
@@ -442,14 +443,14 @@ COMMIT
 
 
 def test_parse_tables_reads_only_the_named_tables():
-    live = planner_mod.parse_tables(SAVED, 'ipv4', ['filter', 'nat'])
+    live = tables_mod.parse_tables(SAVED, 'ipv4', ['filter', 'nat'])
     assert live['filter'].chains['INPUT'].policy == 'DROP'
     assert [r.text for r in live['filter'].chains['INPUT'].rules] == ['-i lo -j ACCEPT']
     assert live['nat'] == new_table('nat')
     with pytest.raises(options_mod.SpecError) as info:
-        planner_mod.parse_tables(SAVED, 'ipv4', ['mangle'])
+        tables_mod.parse_tables(SAVED, 'ipv4', ['mangle'])
     assert 'cannot understand the live mangle table' in info.value.msg
-    assert planner_mod.parse_tables('', 'ipv6', ['raw'])['raw'] == new_table('raw')
+    assert tables_mod.parse_tables('', 'ipv6', ['raw'])['raw'] == new_table('raw')
 
 
 @pytest.mark.parametrize('value,expect', [

@@ -369,6 +369,20 @@ def test_window_applies_sets_then_rules_and_confirm_writes_the_sets_file(host, t
     assert 'add admins 192.0.2.5' in files(host)['sets']
 
 
+def test_window_diff_shows_the_persisted_sets_file_it_writes_after_the_confirmation(host, timer):
+    state, bodies = timer
+    first_run(host)
+    before = files(host)['sets']
+    result = run(args(host, {'admins': managed(CONTROLLER, '192.0.2.5'), 'abuse': managed('203.0.113.0/24')},
+                      content=RULES_ABUSE, rollback_timeout=30), diff=True)
+    assert result['ipsets_persist_pending'] is True
+    header = '%s (persisted sets)' % host.files['sets']
+    entries = [entry for entry in result['diff'] if entry['after_header'] == header]
+    assert len(entries) == 1, [entry['after_header'] for entry in result['diff']]
+    assert entries[0]['before'] == before and 'add admins 192.0.2.5' in entries[0]['after']
+    assert files(host)['sets'] == before, 'written only after the confirmation'
+
+
 def test_window_revert_gives_back_sets_and_rules_byte_for_byte(host, timer, monkeypatch):
     state, bodies = timer
     first_run(host)
