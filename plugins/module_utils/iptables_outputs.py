@@ -38,12 +38,9 @@ from ansible_collections.rampart.firewall.plugins.module_utils.ownership import 
     record_text,
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
-    ENGINE_SOCKETS,
-    SYS_CLASS_NET,
     SettingsError,
     apply_order,
     check_path as sysctl_check_path,
-    detect_engine,
     engine_needs_reading,
     engine_settings,
     merge_settings,
@@ -52,6 +49,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     sysctl_path,
     values_equal,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transaction import engine_evidence
 
 __metaclass__ = type
 
@@ -67,9 +65,6 @@ FACT_LIMIT = 1 << 20
 # The kernel settings checked by sysctl_check, and the default file of rampart.firewall.sysctl_hardening.
 PROC_SYS = '/proc/sys'
 SYSCTL_DEFAULT_PATH = '/etc/sysctl.d/90-rampart-firewall.conf'
-# Where a running container engine shows (sysctl_profiles.detect_engine); unit tests point these elsewhere.
-NET_DIR = SYS_CLASS_NET
-SOCKET_ROOT = ''
 
 
 def copy_path(copy_dir, family):
@@ -240,16 +235,6 @@ def write_record(module, planned):
         except OSError as exc:
             raise FirewallError('cannot replace the ownership record %s: %s' % (excerpt(planned['path'], 200), exc.strerror))
     write_plan(module, planned, 'the ownership record')
-
-
-def engine_evidence():
-    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist
-    (the same reads as rampart.firewall.sysctl_hardening)."""
-    try:
-        names = os.listdir(NET_DIR)
-    except (IOError, OSError):
-        names = []
-    return detect_engine(names, [path for path in ENGINE_SOCKETS if os.path.exists(SOCKET_ROOT + path)])
 
 
 def sysctl_state(options, proc_sys=None):

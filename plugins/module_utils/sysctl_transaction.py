@@ -175,9 +175,9 @@ def write_file(module, path, content):
 
 
 def engine_evidence():
-    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist (the same
-    look as sysctl_hardening's and sysctl_check's; not imported from iptables_outputs, which would bring the
-    ruleset model into every module that loads iptables_rollback)."""
+    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist. The one
+    look of the collection: sysctl_hardening and iptables_outputs (sysctl_check) import it from here (a light
+    module: it does not bring the ruleset model along). Unit tests point NET_DIR and SOCKET_ROOT elsewhere."""
     try:
         names = os.listdir(NET_DIR)
     except (IOError, OSError):

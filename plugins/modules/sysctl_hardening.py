@@ -424,9 +424,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     CONTAINER_ENGINE_CHOICES,
-    ENGINE_SOCKETS,
     PROFILES,
-    SYS_CLASS_NET,
     SYSCTL_CONF,
     SYSCTL_DIRS,
     SettingsError,
@@ -434,7 +432,6 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     WRITE_DIRS,
     boot_position,
     check_path,
-    detect_engine,
     engine_needs_reading,
     engine_settings,
     find_overrides,
@@ -445,12 +442,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     sysctl_path,
     values_equal,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transaction import engine_evidence
 
 # Roots on the target. Unit tests point these at temporary trees.
 PROC_SYS = '/proc/sys'
 MOUNTINFO = '/proc/self/mountinfo'
-NET_DIR = SYS_CLASS_NET
-SOCKET_ROOT = ''
 DIRS = SYSCTL_DIRS
 CONF = SYSCTL_CONF
 WRITABLE_DIRS = WRITE_DIRS
@@ -494,15 +490,6 @@ def write_proc(key, value):
 
 def proc_writable(key):
     return os.access(proc_file(key), os.W_OK)
-
-
-def engine_evidence():
-    """detect_engine() of the target: the entries of /sys/class/net and the engine sockets that exist."""
-    try:
-        names = os.listdir(NET_DIR)
-    except (IOError, OSError):
-        names = []
-    return detect_engine(names, [path for path in ENGINE_SOCKETS if os.path.exists(SOCKET_ROOT + path)])
 
 
 def read_mountinfo():

@@ -19,6 +19,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_model im
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_persist import PersistTarget
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_profiles
+from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_transaction
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_ruleset_apply as ruleset_apply
 from ansible_collections.rampart.firewall.plugins.module_utils import iptables_outputs as outputs
 
@@ -280,8 +281,8 @@ def proc(monkeypatch, tmp_path):
     # no container engine on the fake target (the machine running the tests may have podman bridges)
     net = tmp_path / 'sys-class-net'
     net.mkdir()
-    monkeypatch.setattr(outputs, 'NET_DIR', str(net))
-    monkeypatch.setattr(outputs, 'SOCKET_ROOT', str(tmp_path))
+    monkeypatch.setattr(sysctl_transaction, 'NET_DIR', str(net))
+    monkeypatch.setattr(sysctl_transaction, 'SOCKET_ROOT', str(tmp_path))
     conf = tmp_path / 'sysctl.d'
     conf.mkdir()
     return root, settings

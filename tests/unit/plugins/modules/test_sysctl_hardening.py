@@ -19,6 +19,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import PROFILES, render
+from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_transaction
 from ansible_collections.rampart.firewall.plugins.modules import sysctl_hardening
 
 from module_harness import AnsibleExitJson, AnsibleFailJson, patch_module_args  # noqa: F401 pylint: disable=unused-import
@@ -142,8 +143,8 @@ def target(monkeypatch, tmp_path):
     monkeypatch.setattr(sysctl_hardening, 'CONF', fake.conf)
     monkeypatch.setattr(sysctl_hardening, 'WRITABLE_DIRS', (fake.etc, fake.run))
     # no container engine on the fake target (the machine running the tests may have podman bridges)
-    monkeypatch.setattr(sysctl_hardening, 'NET_DIR', fake.net)
-    monkeypatch.setattr(sysctl_hardening, 'SOCKET_ROOT', fake.root)
+    monkeypatch.setattr(sysctl_transaction, 'NET_DIR', fake.net)
+    monkeypatch.setattr(sysctl_transaction, 'SOCKET_ROOT', fake.root)
 
     real_write = sysctl_hardening.write_proc
 
