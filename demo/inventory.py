@@ -48,7 +48,7 @@ def probes(fleet):
         return net(fleet[name], network)['ipv6_address' if six else 'ipv4_address']
     web4, web6 = addr('demo-web', 'rampart-demo-net'), addr('demo-web', 'rampart-demo-net', True)
     db4, db6 = addr('demo-db', 'rampart-demo-net'), addr('demo-db', 'rampart-demo-net', True)
-    wan4 = addr('demo-wanhost', 'rampart-demo-net')
+    wan4, wan6 = addr('demo-wanhost', 'rampart-demo-net'), addr('demo-wanhost', 'rampart-demo-net', True)
     bas4, bas6 = addr('demo-bastion', 'rampart-demo-net'), addr('demo-bastion', 'rampart-demo-net', True)
     inside = addr('demo-internal', 'rampart-demo-internal')
     return {
@@ -63,11 +63,11 @@ def probes(fleet):
             {'proto': 'icmp', 'from': 'internet', 'host': web6},
         ],
         'demo-router': [
-            # the LAN reaches the internet (NAT: the seen-as address is checked by demo/probes.json).
-            # IPv4 only here for now: demo/probes.json checks IPv6 after the run. The role sets IPv6
-            # forwarding inside the window (right after the rules), so a declared IPv6 probe should hold
-            # on a first run too: declare it once `make demo` shows it (see demo/README.md).
+            # the LAN reaches the internet in both families (NAT: the seen-as address is checked by
+            # demo/probes.json). The role sets forwarding inside the window, right after the rules, so
+            # these hold on the router's first run too.
             {'port': 8080, 'from': 'lan', 'host': wan4},
+            {'port': 8080, 'from': 'lan', 'host': wan6},
             # the port forward to the LAN client, and nothing else from outside
             {'port': 8080, 'from': 'internet', 'host': addr('demo-router', 'rampart-demo-net')},
             {'port': 80, 'from': 'internet', 'host': addr('demo-lanclient', 'rampart-demo-lan'), 'expect': 'refused'},
