@@ -51,7 +51,6 @@ from __future__ import annotations
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
-from ansible_collections.rampart.firewall.plugins.module_utils import iptables_fastpath as fastpath
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import (
     open_windows_warning,
     settle_all,
@@ -139,19 +138,16 @@ class Transaction:
             with ApplyLock(self.module.params['wait']):
                 try:
                     self.settle()
-                    # an unchanged re-run answered from the digest of the last unchanged run (iptables_fastpath)
-                    if not fastpath.attempt(self):
-                        self.read()
-                        self.plan()
-                        self.check()
-                        self.arm()
-                        try:
-                            self.apply()      # the point of no return
-                            self.confirm()
-                            self.write()
-                        except FirewallError as exc:
-                            raise self.failed_after_arm(exc)
-                        fastpath.remember(self)
+                    self.read()
+                    self.plan()
+                    self.check()
+                    self.arm()
+                    try:
+                        self.apply()      # the point of no return
+                        self.confirm()
+                        self.write()
+                    except FirewallError as exc:
+                        raise self.failed_after_arm(exc)
                 except Exception:
                     # under the lock (a started timer has applied nothing): the sets this call created go again
                     self.abandon()
@@ -170,8 +166,7 @@ class Transaction:
 
     # ---- the steps, in order -------------------------------------------------------------
     def read(self):
-        """Settle the open windows of these families, then read every family. Changes nothing (but a
-        stale window's revert; Transaction.run settles first)."""
+        """Read every family (Transaction.run has settled the open windows first). Changes nothing."""
         for worker in self.workers:
             worker.read()
         self.participate('read')

@@ -919,16 +919,6 @@ ownership:
       description: Recorded rules and chains of ours no longer declared (removed), RV(ours_removed) and RV(ours_removed_chains).
       type: int
   sample: {ours: 14, neighbours: 9, unknown: 1, ours_removed: 0}
-fast_path:
-  description:
-    - V(true) when this unchanged re-run was answered from the digest of the last unchanged run of the family
-      (C(/var/lib/rampart-firewall/fastpath.v4), C(fastpath.v6)) - the options, the desired text, the live ruleset (comment
-      lines and counters aside), the record, the persisted file and the copy were byte for byte those of that run, so
-      the other keys are that run's result (RV(before), RV(after) and RV(payload) included), without parsing or planning.
-    - Not returned when the normal path ran (any input differed, check mode, managed address sets, kernel settings).
-  returned: state=present, an unchanged re-run answered from the digest
-  type: bool
-  sample: true
 record:
   description: The record of earlier applies that decided what is ours (written again after this apply is confirmed).
   returned: state=present
