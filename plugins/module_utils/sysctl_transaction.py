@@ -76,15 +76,16 @@ def proc_file(key):
     return os.path.join(PROC_SYS, sysctl_path(transaction_key(key)))
 
 
-def read_live(key):
-    """The live value of KEY (without the final newline), None when the key does not exist. Raises OSError."""
-    path = proc_file(key)
+def read_key_file(path):
+    """The value in the /proc/sys file PATH (without the final newline), None when it does not exist; never
+    through a symlink, and only a regular file (a directory of keys is not a key). Raises OSError. The one
+    reader of live kernel values of the collection (sysctl_hardening uses it too)."""
     if not os.path.lexists(path):
         return None
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, 'not a key', path)
+            raise OSError(errno.EINVAL, 'not a key (a directory of keys or not a regular file)', path)
         data = os.read(fd, 65536)
     finally:
         os.close(fd)
@@ -92,13 +93,24 @@ def read_live(key):
     return text[:-1] if text.endswith('\n') else text
 
 
-def write_live(key, value):
-    """One write(2) of VALUE to KEY's file (the kernel parses one write as the whole value). Raises OSError."""
-    fd = os.open(proc_file(key), os.O_WRONLY | os.O_NOFOLLOW)
+def write_key_file(path, value):
+    """One write(2) of VALUE (text) to the /proc/sys file PATH, never through a symlink (the kernel parses one
+    write as the whole value). Raises OSError. The one writer of live kernel values of the collection."""
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
     try:
         os.write(fd, value.encode('utf-8'))
     finally:
         os.close(fd)
+
+
+def read_live(key):
+    """The live value of KEY (without the final newline), None when the key does not exist. Raises OSError."""
+    return read_key_file(proc_file(key))
+
+
+def write_live(key, value):
+    """One write(2) of VALUE to KEY's file. Raises OSError."""
+    write_key_file(proc_file(key), value)
 
 
 def set_values(pairs):

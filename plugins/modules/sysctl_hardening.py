@@ -409,7 +409,6 @@ unknown:
   sample: [net.bridge.bridge-nf-call-iptables]
 '''
 
-import errno
 import os
 import stat
 
@@ -442,7 +441,11 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     sysctl_path,
     values_equal,
 )
-from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transaction import engine_evidence
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transaction import (
+    engine_evidence,
+    read_key_file,
+    write_key_file,
+)
 
 # Roots on the target. Unit tests point these at temporary trees.
 PROC_SYS = '/proc/sys'
@@ -468,24 +471,14 @@ def proc_file(key):
 
 def read_proc(key):
     """The live value of KEY (as shown, without the final newline), None when the key does not exist.
-    Raises OSError when it exists but cannot be read."""
-    path = proc_file(key)
-    if not os.path.lexists(path):
-        return None
-    if os.path.isdir(path):
-        raise OSError(errno.EISDIR, 'a directory of keys, not a key', path)
-    with open(path, 'rb') as handle:
-        text = to_text(handle.read(), errors='surrogate_or_strict')
-    return text[:-1] if text.endswith('\n') else text
+    Raises OSError when it exists but cannot be read (sysctl_transaction.read_key_file: no symlink, a regular
+    file only)."""
+    return read_key_file(proc_file(key))
 
 
 def write_proc(key, value):
-    """One write(2) of VALUE to the key's file: the kernel parses one write as the whole value."""
-    fd = os.open(proc_file(key), os.O_WRONLY)
-    try:
-        os.write(fd, to_bytes(value))
-    finally:
-        os.close(fd)
+    """One write(2) of VALUE to the key's file (sysctl_transaction.write_key_file)."""
+    write_key_file(proc_file(key), to_text(value))
 
 
 def proc_writable(key):

@@ -251,3 +251,23 @@ def test_a_forwarding_write_that_resets_another_key_is_followed_by_that_key(proc
     # the revert: forwarding back on (the kernel resets accept_redirects), then accept_redirects as it was
     assert st.restore_live(record) == []
     assert get_proc(proc, 'net.ipv4.ip_forward') == '1' and get_proc(proc, 'net.ipv4.conf.all.accept_redirects') == '0'
+
+
+def test_the_one_key_reader_and_writer_follow_no_symlink_and_read_only_regular_files(tmp_path):
+    # sysctl_hardening reads and writes live values through these too: a symlink planted where a key is
+    # expected is neither read nor written through, and a directory of keys is not a key
+    secret = tmp_path / 'secret'
+    secret.write_text('root only\n')
+    link = tmp_path / 'ip_forward'
+    link.symlink_to(secret)
+    with pytest.raises(OSError):
+        st.read_key_file(str(link))
+    with pytest.raises(OSError):
+        st.write_key_file(str(link), '1')
+    assert secret.read_text() == 'root only\n'
+    with pytest.raises(OSError):
+        st.read_key_file(str(tmp_path))
+    key = tmp_path / 'rp_filter'
+    key.write_text('1\n')
+    assert st.read_key_file(str(key)) == '1'
+    assert st.read_key_file(str(tmp_path / 'absent')) is None
