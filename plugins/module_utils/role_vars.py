@@ -709,6 +709,12 @@ def _sysctl(value):
     for key, val in value.items():
         if not isinstance(key, str) or not _SYSCTL_KEY_RE.match(key):
             raise _Bad('key %s is not a sysctl key' % _show(key))
+        if not key.startswith('net.'):
+            # the roles set these inside the confirm-or-revert window (iptables_ruleset option sysctl), which
+            # sets and restores the kernel network settings only (sysctl_profiles.transaction_key)
+            raise _Bad('key %s is not a network key (net.*): the role sets its kernel settings inside the '
+                       'confirm-or-revert window, which takes network keys only; set other keys with '
+                       'rampart.firewall.sysctl_hardening' % _show(key))
         if isinstance(val, (dict, list, tuple)):
             raise _Bad('%s: the value must be a number or a string, not %s' % (key, _what(val)))
 

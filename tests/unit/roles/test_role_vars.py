@@ -231,6 +231,8 @@ BAD = [
      ['mapping']),
     ('single_host', {'single_host_sysctl_settings': {'net.ipv4.tcp_syncookies': [1]}}, 'single_host_sysctl_settings:',
      ['number or a string']),
+    ('masquerading_router', {'masquerading_router_sysctl_settings': {'kernel.kptr_restrict': 2}},
+     'masquerading_router_sysctl_settings:', ['kernel.kptr_restrict', 'network key (net.*)', 'sysctl_hardening']),
     ('single_host', {'single_host_tcp_ports': [{'port': 22, 'comment': 'two\nlines'}]},
      'single_host_tcp_ports[0].comment:', ['control character']),
     ('single_host', {'single_host_egress': [{'proto': 'icmp', 'port': 1}]}, 'single_host_egress[0].proto:',
