@@ -198,6 +198,10 @@ notes:
   - Keys that leave the file (removed from O(settings), or after a change of O(profile)) keep their live value until the
     next boot.
   - The module does not run C(sysctl --system) or C(systemd-sysctl), so other files are not re-applied.
+  - This module sets the live values at once, without a confirm-or-revert window. A change of C(rp_filter) or forwarding
+    can cut a connection; for the network keys, O(rampart.firewall.iptables_ruleset#module:sysctl) sets the same profiles
+    inside the window of the rules (restored by the host itself when the confirmation does not come, the file written only
+    after it). The roles use that option; use this module for keys outside C(net.*) or where no ruleset is applied.
   - O(path) is checked before anything changes, live values included. It must be a regular file or absent, in real
     directories (a symlinked C(sysctl.d) directory is refused, the module never writes through a link), and not on a
     filesystem of C(/proc), C(/sys) or C(/dev).
