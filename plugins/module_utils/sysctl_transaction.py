@@ -103,6 +103,16 @@ def write_key_file(path, value):
         os.close(fd)
 
 
+def read_mountinfo(path=None):
+    """The text of /proc/self/mountinfo (PATH in tests), '' when it cannot be read: whether /proc/sys is mounted
+    read-only (sysctl_profiles.readonly_mount). Used by sysctl_hardening too."""
+    try:
+        with open(path or MOUNTINFO) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ''
+
+
 def read_live(key):
     """The live value of KEY (without the final newline), None when the key does not exist. Raises OSError."""
     return read_key_file(proc_file(key))
@@ -310,11 +320,7 @@ class KernelSettings:
             if os.access(path, os.W_OK):
                 continue
             if mountinfo is None:
-                try:
-                    with open(MOUNTINFO) as handle:
-                        mountinfo = handle.read()
-                except (IOError, OSError):
-                    mountinfo = ''
+                mountinfo = read_mountinfo()
             ro = readonly_mount(mountinfo, path)
             if ro is None and os.geteuid() != 0:
                 self.fail('cannot set %s live: %s is not writable and the module runs as uid %d, not root (use become).'

@@ -1093,6 +1093,14 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_transact
 from ansible_collections.rampart.firewall.plugins.module_utils import reachability
 
 
+def _kernel_options():
+    """The options sysctl and sysctl_check share (those of rampart.firewall.sysctl_hardening)."""
+    return dict(profile=dict(type='str', required=True, choices=['host', 'router']),
+                settings=dict(type='dict'),
+                path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
+                container_engine=dict(type='str', default='auto', choices=['auto', 'present', 'absent']))
+
+
 def argument_spec():
     return dict(
         family=dict(type='str', default='ipv4', choices=['ipv4', 'ipv6']),
@@ -1109,18 +1117,9 @@ def argument_spec():
         copy_dir=dict(type='path'),
         local_fact=dict(type='dict', options=dict(name=dict(type='str', required=True),
                                                   content=dict(type='dict', required=True))),
-        sysctl=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
-                                              settings=dict(type='dict'),
-                                              path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
-                                              container_engine=dict(type='str', default='auto',
-                                                                    choices=['auto', 'present', 'absent']),
-                                              on_readonly=dict(type='str', default='fail',
-                                                               choices=['fail', 'file_only', 'skip']))),
-        sysctl_check=dict(type='dict', options=dict(profile=dict(type='str', required=True, choices=['host', 'router']),
-                                                    settings=dict(type='dict'),
-                                                    path=dict(type='path', default=SYSCTL_DEFAULT_PATH),
-                                                    container_engine=dict(type='str', default='auto',
-                                                                          choices=['auto', 'present', 'absent']))),
+        sysctl=dict(type='dict', options=dict(_kernel_options(), on_readonly=dict(type='str', default='fail',
+                                                                                  choices=['fail', 'file_only', 'skip']))),
+        sysctl_check=dict(type='dict', options=_kernel_options()),
         backup=dict(type='bool', default=False),
         rollback_timeout=dict(type='int', default=30),
         confirm_probes=dict(type='list', elements='dict', default=[]),

@@ -448,6 +448,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transaction import (
     engine_evidence,
     read_key_file,
+    read_mountinfo as read_transaction_mountinfo,
     write_key_file,
 )
 
@@ -490,11 +491,7 @@ def proc_writable(key):
 
 
 def read_mountinfo():
-    try:
-        with open(MOUNTINFO) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return ''
+    return read_transaction_mountinfo(MOUNTINFO)
 
 
 def apply_live(targets, written):

@@ -83,8 +83,8 @@ def test_forwarding_stays_on():
 
 def test_forwarding_stays_on_when_the_facts_do_not_show_docker():
     """gather_facts: false (like roles: [docker, single_host] with facts from before Docker started): the
-    role cannot see docker0; the sysctl task (made to run: its file removed, a key changed) and the apply's
-    sysctl_check find Docker on the target. Forwarding stays 1 live, no ip_forward = 0 in the file, the
+    role cannot see docker0; the apply's kernel settings (option sysctl; made to change: the file removed, a key
+    changed) find Docker on the target. Forwarding stays 1 live, no ip_forward = 0 in the file, the
     published port answers, and the second run changes nothing."""
     path = '/etc/sysctl.d/90-rampart-firewall.conf'
     on_host('rm', '-f', path)
