@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import os
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import empty_table, parse_or_empty
@@ -149,20 +148,9 @@ def settle_all(appliers):
 
 
 def open_windows_warning(families):
-    """Check mode: a warning naming the open windows of FAMILIES (read only), or None."""
-    state_dir = rollback.STATE_DIR
-    if not os.path.isdir(state_dir) or os.path.islink(state_dir):
-        return None
-    try:
-        found = [(token, meta) for family in families for token, meta in rollback.pending(state_dir, family)]
-    except (IOError, OSError, KeyError, TypeError):
-        return None
-    if not found:
-        return None
-    shown = ', '.join('%s, token %s, %.0f s left' % (meta.get('family'), token, max(meta['remaining'], 0))
-                      for token, meta in found)
-    return ('a confirm-or-revert window is open (%s): a run without check mode confirms it over a new connection '
-            'before changing anything, or fails' % shown)
+    """Check mode: a warning naming the open windows of FAMILIES (read only), or None (iptables_rollback's, which
+    sysctl_hardening uses too)."""
+    return rollback.open_windows_warning(families)
 
 
 def ssh_session(params):

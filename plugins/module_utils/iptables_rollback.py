@@ -66,6 +66,12 @@ from ansible_collections.rampart.firewall.plugins.module_utils import ipset_mode
 from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_transaction
 
 STATE_DIR = '/run/rampart-firewall'
+# Bounds and delay of a window, the same for every module that arms one (iptables_ruleset, sysctl_hardening):
+# a window that never ends is no safety net; the apply lock is waited for at most MAX_WAIT seconds; the timer
+# applies at most APPLY_DELAY seconds after the module has answered.
+MAX_ROLLBACK_TIMEOUT = 3600
+MAX_WAIT = 300
+APPLY_DELAY = 1.0
 # The exact shape arm() makes: family, whole seconds, 8 hex digits (ASCII only).
 TOKEN_RE = re.compile(r'\A(?:ipv4|ipv6)-[0-9]{1,12}-[0-9a-f]{8}\Z')
 
@@ -152,6 +158,24 @@ def pending(state_dir, family=None, now=None):
             meta['remaining'] = meta['deadline'] - now
             found.append((token, meta))
     return sorted(found, key=lambda item: item[1]['deadline'])
+
+
+def open_windows_warning(families, state_dir=None):
+    """Check mode: a warning naming the open windows of FAMILIES (read only), or None. Used by every module that
+    settles windows (iptables_ruleset, the granular modules, sysctl_hardening)."""
+    state_dir = state_dir or STATE_DIR
+    if not os.path.isdir(state_dir) or os.path.islink(state_dir):
+        return None
+    try:
+        found = [(token, meta) for family in families for token, meta in pending(state_dir, family)]
+    except (IOError, OSError, KeyError, TypeError):
+        return None
+    if not found:
+        return None
+    shown = ', '.join('%s, token %s, %.0f s left' % (meta.get('family'), token, max(meta['remaining'], 0))
+                      for token, meta in found)
+    return ('a confirm-or-revert window is open (%s): a run without check mode confirms it over a new connection '
+            'before changing anything, or fails' % shown)
 
 
 def arm(state_dir, family, previous, restore_argv, timeout, tables=(), now=None, extra=None):
@@ -254,18 +278,26 @@ def expire(state_dir, token, restore_argv, run=None):
     run = run or _run
     with open(_path(state_dir, token, 'json')) as handle:
         meta = json.load(handle)
-    with open(_path(state_dir, token, 'rules')) as handle:
-        previous = handle.read()
-    # the kernel settings of the window first (iptables_ruleset option sysctl): forwarding goes off before
-    # the previous rules come back (T.json's sysctl, validated key by key: sysctl_transaction.restore_live)
+    try:
+        with open(_path(state_dir, token, 'rules')) as handle:
+            previous = handle.read()
+    except FileNotFoundError:
+        previous = None
+    # the kernel settings of the window first (iptables_ruleset option sysctl, or the kernel-only window of
+    # sysctl_hardening): forwarding goes off before the previous rules come back (T.json's sysctl, validated
+    # key by key: sysctl_transaction.restore_live)
     kernel_problems = sysctl_transaction.restore_live(meta.get('sysctl'))
-    rc, out, err = run(list(restore_argv), previous)
+    rc, out, err = restore_rules(meta, previous, restore_argv, run)
     # then the address sets of the apply (iptables_ruleset's managed ipsets): their previous content,
     # and the sets it created destroyed, once the rules that used them are gone
     set_problems = revert_sets(meta.get('ipsets'), run)
     state = 'reverted' if rc == 0 and not set_problems and not kernel_problems else 'failed'
-    report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous, 'tables': meta.get('tables', []),
+    report = {'rc': rc, 'stdout': out, 'stderr': err, 'restored': previous or '', 'tables': meta.get('tables', []),
               'at': time.time(), 'family': meta['family']}
+    failed_apply = applied(state_dir, token)
+    if isinstance(failed_apply, dict) and failed_apply.get('msg'):
+        # the timer's apply failed after changing something (ApplyError applied=True): say why it reverted at once
+        report['apply_error'] = failed_apply['msg']
     if meta.get('sysctl'):
         report['sysctl'] = {'restored': [item[0] for item in meta['sysctl'] if isinstance(item, list) and item],
                             'problems': kernel_problems}
@@ -275,6 +307,31 @@ def expire(state_dir, token, restore_argv, run=None):
     _write(_path(state_dir, token, 'reverting'), json.dumps(report))
     os.rename(_path(state_dir, token, 'reverting'), _path(state_dir, token, state))
     return state
+
+
+def restore_rules(meta, previous, restore_argv, run):
+    """The rules part of a revert: (rc, stdout, stderr). A kernel-only window (sysctl_hardening: no tables, T.rules
+    empty) has no rules to restore: nothing runs. A window of tables whose T.rules is missing, or a host without
+    iptables-restore (RESTORE_ARGV None), cannot be restored: rc 1, the revert is 'failed'."""
+    if not meta.get('tables') and not (previous or '').strip():
+        return 0, '', ''
+    if previous is None:
+        return 1, '', 'the previous rules (T.rules) are missing: nothing to restore them from'
+    if not restore_argv:
+        return 1, '', 'iptables-restore was not found when this window was settled: the previous rules were not restored'
+    return run(list(restore_argv), previous)
+
+
+def withdraw(state_dir, token):
+    """Remove the files of a window armed by this run whose timer has not been started (nothing applied), so that
+    no later apply finds it pending and restores its state."""
+    if not valid_token(token):
+        return
+    for suffix in ('pending', 'json', 'rules'):
+        try:
+            os.unlink(_path(state_dir, token, suffix))
+        except OSError:
+            pass
 
 
 # Where the revert finds ipset (a constant list, never a path from input or from the state directory).

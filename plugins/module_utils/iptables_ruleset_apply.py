@@ -78,10 +78,13 @@ __metaclass__ = type
 
 BACKUP_DIR = '/var/backups/rampart-firewall'
 # Upper bounds of the options in seconds: a window that never ends is no safety net.
-MAX_ROLLBACK_TIMEOUT = 3600
-MAX_WAIT = 300
-# Seconds between the module's answer and the timer's iptables-restore (see arm_window).
-APPLY_DELAY = 1.0
+# (iptables_rollback's: the same for sysctl_hardening's kernel-only window)
+MAX_ROLLBACK_TIMEOUT = rollback.MAX_ROLLBACK_TIMEOUT
+MAX_WAIT = rollback.MAX_WAIT
+# Seconds between the module's answer and the timer's iptables-restore (see arm_window): the default and the
+# bound of the option apply_delay.
+APPLY_DELAY = rollback.APPLY_DELAY
+MAX_APPLY_DELAY = 10
 # A ParseError field shown for src: an option name (--dport, -j) or a word of the model (chain, counters).
 _SAFE_FIELD = re.compile(r'\A(-[A-Za-z]|--[a-z][a-z0-9-]{0,23}|[a-zA-Z]{1,10})\Z')
 
@@ -90,14 +93,8 @@ def withdraw(token):
     """Withdraw a window armed by this run whose timer has not applied (nothing was applied): remove
     its files, so that no later apply finds it pending and restores its ruleset. A timer already
     started waits for the apply lock this run holds, then finds its window gone and exits without
-    applying (see Window.timer_apply)."""
-    if not rollback.valid_token(token):
-        return
-    for suffix in ('pending', 'json', 'rules'):
-        try:
-            os.unlink(os.path.join(rollback.STATE_DIR, '%s.%s' % (token, suffix)))
-        except OSError:
-            pass
+    applying (see Window.timer_apply). (iptables_rollback.withdraw, which sysctl_hardening uses too.)"""
+    rollback.withdraw(rollback.STATE_DIR, token)
 
 
 class FamilyState:
@@ -118,7 +115,7 @@ class Window:
     with the revert record and the files to write after the confirmation, T.rules) and not started.
 
     start() forks the timer (iptables_rollback.run_window), which applies the sets, then the rules, a
-    moment (APPLY_DELAY) after the module has answered, and restores the previous ones at the deadline
+    moment (option apply_delay, APPLY_DELAY by default) after the module has answered, and restores the previous ones at the deadline
     unless the controller confirms; withdraw() removes a window whose timer has applied nothing."""
 
     def __init__(self, worker, token, plan, desired, persist=None, copy=None, sets_file=False):
@@ -132,6 +129,10 @@ class Window:
         self.copy = copy
         self.sets_file = sets_file
         self.started = False
+        # option apply_delay (run_ruleset checked its bounds); APPLY_DELAY for a caller without the option
+        self.delay = worker.params.get('apply_delay', APPLY_DELAY)
+        if self.delay is None:
+            self.delay = APPLY_DELAY
 
     def start(self):
         worker = self.worker
@@ -139,14 +140,14 @@ class Window:
         state_dir = rollback.STATE_DIR
         try:
             pid = rollback.spawn(lambda: rollback.run_window(state_dir, self.token, self.timer_apply, restore_argv,
-                                                             delay=APPLY_DELAY))
+                                                             delay=self.delay))
         except (IOError, OSError) as exc:
             raise FirewallError('cannot start the revert timer of the %s window: %s' % (worker.family, to_native(exc)))
         self.started = True
         meta = rollback.meta(state_dir, self.token) or {}
         worker.result['rollback'] = {
             'token': self.token, 'timeout': worker.params['rollback_timeout'], 'deadline': meta.get('deadline'),
-            'state_dir': state_dir, 'timer_pid': pid, 'apply_delay': APPLY_DELAY,
+            'state_dir': state_dir, 'timer_pid': pid, 'apply_delay': self.delay,
         }
         return worker.result['rollback']
 

@@ -65,6 +65,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host imp
 )
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_outputs import Outputs
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_ruleset_apply import (
+    MAX_APPLY_DELAY,
     MAX_ROLLBACK_TIMEOUT,
     MAX_WAIT,
     RulesetApply,
@@ -244,7 +245,9 @@ class Transaction:
                 raise FirewallError(exc.msg, **exc.extra)
             for worker in self.workers:
                 if worker.family in enabled:
-                    worker.result['services_enabled'] = enabled[worker.family]
+                    # added to what the family's own write enabled (the persisted sets' boot service)
+                    earlier = set(worker.result.get('services_enabled') or [])
+                    worker.result['services_enabled'] = sorted(earlier.union(enabled[worker.family]))
                     worker.result['changed'] = worker.result['changed'] or bool(enabled[worker.family])
         self.participate('write')
         # the local fact last: nothing is written before the point of no return
@@ -304,6 +307,9 @@ def run_ruleset(module):
     if not 0 <= params['rollback_timeout'] <= MAX_ROLLBACK_TIMEOUT:
         module.fail_json(msg='rollback_timeout must be 0 (off) or up to %d seconds, not %d'
                          % (MAX_ROLLBACK_TIMEOUT, params['rollback_timeout']))
+    if not 0 <= params['apply_delay'] <= MAX_APPLY_DELAY:
+        module.fail_json(msg='apply_delay must be between 0 and %d seconds, not %s' % (MAX_APPLY_DELAY, params['apply_delay']),
+                         field='apply_delay', value=params['apply_delay'])
     if params['copy_dir'] is not None:
         problem = check_dir_path('copy_dir', params['copy_dir'])
         if problem:

@@ -714,7 +714,7 @@ def _sysctl(value):
             # sets and restores the kernel network settings only (sysctl_profiles.transaction_key)
             raise _Bad('key %s is not a network key (net.*): the role sets its kernel settings inside the '
                        'confirm-or-revert window, which takes network keys only; set other keys with '
-                       'rampart.firewall.sysctl_hardening' % _show(key))
+                       'rampart.firewall.sysctl_hardening and rollback_timeout: 0' % _show(key))
         if isinstance(val, (dict, list, tuple)):
             raise _Bad('%s: the value must be a number or a string, not %s' % (key, _what(val)))
 

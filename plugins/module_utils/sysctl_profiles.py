@@ -473,7 +473,7 @@ def transaction_key(key):
     if not key.startswith(TRANSACTION_PREFIX) or '/' in key:
         raise SettingsError('sysctl.settings: %s is not a network key (net.*): the transaction of iptables_ruleset sets '
                             'and restores the kernel network settings only; set other keys with '
-                            'rampart.firewall.sysctl_hardening. Nothing was changed.' % escape(key))
+                            'rampart.firewall.sysctl_hardening and rollback_timeout=0. Nothing was changed.' % escape(key))
     return key
 
 

@@ -379,7 +379,10 @@ options:
         fails naming the window (RV(open_window)). Check mode warns.
       - Over SSH this is the real protection. Over C(local) and container connections (C(podman), C(docker)) a
         new connection does not cross the firewall, so the confirmation always arrives; the timer then only
-        protects against a controller that dies between the apply and the confirmation.
+        protects against a controller that dies between the apply and the confirmation. Over those (C(local),
+        C(podman), C(docker), C(buildah), C(chroot)) the action plugin confirms with one call of
+        M(rampart.firewall.iptables_confirm) instead of two, unless O(confirm_probes) or O(hold_window) need the
+        ruleset live before the confirmation.
       - V(0) turns it off; the module applies synchronously and persists at once (no timer, no action-plugin
         round trip). Check mode never arms a timer.
       - "At most V(3600) (one hour): a window that never ends would keep the previous ruleset waiting forever."
@@ -406,6 +409,18 @@ options:
     type: list
     elements: dict
     default: []
+  apply_delay:
+    description:
+      - With a revert window (O(rollback_timeout) > 0), the most seconds the window's timer waits, once the module has
+        answered, before it applies the ruleset. It applies earlier when the controller says it has the module's answer
+        (the first call of M(rampart.firewall.iptables_confirm)). Between V(0) and V(10).
+      - The wait is there so that a ruleset which cuts the connection cannot cut it before the module's answer (with the
+        window's token) has reached the controller. Over SSH keep the default.
+      - The action plugin passes V(0) over C(local) and container connections (C(podman), C(docker), C(buildah),
+        C(chroot)), unless the task sets it. The firewall cannot cut those connections, so the timer applies as soon
+        as the module has released the apply lock, while the answer travels.
+    type: float
+    default: 1.0
   hold_window:
     description:
       - V(true) makes the action plugin return as soon as the new ruleset is live (and O(confirm_probes) held), without
@@ -684,7 +699,7 @@ rollback:
       sample: 4242
     apply_delay:
       description: The most seconds between the module's answer and the timer's C(iptables-restore) (it starts earlier
-        when the first confirmation call arrives).
+        when the first confirmation call arrives), O(apply_delay).
       type: float
       sample: 1.0
     tokens:
@@ -782,10 +797,13 @@ probes_failing:
   elements: str
   sample: ["192.0.2.10:443/tcp from controller: expected open, observed refused (connection refused (reset))"]
 confirm_attempts:
-  description: How many times the action plugin tried to reach the host again to confirm (each over a new connection).
+  description:
+    - How many times the action plugin called M(rampart.firewall.iptables_confirm) for the window (each over a new connection),
+      including the call that waits for the apply. V(2) over SSH when all went well, V(1) over a C(local) or container
+      connection.
   returned: when a revert window was armed
   type: int
-  sample: 1
+  sample: 2
 confirm_seconds:
   description: Seconds from the module call to the end of the confirmation (or of the wait for it).
   returned: when a revert window was armed
@@ -1122,6 +1140,7 @@ def argument_spec():
         sysctl_check=dict(type='dict', options=_kernel_options()),
         backup=dict(type='bool', default=False),
         rollback_timeout=dict(type='int', default=30),
+        apply_delay=dict(type='float', default=1.0),
         confirm_probes=dict(type='list', elements='dict', default=[]),
         hold_window=dict(type='bool', default=False),
         lockout_check=dict(type='bool', default=True),

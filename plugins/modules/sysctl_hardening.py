@@ -70,6 +70,7 @@ attributes:
     support: full
     details:
       - The file before and after, and the live values that change (C(key = value) lines, before and after).
+      - With a window, the diff is the change the window applies and the confirmation writes.
   platform:
     support: full
     platforms: linux
@@ -131,6 +132,44 @@ options:
         it can, and says which it could not.
     type: bool
     default: true
+  rollback_timeout:
+    description:
+      - Confirm-or-revert, with the meaning, bounds and default of
+        O(rampart.firewall.iptables_ruleset#module:rollback_timeout). When live values change, the target arms a revert
+        window of this many seconds per family (the keys of C(net.ipv6.*) in an IPv6 window, the others in an IPv4 one)
+        and its timer sets the live values once the controller has the module's answer (forwarding keys first). The
+        controller must then reach the host again over a B(new) connection and confirm (the action plugin does it, with
+        M(rampart.firewall.iptables_confirm)); without a confirmation in time the host restores the previous live values
+        by itself, and the task fails saying so.
+      - The file O(path) is written only after the confirmation (by M(rampart.firewall.iptables_confirm)), so reverted
+        values never come back at the next boot. A change of the file alone (no live value changes, or O(reload=false))
+        needs no window and is written at once.
+      - With a window, only network keys (C(net.*)) are accepted, and O(settings) naming another key fails naming it
+        before anything changes; set such keys in a task of their own with O(rollback_timeout=0).
+      - A window of the same family still open (of this module or of M(rampart.firewall.iptables_ruleset), for example a
+        run that was interrupted) makes the module change nothing and fail naming it (RV(open_window)), changed or not
+        and also with O(rollback_timeout=0); the action plugin confirms that window over a new connection first, then
+        runs the task (RV(earlier_window)).
+      - V(0) turns the window off and sets the live values at once, as earlier versions did. That is the B(unsafe)
+        choice, because a wrong C(rp_filter) or forwarding value cuts the controller off and nothing puts it back.
+      - At most V(3600). The window's state lives in C(/run/rampart-firewall) (root's, mode C(0700)). Check mode never
+        arms a window.
+    type: int
+    default: 30
+  wait:
+    description:
+      - Seconds the module, and the window's timer, wait for another apply on the same host (the apply lock of
+        O(rampart.firewall.iptables_ruleset#module:wait)). V(0) means do not wait; at most V(300).
+    type: int
+    default: 10
+  hold_window:
+    description:
+      - V(true) makes the action plugin return as soon as the new values are live, without confirming the window;
+        RV(confirmed) is V(held) and RV(rollback) has the token(s). The play must then confirm it with
+        M(rampart.firewall.iptables_confirm) over a new connection before the deadline, or the host restores the previous
+        values by itself (and the file stays as it was). Needs O(rollback_timeout) > 0.
+    type: bool
+    default: false
   on_readonly:
     description:
       - What to do when live values must change (O(reload=true)) and some keys cannot be set because they are not
@@ -198,10 +237,12 @@ notes:
   - Keys that leave the file (removed from O(settings), or after a change of O(profile)) keep their live value until the
     next boot.
   - The module does not run C(sysctl --system) or C(systemd-sysctl), so other files are not re-applied.
-  - This module sets the live values at once, without a confirm-or-revert window. A change of C(rp_filter) or forwarding
-    can cut a connection; for the network keys, O(rampart.firewall.iptables_ruleset#module:sysctl) sets the same profiles
-    inside the window of the rules (restored by the host itself when the confirmation does not come, the file written only
-    after it). The roles use that option; use this module for keys outside C(net.*) or where no ruleset is applied.
+  - A change of C(rp_filter) or forwarding can cut a connection, so by default (O(rollback_timeout)) the live values
+    change inside a confirm-or-revert window, restored by the host itself when the confirmation does not come, the file
+    written only after it; with O(rollback_timeout=0) they are set at once. The roles set the same profiles inside the
+    window of the rules (O(rampart.firewall.iptables_ruleset#module:sysctl)), in the same call.
+  - The module has an action plugin (the controller side of O(rollback_timeout), the one of
+    M(rampart.firewall.iptables_ruleset)); with O(rollback_timeout=0) it only runs the module.
   - O(path) is checked before anything changes, live values included. It must be a regular file or absent, in real
     directories (a symlinked C(sysctl.d) directory is refused, the module never writes through a link), and not on a
     filesystem of C(/proc), C(/sys) or C(/dev).
@@ -247,6 +288,18 @@ EXAMPLES = r'''
     profile: host
     container_engine: auto
 
+- name: Apply, then probe from elsewhere before confirming (the host reverts by itself without the confirmation)
+  rampart.firewall.sysctl_hardening:
+    profile: router
+    rollback_timeout: 120
+    hold_window: true
+  register: kernel
+
+- name: Confirm the held window over a new connection
+  rampart.firewall.iptables_confirm:
+    tokens: "{{ kernel.rollback.tokens | default([kernel.rollback.token]) }}"
+  when: kernel.rollback is defined
+
 - name: Only write the file; it is applied at the next boot
   rampart.firewall.sysctl_hardening:
     profile: host
@@ -276,6 +329,74 @@ changed:
   returned: always
   type: bool
   sample: true
+rollback:
+  description:
+    - The revert window(s) armed for the live values (see O(rollback_timeout)); absent when no window was armed.
+    - The action plugin confirms them and then reports RV(confirmed).
+  returned: when live values changed and rollback_timeout > 0
+  type: dict
+  sample: {token: ipv4-1795000000-1a2b3c4d, tokens: [ipv4-1795000000-1a2b3c4d, ipv6-1795000000-5e6f7a8b],
+           families: [ipv4, ipv6], timeout: 30, deadline: 1795000030.5, state_dir: /run/rampart-firewall, timer_pid: 4242,
+           apply_delay: 1.0}
+  contains:
+    token:
+      description: The token of the first window, for M(rampart.firewall.iptables_confirm).
+      type: str
+      sample: ipv4-1795000000-1a2b3c4d
+    tokens:
+      description: With two windows (IPv4 and IPv6 keys change), the tokens of both, confirmed together.
+      type: list
+      elements: str
+      sample: [ipv4-1795000000-1a2b3c4d, ipv6-1795000000-5e6f7a8b]
+    families:
+      description: The families of the windows, in the order of RV(rollback.tokens).
+      type: list
+      elements: str
+      sample: [ipv4, ipv6]
+    timeout:
+      description: The window in seconds, O(rollback_timeout).
+      type: int
+      sample: 30
+    deadline:
+      description: When the timers restore the previous values unless confirmed, in seconds since the epoch.
+      type: float
+      sample: 1795000030.5
+    state_dir:
+      description: The root-only directory that holds the windows' state files.
+      type: str
+      sample: /run/rampart-firewall
+    timer_pid:
+      description: The process ID of the first window's detached timer.
+      type: int
+      sample: 4242
+    apply_delay:
+      description: The most seconds between the module's answer and the timer's apply.
+      type: float
+      sample: 1.0
+confirmed:
+  description:
+    - What the confirmation found, from M(rampart.firewall.iptables_confirm) (V(confirmed) on success; V(held) with
+      O(hold_window); otherwise what happened, for example V(reverted)).
+  returned: when a window was armed
+  type: str
+  sample: confirmed
+file_pending:
+  description:
+    - True in the module's answer while the file waits for the confirmation; V(false) once the action plugin has
+      confirmed (or the window was reverted), V(true) with O(hold_window) while it waits for the play's confirmation.
+  returned: when a window was armed
+  type: bool
+  sample: false
+open_window:
+  description: The windows of the same family that still wait for their confirmation; the module then changed nothing.
+  returned: failure, when a window of the same family is open
+  type: dict
+  sample: {tokens: [ipv4-1795000000-1a2b3c4d], families: [ipv4], remaining: 21.5}
+earlier_window:
+  description: The open windows the action plugin confirmed before this task (RV(open_window)), and what it found.
+  returned: when an earlier window was open
+  type: dict
+  sample: {tokens: [ipv4-1795000000-1a2b3c4d], families: [ipv4], confirmed: confirmed}
 path:
   description: The file written.
   returned: always
@@ -296,6 +417,8 @@ file_changed:
     - Whether the file was (or, in check mode, would be) written or its mode corrected.
     - On failure, whether the file holds new content now (V(false) when the module failed before writing it or put
       the previous file back).
+    - With a window (O(rollback_timeout)), whether the confirmation wrote it (V(false) when the window was reverted; in
+      the module's own answer, and with O(hold_window), the file it writes once confirmed, see RV(file_pending)).
   returned: always
   type: bool
   sample: true
@@ -303,6 +426,7 @@ live_changed:
   description:
     - The live values that were (or, in check mode, would be) changed, with the value before and after.
     - Empty with O(reload=false), and on failure unless putting the previous values back failed.
+    - With a window, the values its timers set; empty when the window was reverted (the previous values are back).
   returned: always
   type: list
   elements: dict
@@ -418,12 +542,15 @@ import stat
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_host import (
+    ApplyLock,
     DigestLoggingModule,
     HostError,
     check_file_path,
     read_own_file,
 )
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils import atomic_file
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import (
     CONTAINER_ENGINE_CHOICES,
@@ -435,6 +562,7 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles i
     WRITE_DIRS,
     boot_position,
     check_path,
+    file_record,
     engine_needs_reading,
     engine_settings,
     find_overrides,
@@ -450,6 +578,12 @@ from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_transactio
     read_key_file,
     read_mountinfo as read_transaction_mountinfo,
     write_key_file,
+)
+from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_window import (
+    KernelWindows,
+    families_of,
+    kernel_settings,
+    window_keys,
 )
 
 # Roots on the target. Unit tests point these at temporary trees.
@@ -694,6 +828,12 @@ class SysctlHardening:
     def run(self):
         params = self.params
         settings = self.effective()
+        if params['rollback_timeout'] > 0:
+            # only network keys go through the window (its timer restores network keys only)
+            try:
+                window_keys(sorted(settings))
+            except SettingsError as e:
+                self.fail(to_native(e), field='settings')
         live, unknown = self.read_live(settings)
         if unknown and params['unknown_keys'] == 'fail':
             self.fail('Unknown sysctl key(s): %s. There is no %s on the target (a typo, a kernel module that is not '
@@ -772,9 +912,39 @@ class SysctlHardening:
 
         self.result['live_skipped'] = live_skipped
         if self.module.check_mode:
+            warning = rollback.open_windows_warning(families_of(settings))
+            if warning:
+                self.module.warn(warning)
             self.result.update(changed=file_changed or bool(live_changed), file_changed=file_changed, live_changed=live_changed)
             self.module.exit_json(**self.result)
 
+        kernel = kernel_settings(self.module, self.path, params['profile'], settings, live, reasons, live_changed,
+                                 {'before': before, 'content': content, 'same': not file_changed,
+                                  'record': file_record(self.path, params['profile'], settings, unknown)})
+        windows = KernelWindows(self.module, kernel, params['rollback_timeout'], params['wait'])
+        try:
+            with ApplyLock(params['wait']):
+                # a window of these families (this module's or iptables_ruleset's) still open refuses the run,
+                # changed or not: its timer would later restore the values from before it
+                windows.settle(families_of(settings))
+                if params['rollback_timeout'] > 0 and live_changed:
+                    self.result['rollback'] = self.arm_and_start(windows)
+                    self.result.update(changed=True, file_changed=file_changed, live_changed=live_changed,
+                                       file_pending=file_changed)
+                    self.module.exit_json(**self.result)
+                self.change_now(settings, live, reasons, before, mode, content, content_changed, file_changed, live_changed)
+        except FirewallError as e:
+            self.fail(e.msg, **e.extra)
+
+    def arm_and_start(self, windows):
+        """The kernel-only windows (sysctl_window): armed, then their timers started; they apply the live values
+        once the controller has the answer, restore them at the deadline unless confirmed, and the file is written
+        by iptables_confirm after the confirmation. Nothing is changed here."""
+        windows.arm()
+        return windows.start()
+
+    def change_now(self, settings, live, reasons, before, mode, content, content_changed, file_changed, live_changed):
+        """Without a window (rollback_timeout=0, or no live value changes): the file, then the live values."""
         if content_changed:
             try:
                 self.write_file(content)
@@ -829,9 +999,23 @@ def main():
             unknown_keys=dict(type='str', default='fail', choices=['fail', 'warn']),
             on_readonly=dict(type='str', default='fail', choices=['fail', 'file_only', 'skip']),
             container_engine=dict(type='str', default='auto', choices=list(CONTAINER_ENGINE_CHOICES)),
+            rollback_timeout=dict(type='int', default=30),
+            wait=dict(type='int', default=10),
+            hold_window=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
+    # the bounds of iptables_ruleset's options of the same names (iptables_rollback)
+    if not 0 <= module.params['rollback_timeout'] <= rollback.MAX_ROLLBACK_TIMEOUT:
+        module.fail_json(msg='rollback_timeout must be between 0 and %d seconds, not %d. Nothing was changed.'
+                         % (rollback.MAX_ROLLBACK_TIMEOUT, module.params['rollback_timeout']), field='rollback_timeout',
+                         changed=False)
+    if not 0 <= module.params['wait'] <= rollback.MAX_WAIT:
+        module.fail_json(msg='wait must be between 0 and %d seconds, not %d. Nothing was changed.'
+                         % (rollback.MAX_WAIT, module.params['wait']), field='wait', changed=False)
+    if module.params['hold_window'] and module.params['rollback_timeout'] == 0:
+        module.fail_json(msg='hold_window needs a revert window: rollback_timeout must be more than 0, not 0. Nothing was '
+                         'changed.', field='hold_window', changed=False)
     SysctlHardening(module).run()
 
 

@@ -216,11 +216,14 @@ def valid_cases():
     add(case('nat/valid/port-forward', 'iptables_nat', nat(NAT_FWD), 'valid', backends=BOTH))
     add(case('nat/valid/port-forward-v6', 'iptables_nat',
              dict(type='port_forward', family='ipv6', in_interface='eth0', port=8080, to_destination='[2001:db8::10]:80'), 'valid'))
-    add(case('sysctl/valid/host', 'sysctl_hardening', dict(profile='host'), 'valid'))
-    add(case('sysctl/valid/router', 'sysctl_hardening', dict(profile='router'), 'valid'))
-    add(case('sysctl/valid/settings', 'sysctl_hardening', dict(profile='host', settings={'net.ipv4.tcp_timestamps': 0}), 'valid'))
+    # sysctl_hardening alone (no action plugin to confirm a window): the direct path, rollback_timeout=0
+    add(case('sysctl/valid/host', 'sysctl_hardening', dict(profile='host', rollback_timeout=0), 'valid'))
+    add(case('sysctl/valid/router', 'sysctl_hardening', dict(profile='router', rollback_timeout=0), 'valid'))
+    add(case('sysctl/valid/settings', 'sysctl_hardening', dict(profile='host', settings={'net.ipv4.tcp_timestamps': 0},
+                                                               rollback_timeout=0), 'valid'))
     add(case('sysctl/valid/no-reload', 'sysctl_hardening', dict(profile='host', reload=False), 'valid'))
-    add(case('sysctl/valid/run-sysctl-d', 'sysctl_hardening', dict(profile='host', path='/etc/sysctl.d/50-fuzz.conf'), 'valid'))
+    add(case('sysctl/valid/run-sysctl-d', 'sysctl_hardening', dict(profile='host', path='/etc/sysctl.d/50-fuzz.conf',
+                                                                   rollback_timeout=0), 'valid'))
     add(case('sysctl/unchanged/check-mode', 'sysctl_hardening', dict(profile='router'), 'unchanged', check_mode=True))
     for item in out:
         item.setdefault('family', 'valid')
@@ -775,8 +778,22 @@ def sysctl_cases():
             field = ['settings', 'key', 'keys', 'kernel.sysrq', 'net.ipv4.no_such_key', 'net.ipv4.conf.all.../../../kernel.sysrq']
         text = ''.join('%s%s' % item for item in value.items()) if isinstance(value, dict) else str(value)
         finding = 8 if any(c in text for c in '\x00\x1b\n') else (10 if '\uff10' in text or '\uff14' in text else None)
-        add(invalid('sysctl/settings/%s' % name, 'sysctl_hardening', dict(profile='host', settings=value), field, shown,
-                    finding=finding, family='sysctl settings'))
+        # rollback_timeout=0: a value the kernel refuses is refused by the module itself (with a window, by its timer,
+        # which reverts at once: molecule/sysctl bad_inputs.yml)
+        add(invalid('sysctl/settings/%s' % name, 'sysctl_hardening', dict(profile='host', settings=value, rollback_timeout=0),
+                    field, shown, finding=finding, family='sysctl settings'))
+    # the window (rollback_timeout > 0, issue 22): network keys only, the bounds of iptables_ruleset's options
+    add(invalid('sysctl/window/key-kernel', 'sysctl_hardening', dict(profile='host', settings={'kernel.sysrq': 1}, rollback_timeout=30),
+                ['settings', 'kernel.sysrq', 'rollback_timeout'], 'kernel.sysrq', family='sysctl window'))
+    add(invalid('sysctl/window/key-kernel-check-mode', 'sysctl_hardening',
+                dict(profile='host', settings={'vm.swappiness': 1}), ['settings', 'vm.swappiness'], 'vm.swappiness',
+                check_mode=True, family='sysctl window'))
+    for value in (-1, 3601, 10 ** 12):
+        add(invalid('sysctl/window/rollback-timeout-%s' % value, 'sysctl_hardening', dict(profile='router', rollback_timeout=value),
+                    'rollback_timeout', value, family='sysctl window'))
+    add(invalid('sysctl/window/wait-301', 'sysctl_hardening', dict(profile='router', wait=301), 'wait', 301, family='sysctl window'))
+    add(invalid('sysctl/window/hold-without-window', 'sysctl_hardening', dict(profile='router', rollback_timeout=0, hold_window=True),
+                ['hold_window', 'rollback_timeout'], family='sysctl window'))
     add(invalid('sysctl/profile/bogus', 'sysctl_hardening', dict(profile='paranoid'), 'profile', family='wrong type'))
     add(invalid('sysctl/profile/missing', 'sysctl_hardening', dict(), 'profile', family='wrong type'))
     add(invalid('sysctl/settings/string', 'sysctl_hardening', dict(profile='host', settings='net.ipv4.tcp_timestamps'), 'settings',
@@ -1088,8 +1105,9 @@ def granular_round2_cases():
     add(invalid('confirm/tokens/and-token', 'iptables_confirm', {'tokens': ['ipv4-1700000000-abcdef01'], 'token': 'ipv4-1700000000-abcdef01'},
                 ['tokens', 'token'], family='tokens'))
     # sysctl_hardening on_readonly
-    add(case('sysctl/on-readonly/skip', 'sysctl_hardening', dict(profile='host', on_readonly='skip'), 'valid', family='on_readonly'))
-    add(case('sysctl/on-readonly/file-only', 'sysctl_hardening', dict(profile='host', on_readonly='file_only'), 'valid',
+    add(case('sysctl/on-readonly/skip', 'sysctl_hardening', dict(profile='host', on_readonly='skip', rollback_timeout=0), 'valid',
+             family='on_readonly'))
+    add(case('sysctl/on-readonly/file-only', 'sysctl_hardening', dict(profile='host', on_readonly='file_only', rollback_timeout=0), 'valid',
              family='on_readonly'))
     for name, value in [('bogus', 'explode'), ('list', ['skip']), ('nul', 'skip\x00'), ('case', 'SKIP'), ('empty', '')]:
         add(invalid('sysctl/on-readonly/%s' % name, 'sysctl_hardening', dict(profile='host', on_readonly=value), 'on_readonly',

@@ -225,6 +225,58 @@ def test_kernel_settings_inside_the_window_revert_then_confirm(name):
     assert live_values(host) == EXPECTED
 
 
+STANDALONE_FILE = '/etc/sysctl.d/92-standalone.conf'
+STANDALONE_BEFORE = '# not ours yet\nnet.ipv4.ip_forward = 0\n'
+
+
+def standalone_run(name, **extra_vars):
+    fleet.playbook('standalone_window.yml', limit=name, extra_vars=extra_vars)
+    with open('/tmp/rampart-sysctl-standalone-%s.json' % name) as handle:
+        return json.load(handle)
+
+
+def raw_values(host):
+    """The bytes of every /proc/sys file of EXPECTED, in one command."""
+    paths = ' '.join('/proc/sys/' + key.replace('.', '/') for key in sorted(EXPECTED))
+    return host.run('for f in %s; do printf "%%s=" "$f"; cat "$f"; done' % paths).stdout
+
+
+def test_standalone_module_window_reverts_unconfirmed_then_confirms(name):
+    """sysctl_hardening's own window (issue 22): held and never confirmed, its timers restore every previous live
+    value (byte for byte) and leave the sysctl.d file as it was (byte for byte); confirmed, the file is written."""
+    host = fleet.host(name)
+    host.check_output("printf '%s' > %s; chmod 0644 %s" % (STANDALONE_BEFORE.replace('\n', '\\n'), STANDALONE_FILE,
+                                                           STANDALONE_FILE))
+    for key in FORWARDING + ('net.ipv4.conf.all.rp_filter',):
+        host.check_output('echo 0 > /proc/sys/%s' % key.replace('.', '/'))
+    before = raw_values(host)
+    file_before = host.file(STANDALONE_FILE).content
+    try:
+        # 1. held, never confirmed: the values change inside the window, then come back; the file is not written
+        res = standalone_run(name, hold=True, window=5)
+        assert res['confirmed'] == 'held' and res['file_pending'] is True, res
+        assert res['rollback']['families'] == ['ipv4', 'ipv6'] and len(res['rollback']['tokens']) == 2, res
+        assert [live(host, key) for key in FORWARDING] == ['1', '1']            # on inside the window
+        assert live(host, 'net.ipv4.conf.all.rp_filter') == '2'
+        assert host.file(STANDALONE_FILE).content == file_before
+        time.sleep(res['rollback']['deadline'] - time.time() + 3)
+        assert raw_values(host) == before                                       # every value back, byte for byte
+        assert host.file(STANDALONE_FILE).content == file_before                # the file as it was
+        # 2. confirmed: live, and the file written after the confirmation
+        res = standalone_run(name, window=30)
+        assert res['confirmed'] == 'confirmed' and res['file_changed'] is True and not res['file_pending'], res
+        assert live_values(host) == EXPECTED
+        assert host.file(STANDALONE_FILE).content_string == PROFILES.render(EXPECTED, VARS['sysctl_profile'])
+        assert host.file(STANDALONE_FILE).mode == 0o644
+        # 3. re-run: nothing to change, no window
+        res = standalone_run(name, window=30)
+        assert not res['changed'] and 'rollback' not in res, res
+    finally:
+        host.check_output('rm -f %s' % STANDALONE_FILE)
+        converge(name)
+    assert live_values(host) == EXPECTED
+
+
 # Last: a restart is a reboot for the container (a new network namespace with default values).
 def test_values_are_back_after_podman_restart(name):
     host = fleet.host(name)

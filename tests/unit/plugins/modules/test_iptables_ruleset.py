@@ -789,7 +789,8 @@ def window(monkeypatch, tmp_path, kernel):
     monkeypatch.setattr(rollback, 'STATE_DIR', state)
     bodies = []
     monkeypatch.setattr(rollback, 'spawn', lambda body: bodies.append(body) or 4242)
-    monkeypatch.setattr(ruleset_apply, 'APPLY_DELAY', 0)
+    # the captured timer applies at once: no wait for the controller's go (option apply_delay)
+    monkeypatch.setattr(rollback, 'wait_go', lambda *args, **kwargs: None)
     # the timer's own iptables-restore goes to the fake kernel too
     monkeypatch.setattr(rollback, '_run', lambda argv, data: kernel.run_command(
         argv, data=data, environ_update=ENV_C, binary_data=True))
@@ -835,6 +836,26 @@ def test_rollback_defers_the_apply_and_the_persistence_until_confirmed(kernel, p
         assert parse(handle.read()) == parse(WEB)
     again = confirm({'token': token})
     assert again['confirmed'] == 'already'
+
+
+def test_apply_delay_reaches_the_timer(kernel, persisted, window, monkeypatch):
+    """Option apply_delay: the timer waits that long (at most) for the controller's go; the result says so."""
+    state, bodies = window
+    waits = []
+    monkeypatch.setattr(rollback, 'wait_go', lambda state_dir, token, delay, **kwargs: waits.append(delay))
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30, 'apply_delay': 0})
+    assert result['rollback']['apply_delay'] == 0
+    timer_applies(bodies, monkeypatch)
+    assert waits == [0] and kernel.restored == [WEB_PAYLOAD]
+
+
+@pytest.mark.parametrize('value', [-1, 10.5, 3600])
+def test_apply_delay_out_of_bounds_is_refused_before_anything(kernel, persisted, window, value):
+    before = dict(kernel.live)
+    result = run({'content': WEB, 'persist_path': persisted, 'rollback_timeout': 30, 'apply_delay': value})
+    assert result['failed'] is True and result['field'] == 'apply_delay'
+    assert 'apply_delay must be between 0 and 10 seconds' in result['msg'] and str(value) in result['msg']
+    assert kernel.live == before and kernel.tested == [] and not os.path.exists(persisted)
 
 
 def test_unconfirmed_apply_is_reverted_and_never_persisted(kernel, persisted, window, monkeypatch):

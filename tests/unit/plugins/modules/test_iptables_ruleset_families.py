@@ -362,6 +362,23 @@ def test_one_systemctl_call_for_the_boot_service_of_both_families(kernel, tmp_pa
     assert systemctl_calls() == [['is-enabled', 'netfilter-persistent']]
 
 
+def test_both_families_keep_the_sets_boot_service_beside_the_rules_one(kernel, tmp_path, monkeypatch):
+    """The boot service the persisted sets enabled (RHEL: ipset) stays in the family's services_enabled when the
+    call then enables the rules' service of both families at once (it used to replace the list)."""
+    paths = {'ipv4': str(tmp_path / 'rules.v4'), 'ipv6': str(tmp_path / 'rules.v6')}
+    monkeypatch.setattr(ruleset_apply, 'persist_target', lambda os_release, family: PersistTarget(
+        paths[family], ('iptables',), 'iptables-services', 0o600))
+    kernel.systemctl = '/usr/bin/systemctl'
+
+    def persist_sets(self):
+        if self.family == 'ipv4':
+            self.result['services_enabled'] = ['ipset']
+    monkeypatch.setattr(ruleset_apply.RulesetApply, 'persist_sets', persist_sets)
+    result = run(both())
+    assert result['families']['ipv4']['services_enabled'] == ['ipset', 'iptables']
+    assert result['families']['ipv6']['services_enabled'] == []
+
+
 def test_every_window_reverted_is_not_reported_as_partly(kernel, targets, window, monkeypatch):
     """When no window was confirmed (both timers reverted), confirmed says so, not "partly"."""
     state, bodies = window

@@ -10,15 +10,18 @@ directory (the module's PROC_SYS, DIRS, CONF and MOUNTINFO are pointed there).""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import stat
+import time
 
 import pytest
 
 from ansible.module_utils import basic
 
 from ansible_collections.rampart.firewall.plugins.module_utils.sysctl_profiles import PROFILES, render
+from ansible_collections.rampart.firewall.plugins.module_utils import iptables_rollback as rollback
 from ansible_collections.rampart.firewall.plugins.module_utils import sysctl_transaction
 from ansible_collections.rampart.firewall.plugins.modules import sysctl_hardening
 
@@ -145,6 +148,10 @@ def target(monkeypatch, tmp_path):
     # no container engine on the fake target (the machine running the tests may have podman bridges)
     monkeypatch.setattr(sysctl_transaction, 'NET_DIR', fake.net)
     monkeypatch.setattr(sysctl_transaction, 'SOCKET_ROOT', fake.root)
+    # the windows' state (and the apply lock) in the fake target; the window's reads and writes of /proc/sys too
+    fake.state_dir = os.path.join(fake.root, 'run', 'rampart-firewall')
+    monkeypatch.setattr(rollback, 'STATE_DIR', fake.state_dir)
+    monkeypatch.setattr(sysctl_transaction, 'PROC_SYS', fake.proc)
 
     real_write = sysctl_hardening.write_proc
 
@@ -160,6 +167,8 @@ def target(monkeypatch, tmp_path):
 def run(target, args, check_mode=False, diff=False):
     args = dict(args)
     args.setdefault('path', target.path)
+    # the direct path (no window) unless a test asks for one: the window is tested below and in test_sysctl_window
+    args.setdefault('rollback_timeout', 0)
     if check_mode:
         args['_ansible_check_mode'] = True
     if diff:
@@ -846,3 +855,243 @@ def test_unknown_container_engine_value_is_refused_naming_it(target):
     result = run(target, {'profile': 'host', 'container_engine': 'docker'})
     assert result['failed'] is True and 'container_engine' in result['msg'] and 'docker' in result['msg']
     assert target.file() is None
+
+
+# ---- the confirm-or-revert window (rollback_timeout, sysctl_window) ------------------------------------------
+
+HOST = {'profile': 'host', 'container_engine': 'absent'}
+
+
+def raw_live(target):
+    """Every fake /proc/sys file of DEFAULTS as its bytes (what the window must restore)."""
+    found = {}
+    for key in DEFAULTS:
+        with open(target.proc_path(key), 'rb') as handle:
+            found[key] = handle.read()
+    return found
+
+
+@pytest.fixture
+def timers(target, monkeypatch):
+    """spawn() records the timers' bodies instead of forking; run_window runs on a fake clock whose sleep calls
+    on_sleep (to confirm meanwhile, as the controller would)."""
+    bodies = []
+    clock = {'now': time.time(), 'on_sleep': None}
+    real_run_window = rollback.run_window
+
+    def now():
+        return clock['now']
+
+    def sleep(seconds):
+        clock['now'] += seconds
+        if clock['on_sleep'] is not None:
+            clock['on_sleep']()
+
+    monkeypatch.setattr(rollback, 'spawn', lambda body: bodies.append(body) or 4242 + len(bodies))
+    monkeypatch.setattr(rollback, 'run_window', lambda *args, **kwargs: real_run_window(*args, sleep=sleep, now=now, **kwargs))
+    monkeypatch.setattr(sysctl_transaction, 'WRITE_DIRS', (target.etc, target.run))
+    target.bodies = bodies
+    target.clock = clock
+    return target
+
+
+def confirm_module(token):
+    from ansible_collections.rampart.firewall.plugins.modules import iptables_confirm
+    with patch_module_args({'token': token}):
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
+            iptables_confirm.main()
+    return info.value.args[0]
+
+
+def tokens_of(result):
+    return result['rollback'].get('tokens') or [result['rollback']['token']]
+
+
+def test_window_changes_nothing_before_the_timer_and_records_the_kernel_only_window(timers):
+    before = raw_live(timers)
+    result = run(timers, dict(ROUTER, rollback_timeout=30))
+    assert result['changed'] is True and result['file_pending'] is True and result['file_changed'] is True
+    assert result['rollback']['families'] == ['ipv4', 'ipv6'] and result['rollback']['timeout'] == 30
+    assert [t.split('-')[0] for t in tokens_of(result)] == ['ipv4', 'ipv6']
+    assert len(timers.bodies) == 2
+    # nothing changed yet: the timers apply, the confirmation writes the file
+    assert raw_live(timers) == before and timers.file() is None
+    meta4, meta6 = (rollback.meta(timers.state_dir, token) for token in tokens_of(result))
+    with open(os.path.join(timers.state_dir, tokens_of(result)[0] + '.rules')) as handle:
+        assert handle.read() == ''                       # no rules in a kernel-only window
+    assert meta4['tables'] == [] and meta6['tables'] == [] and meta4['wait'] == 10
+    assert meta4['sysctl'][0] == ['net.ipv4.ip_forward', '0']          # forwarding first
+    assert all(key.startswith('net.ipv6.') for key, _value in meta6['sysctl'])
+    assert not any(key.startswith('net.ipv6.') for key, _value in meta4['sysctl'])
+    assert meta4['sysctl_file']['path'] == timers.path and 'sysctl_file' not in meta6
+
+
+def test_window_not_confirmed_restores_the_live_values_and_leaves_the_file(timers):
+    timers.write(timers.etc, '90-rampart-firewall.conf', 'net.ipv4.ip_forward = 0\n')
+    os.chmod(timers.path, 0o644)
+    with open(timers.path, 'rb') as handle:
+        file_before = handle.read()
+    before = dict((key, timers.live(key)) for key in DEFAULTS)
+    result = run(timers, dict(ROUTER, rollback_timeout=30))
+    seen = {}
+
+    def look():   # inside each window: its timer has applied the new values
+        for token in tokens_of(result):
+            if token not in seen and rollback.outcome(timers.state_dir, token) == 'pending' \
+                    and rollback.applied(timers.state_dir, token) is not None:
+                seen[token] = dict((key, timers.live(key)) for key in DEFAULTS)
+    timers.clock['on_sleep'] = look
+    states = []
+    for body in timers.bodies:   # each timer from the time its window was armed (they run at once on a host)
+        timers.clock['now'] = time.time()
+        states.append(body())
+    assert states == ['reverted', 'reverted']
+    ipv4, ipv6 = (seen[token] for token in tokens_of(result))
+    assert ipv4['net.ipv4.ip_forward'] == '1' and ipv4['net.ipv4.conf.all.rp_filter'] == '2'
+    assert ipv6['net.ipv6.conf.all.forwarding'] == '1' and ipv6['net.ipv6.conf.eth0.accept_ra'] == '2'
+    assert ipv6['net.ipv4.ip_forward'] == '0'      # the IPv4 window was reverted at its deadline first
+    # every value back (forwarding reset others in a real kernel: all restored), the file untouched
+    assert dict((key, timers.live(key)) for key in DEFAULTS) == before
+    with open(timers.path, 'rb') as handle:
+        assert handle.read() == file_before
+    answer = confirm_module(tokens_of(result)[0])
+    assert answer['failed'] and answer['outcome'] == 'reverted'
+    assert 'net.ipv4.ip_forward' in answer['revert']['sysctl']['restored'] and answer['revert']['rc'] == 0
+
+
+def test_window_confirmed_keeps_the_values_and_writes_the_file(timers):
+    result = run(timers, dict(ROUTER, rollback_timeout=30))
+    answers = {}
+    for token, body in zip(tokens_of(result), timers.bodies):
+        def confirm_now(token=token):
+            if token not in answers and rollback.applied(timers.state_dir, token) is not None:
+                answers[token] = confirm_module(token)
+        timers.clock['on_sleep'] = confirm_now
+        assert body() == 'confirmed'
+    first, second = (answers[token] for token in tokens_of(result))
+    assert first['confirmed'] == 'confirmed' and first['sysctl_file_changed'] is True
+    assert second['confirmed'] == 'confirmed' and 'sysctl_file_changed' not in second
+    assert timers.file() == render(expected_router(), 'router')
+    assert stat.S_IMODE(os.stat(timers.path).st_mode) == 0o644
+    assert timers.live('net.ipv4.ip_forward') == '1' and timers.live('net.ipv6.conf.all.forwarding') == '1'
+    again = run(timers, dict(ROUTER, rollback_timeout=30))
+    assert again['changed'] is False and 'rollback' not in again
+
+
+def test_a_value_the_kernel_refuses_in_the_timer_reverts_at_once(timers, monkeypatch):
+    before = dict((key, timers.live(key)) for key in DEFAULTS)
+    result = run(timers, dict(HOST, rollback_timeout=30, settings={'net.ipv4.conf.all.rp_filter': 1}))
+    real = sysctl_transaction.write_live
+
+    def refuse(key, value):
+        if key == 'net.ipv4.conf.all.rp_filter':
+            raise OSError(errno.EINVAL, 'Invalid argument')
+        real(key, value)
+    monkeypatch.setattr(sysctl_transaction, 'write_live', refuse)
+    assert timers.bodies[0]() == 'reverted'
+    assert dict((key, timers.live(key)) for key in DEFAULTS) == before and timers.file() is None
+    assert rollback.outcome(timers.state_dir, tokens_of(result)[0]) == 'reverted'
+    answer = confirm_module(tokens_of(result)[0])
+    assert answer['failed'] and 'net.ipv4.conf.all.rp_filter' in answer['revert']['apply_error']
+    assert 'Invalid argument' in answer['revert']['apply_error']
+
+
+def test_a_change_of_the_file_alone_needs_no_window(timers):
+    for key, value in PROFILES['host'].items():
+        timers.set_live(key, value)
+    result = run(timers, dict(HOST, rollback_timeout=30))
+    assert result['changed'] is True and 'rollback' not in result and timers.bodies == []
+    assert timers.file() == render(PROFILES['host'], 'host')
+
+
+def test_check_mode_arms_no_window(timers):
+    result = run(timers, dict(ROUTER, rollback_timeout=30), check_mode=True)
+    assert result['changed'] is True and 'rollback' not in result and timers.bodies == []
+    assert not os.path.exists(timers.state_dir) or not os.listdir(timers.state_dir)
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_key_outside_net_is_refused_with_a_window(timers, check_mode):
+    before = timers.state()
+    result = run(timers, dict(HOST, rollback_timeout=30, settings={'kernel.panic': 10}), check_mode=check_mode)
+    assert result['failed'] and result['field'] == 'settings'
+    assert 'kernel.panic' in result['msg'] and 'rollback_timeout=0' in result['msg']
+    assert timers.state() == before and timers.bodies == []
+
+
+@pytest.mark.parametrize('args, words', [
+    ({'rollback_timeout': 3601}, ['rollback_timeout', '3600', '3601']),
+    ({'rollback_timeout': -1}, ['rollback_timeout', '-1']),
+    ({'wait': 301}, ['wait', '300', '301']),
+    ({'hold_window': True, 'rollback_timeout': 0}, ['hold_window', 'rollback_timeout']),
+])
+def test_window_options_out_of_bounds_change_nothing(timers, args, words):
+    before = timers.state()
+    result = run(timers, dict(HOST, **args))
+    assert result['failed'] and all(word in result['msg'] for word in words)
+    assert timers.state() == before and timers.bodies == []
+
+
+@pytest.mark.parametrize('timeout', [30, 0])
+def test_an_open_ruleset_window_of_the_family_refuses_the_run(timers, timeout):
+    """A window of iptables_ruleset (rules, no kernel values) still open: nothing changes, open_window names it."""
+    token = rollback.arm(timers.state_dir, 'ipv4', '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', ['/bin/false'], 30,
+                         tables=['filter'])
+    before = timers.state()
+    result = run(timers, dict(HOST, rollback_timeout=timeout))
+    assert result['failed'] and token in result['msg'] and result['open_window']['tokens'] == [token]
+    assert result['open_window']['families'] == ['ipv4']
+    assert timers.state() == before and timers.bodies == []
+    # unchanged as well: an open window is never reported ok
+    for key, value in PROFILES['host'].items():
+        timers.set_live(key, value)
+    assert run(timers, dict(HOST, rollback_timeout=timeout))['open_window']['tokens'] == [token]
+
+
+def test_an_open_sysctl_window_refuses_a_ruleset_apply_of_the_family(timers):
+    from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import settle_all
+    result = run(timers, dict(HOST, rollback_timeout=30))
+
+    class Runner:
+        @staticmethod
+        def restore_argv():
+            return ['/bin/false']
+
+    class Applier:
+        family = 'ipv4'
+        runner = Runner()
+    with pytest.raises(FirewallError) as info:
+        settle_all([Applier()])
+    assert info.value.extra['open_window']['tokens'] == [tokens_of(result)[0]]
+    # and a second sysctl_hardening run too
+    again = run(timers, dict(HOST, rollback_timeout=30))
+    assert again['failed'] and again['open_window']['tokens'] == tokens_of(result)
+
+
+def test_a_stale_window_whose_timer_died_is_reverted_by_the_next_run(timers):
+    before = dict((key, timers.live(key)) for key in DEFAULTS)
+    first = run(timers, dict(HOST, rollback_timeout=30, settings={'net.ipv4.conf.all.rp_filter': 1}))
+    token = tokens_of(first)[0]
+    # the timer applied, then died; its deadline passes
+    timers.set_live('net.ipv4.conf.all.rp_filter', '1')
+    for each in tokens_of(first):
+        meta_path = os.path.join(timers.state_dir, each + '.json')
+        with open(meta_path) as handle:
+            meta = json.load(handle)
+        meta['deadline'] = 1.0
+        with open(meta_path, 'w') as handle:
+            json.dump(meta, handle)
+    again = run(timers, dict(HOST, rollback_timeout=0, reload=False))
+    assert rollback.outcome(timers.state_dir, token) == 'reverted'
+    assert timers.live('net.ipv4.conf.all.rp_filter') == before['net.ipv4.conf.all.rp_filter']
+    assert again['changed'] is True and timers.file() is not None
+
+
+def test_check_mode_warns_about_an_open_window_and_changes_nothing(timers):
+    token = rollback.arm(timers.state_dir, 'ipv6', '', None, 30, extra={'sysctl': []})
+    before = timers.state()
+    result = run(timers, dict(HOST, rollback_timeout=30), check_mode=True)
+    assert not result.get('failed') and result['changed'] is True
+    assert any(token in warning and 'window is open' in warning for warning in result['warnings'])
+    assert timers.state() == before and rollback.outcome(timers.state_dir, token) == 'pending'
