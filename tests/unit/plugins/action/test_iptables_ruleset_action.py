@@ -43,8 +43,9 @@ def clock(monkeypatch):
     return fake
 
 
-def make(args, answers, transport='ssh'):
-    """The plugin with a task of ARGS; ANSWERS: list of (module_name, answer or exception), in order."""
+def make(args, answers, transport='ssh', plugin_class=action.ActionModule):
+    """The plugin (PLUGIN_CLASS: this one, or sysctl_hardening's subclass) with a task of ARGS; ANSWERS: list of
+    (module_name, answer or exception), in order."""
     task = mock.MagicMock()
     task.args = dict(args)
     task.async_val = 0
@@ -53,7 +54,7 @@ def make(args, answers, transport='ssh'):
     connection.transport = transport
     connection._load_name = transport
     connection._shell.tmpdir = '/tmp/x'
-    plugin = action.ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), None)
+    plugin = plugin_class(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), None)
     calls = []
     script = list(answers)
 

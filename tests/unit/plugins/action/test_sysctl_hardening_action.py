@@ -8,12 +8,10 @@ confirmation's answer in this module's terms). Same mocks as test_iptables_rules
 
 from __future__ import annotations
 
-from unittest import mock
-
-import pytest
-
-from ansible_collections.rampart.firewall.plugins.action import iptables_ruleset as ruleset_action
 from ansible_collections.rampart.firewall.plugins.action import sysctl_hardening as action
+
+# the clock fixture (time and sleep of the shared confirm loop) and the mocks of the ruleset plugin's tests
+from test_iptables_ruleset_action import clock, make as make_plugin  # noqa: F401 pylint: disable=unused-import
 
 MODULE = 'rampart.firewall.sysctl_hardening'
 CONFIRM = 'rampart.firewall.iptables_confirm'
@@ -23,45 +21,9 @@ BOTH = dict(WINDOW, tokens=['ipv4-1000-1a2b3c4d', 'ipv6-1000-5e6f7a8b'], familie
 CHANGES = [{'key': 'net.ipv4.conf.all.rp_filter', 'before': '0', 'after': '1'}]
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def time(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(ruleset_action.time, 'time', fake.time)
-    monkeypatch.setattr(ruleset_action.time, 'sleep', fake.sleep)
-    return fake
-
-
 def make(args, answers, transport='ssh'):
-    task = mock.MagicMock()
-    task.args = dict(args)
-    task.async_val = 0
-    task.check_mode = False
-    connection = mock.MagicMock()
-    connection.transport = transport
-    connection._load_name = transport
-    connection._shell.tmpdir = '/tmp/x'
-    plugin = action.ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), None)
-    calls = []
-    script = list(answers)
-
-    def execute(module_name=None, module_args=None, task_vars=None, **kwargs):
-        calls.append((module_name, dict(module_args)))
-        expected, answer = script.pop(0)
-        assert module_name == expected, (module_name, expected)
-        return dict(answer)
-
-    plugin._execute_module = execute
+    """The plugin of this module with the mocks of test_iptables_ruleset_action; returns (plugin, calls)."""
+    plugin, calls, dummy, dummy_script = make_plugin(args, answers, transport=transport, plugin_class=action.ActionModule)
     return plugin, calls
 
 
