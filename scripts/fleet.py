@@ -95,6 +95,16 @@ def remove_other_backend_network(name):
     print('removed the leftover CNI network %s' % name, file=sys.stderr)
 
 
+def mac_address(ipv4_address):
+    """The fixed MAC address of an interface, from its IPv4 address (02:00 and the four bytes: locally
+    administered, unique within a fleet). Without it podman gives the interface a new random MAC at every
+    start, so after `podman restart` (a reboot in the tests) the neighbours' caches point at the old one:
+    their packets to the host are lost until neighbour discovery gives up on it (seconds), a probe that
+    should get in times out, and a probe that should be dropped "times out" whatever the firewall does.
+    A real host keeps its MAC through a reboot."""
+    return '02:00:' + ':'.join('%02x' % int(byte) for byte in ipv4_address.split('.'))
+
+
 def network_subnets(name):
     """The subnets of an existing network, as a set of strings (empty set if it does not exist)."""
     proc = podman('network', 'inspect', name, check=False)
@@ -179,6 +189,7 @@ def up(platforms, pubkey=None):
             spec = '%s:ip=%s' % (net['name'], net['ipv4_address'])
             if net.get('ipv6_address'):
                 spec += ',ip6=%s' % net['ipv6_address']
+            spec += ',mac=%s' % mac_address(net['ipv4_address'])
             args += ['--network', spec]
         if not plat.get('networks'):
             args += ['--network', 'none']

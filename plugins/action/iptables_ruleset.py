@@ -15,6 +15,10 @@
    so the next command needs a NEW TCP connection, opened after the apply, through the new
    firewall) and call it again with confirm=true until it answers or the window is over. Confirmed: the module persists
    (and writes the copy of the rules, option copy_dir) and we report success.
+   Over a transport that never crosses the target's network (_LOCAL_TRANSPORTS: local, podman, docker, chroot),
+   the firewall cannot cut the connection and a second call would prove nothing more: without probes or
+   hold_window, one confirm=true call gives the go, waits for the apply and confirms; and the module gets
+   apply_delay=0 (unless the task sets it), so the timer applies while the answer travels.
    With the option rulesets (both families in one call) the module arms one window per family with one deadline;
    the same two calls confirm all of them at once (option tokens of iptables_confirm), and each family's result
    in `families` gets what its confirmation found. The revert stays per family.
@@ -53,6 +57,13 @@ CONFIRM = 'rampart.firewall.iptables_confirm'
 # After the deadline, how long to keep trying to learn what the timer did.
 GRACE = 45
 _SSH_TRANSPORTS = ('ssh', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh')
+# Transports whose commands reach the target without crossing its network: a process on the controller that is the
+# target (local), a container engine's exec on the same machine (podman, docker), a chroot. The target's firewall
+# cannot cut them, so a second call over "a new connection" would prove nothing the first does not: their window is
+# confirmed with ONE iptables_confirm call (confirm=true gives the go, waits for the apply, confirms). Every other
+# transport (ssh, paramiko, winrm, a third-party plugin) gets the two calls of the docstring, step 3.
+_LOCAL_TRANSPORTS = ('local', 'ansible.builtin.local', 'podman', 'containers.podman.podman', 'buildah',
+                     'containers.podman.buildah', 'docker', 'community.docker.docker', 'chroot', 'community.general.chroot')
 
 
 @contextlib.contextmanager
@@ -90,6 +101,11 @@ class ActionModule(ActionBase):
         transport = getattr(self._connection, 'transport', '') or ''
         return transport in _SSH_TRANSPORTS or getattr(self._connection, '_load_name', '') in _SSH_TRANSPORTS
 
+    def _is_local(self):
+        """True when the connection never crosses the target's network (_LOCAL_TRANSPORTS)."""
+        transport = getattr(self._connection, 'transport', '') or ''
+        return transport in _LOCAL_TRANSPORTS or getattr(self._connection, '_load_name', '') in _LOCAL_TRANSPORTS
+
     def _reset(self):
         """Drop a persistent SSH connection so that the next command opens a new one.
         Other connections (local, podman, docker) open a new session for every command anyway."""
@@ -114,7 +130,9 @@ class ActionModule(ActionBase):
         token = window['tokens'] if 'tokens' in window else window['token']
         deadline = started + float(window['timeout'])
         attempts = 0
-        confirm = False
+        # Over a network connection: first wait for the apply (confirm=false), then confirm over a connection opened
+        # after it. Over a local transport, with no step in between (probes, hold_window): one confirm=true call.
+        confirm = before_confirm is None and self._is_local()
         while True:
             self._reset()
             attempts += 1
@@ -198,6 +216,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
+        if self.MODULE == MODULE and 'apply_delay' not in args and self._is_local():
+            # the firewall cannot cut this connection, so the module's answer cannot be lost to the new ruleset: the
+            # timer need not wait for the go (option apply_delay, documented)
+            args['apply_delay'] = 0
         started = time.time()
         res = self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
         earlier = res.get('open_window')

@@ -64,9 +64,12 @@ options:
   confirm:
     description:
       - V(false) only waits for the apply and reports RV(outcome) without confirming.
-      - The action plugin calls the module twice, first with V(false), then, after dropping the connection, with
-        V(true). So the confirming connection is opened after the new ruleset is live and has crossed it; a
-        connection opened just before the apply could confirm a ruleset that then cuts it.
+      - Over SSH (and any connection that crosses the target's network) the action plugin calls the module twice, first
+        with V(false), then, after dropping the connection, with V(true). So the confirming connection is opened after
+        the new ruleset is live and has crossed it; a connection opened just before the apply could confirm a ruleset
+        that then cuts it.
+      - Over C(local) and container connections (C(podman), C(docker), C(buildah), C(chroot)), which the firewall
+        cannot cut, it calls the module once with V(true). That call gives the go, waits for the apply, then confirms.
     type: bool
     default: true
 notes:

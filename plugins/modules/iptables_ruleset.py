@@ -379,7 +379,10 @@ options:
         fails naming the window (RV(open_window)). Check mode warns.
       - Over SSH this is the real protection. Over C(local) and container connections (C(podman), C(docker)) a
         new connection does not cross the firewall, so the confirmation always arrives; the timer then only
-        protects against a controller that dies between the apply and the confirmation.
+        protects against a controller that dies between the apply and the confirmation. Over those (C(local),
+        C(podman), C(docker), C(buildah), C(chroot)) the action plugin confirms with one call of
+        M(rampart.firewall.iptables_confirm) instead of two, unless O(confirm_probes) or O(hold_window) need the
+        ruleset live before the confirmation.
       - V(0) turns it off; the module applies synchronously and persists at once (no timer, no action-plugin
         round trip). Check mode never arms a timer.
       - "At most V(3600) (one hour): a window that never ends would keep the previous ruleset waiting forever."
@@ -412,9 +415,10 @@ options:
         answered, before it applies the ruleset. It applies earlier when the controller says it has the module's answer
         (the first call of M(rampart.firewall.iptables_confirm)). Between V(0) and V(10).
       - The wait is there so that a ruleset which cuts the connection cannot cut it before the module's answer (with the
-        window's token) has reached the controller. Over SSH keep the default. V(0) suits connections the firewall
-        cannot cut (C(local), container connections). The timer then applies as soon as the module has released the
-        apply lock, while the answer travels.
+        window's token) has reached the controller. Over SSH keep the default.
+      - The action plugin passes V(0) over C(local) and container connections (C(podman), C(docker), C(buildah),
+        C(chroot)), unless the task sets it. The firewall cannot cut those connections, so the timer applies as soon
+        as the module has released the apply lock, while the answer travels.
     type: float
     default: 1.0
   hold_window:
@@ -795,7 +799,8 @@ probes_failing:
 confirm_attempts:
   description:
     - How many times the action plugin called M(rampart.firewall.iptables_confirm) for the window (each over a new connection),
-      including the call that waits for the apply. V(2) when all went well.
+      including the call that waits for the apply. V(2) over SSH when all went well, V(1) over a C(local) or container
+      connection.
   returned: when a revert window was armed
   type: int
   sample: 2

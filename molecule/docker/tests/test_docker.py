@@ -217,6 +217,21 @@ def test_published_ports_restricted_to_sources_in_both_families():
     assert egress(CLIENT) == 'peer=%s' % addr(HOST, 4), 'egress of containers is not restricted'
     # idempotent with the restriction
     assert site({'single_host_docker_published_sources': [addr(CLIENT, 4), addr(CLIENT, 6)]}) == 0
+    for tool in ('iptables', 'ip6tables'):
+        assert '-A FORWARD -m conntrack --ctstate DNAT -j published' in on_host(tool, '-t', 'mangle', '-S', 'FORWARD'), tool
+
+
+def test_the_restriction_holds_when_docker_restarts():
+    """Docker 20.10 (Debian 12's docker.io) inserts its IPv6 ACCEPTs above FORWARD's jump to DOCKER-USER
+    whenever it starts (moby#42477): the restriction lives in mangle FORWARD, which Docker never writes to,
+    so it holds in both families with no run of ours after Docker's restart."""
+    on_host('systemctl', 'restart', 'docker')
+    deadline = time.time() + 60
+    while published(CLIENT, 4) != 'open' or published(CLIENT, 6) != 'open':
+        assert time.time() < deadline, 'the published port did not answer again after Docker restarted'
+        time.sleep(1)
+    for family in (4, 6):
+        assert published(CLIENT2, family) in ('timeout', 'refused'), family
 
 
 def test_reboot_restores_everything():
@@ -289,6 +304,7 @@ def test_state_absent_leaves_a_docker_host_as_docker_had_it():
         assert on_host(tool, '-S', 'DOCKER-USER').splitlines() == ['-N DOCKER-USER'], tool
         assert '-A FORWARD -j DOCKER-USER' in lines, tool
         assert not [line for line in lines if line.startswith(('-N TCP', '-N UDP', '-N IN_SSH'))], (tool, lines)
+        assert 'published' not in on_host(tool, '-t', 'mangle', '-S'), tool
     for family in (4, 6):
         assert published(CLIENT, family) == 'open', family
         assert published(CLIENT2, family) == 'open', family

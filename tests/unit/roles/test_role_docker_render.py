@@ -4,8 +4,11 @@
 
 * the rules do not depend on whether a container engine is seen: no facts, no engine variable;
   DOCKER-USER is declared only with <role>_docker_published_sources;
-* docker_published_sources restricts Docker's published ports only: the router's own port
-  forwards are returned to FORWARD (fw-open, with their own sources) before the DNAT drop;
+* docker_published_sources restricts Docker's published ports only, in the chain published of
+  mangle FORWARD (Docker never writes to mangle; in IPv6 Docker 20.10 inserts its ACCEPTs above
+  FORWARD's jump to DOCKER-USER whenever it starts): the router's own port forwards are returned
+  to FORWARD (fw-open, with their own sources) before the DNAT drop; DOCKER-USER is declared as
+  Docker creates it (empty, jumped to first);
 * state absent on a Docker host (docker_live, read on the target by tasks/main.yml): FORWARD keeps
   the policy DROP Docker sets, DOCKER-USER is an empty chain with FORWARD's jump to it; on any
   other host every policy is ACCEPT and nothing of Docker's is declared.
@@ -64,16 +67,18 @@ def test_the_roles_do_not_read_container_facts():
 @pytest.mark.parametrize('family', ['ipv4', 'ipv6'])
 def test_published_sources_leave_the_routers_port_forwards_alone(family):
     text = rr.render(rr.firewall_base_vars('masquerading_router', ROUTER), family)
-    user = rules(text, 'DOCKER-USER', family=family)
+    user = rules(text, 'published', table='mangle', family=family)
     forwards = [r for r in user if ' -i eth0 -p ' in r]
     if family == 'ipv4':
-        assert forwards == ['-d 192.168.1.5/32 -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j RETURN',
-                            '-d 192.168.1.6/32 -i eth0 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -j RETURN']
-        source = '-s 203.0.113.7/32 -m conntrack --ctstate DNAT -j RETURN'
+        assert forwards == ['-d 192.168.1.5/32 -i eth0 -p tcp -m tcp --dport 80 -j RETURN',
+                            '-d 192.168.1.6/32 -i eth0 -p tcp -m tcp --dport 22 -j RETURN']
+        source = '-s 203.0.113.7/32 -j RETURN'
     else:
-        assert forwards == ['-d fd00:1::5/128 -i eth0 -p tcp -m tcp --dport 443 -m conntrack --ctstate DNAT -j RETURN']
-        source = '-s 2001:db8::7/128 -m conntrack --ctstate DNAT -j RETURN'
-    drop = user.index('-m conntrack --ctstate DNAT -j DROP')
+        assert forwards == ['-d fd00:1::5/128 -i eth0 -p tcp -m tcp --dport 443 -j RETURN']
+        source = '-s 2001:db8::7/128 -j RETURN'
+    drop = user.index('-j DROP')
+    # mangle FORWARD sends only what was DNAT'd there
+    assert rules(text, 'FORWARD', table='mangle', family=family) == ['-m conntrack --ctstate DNAT -j published']
     # the forwards are returned before the published-port sources and before the drop of every other DNAT
     assert all(user.index(r) < user.index(source) < drop for r in forwards), user
     # ... and decided in fw-open by their own sources: 8080 only from 198.51.100.0/24, 2222 from anyone
@@ -82,25 +87,26 @@ def test_published_sources_leave_the_routers_port_forwards_alone(family):
         assert fw_open == [
             '-s 198.51.100.0/24 -d 192.168.1.5/32 -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT',
             '-d 192.168.1.6/32 -i eth0 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -j ACCEPT']
-    # FORWARD jumps to DOCKER-USER first, then the router's own rules see what it returned
+    # DOCKER-USER as Docker creates it: empty, FORWARD's jump to it first; the router's own rules follow
     forward = rules(text, 'FORWARD', family=family)
     assert forward[0] == '-j DOCKER-USER' and '-j fw-open' in forward
+    assert rules(text, 'DOCKER-USER', family=family) == []
 
 
 def test_a_forward_to_a_lan_bridge_named_like_docker_is_not_restricted():
     """br-lan matches the engines' bridge pattern br-+: the forward is returned by its destination, not its interface."""
     text = rr.render(rr.firewall_base_vars('masquerading_router', ROUTER), 'ipv4')
-    user = rules(text, 'DOCKER-USER')
-    assert user.index('-d 192.168.1.5/32 -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j RETURN') \
-        < user.index('-m conntrack --ctstate DNAT -j DROP')
+    user = rules(text, 'published', table='mangle')
+    assert user.index('-d 192.168.1.5/32 -i eth0 -p tcp -m tcp --dport 80 -j RETURN') < user.index('-j DROP')
 
 
 def test_single_host_published_sources_have_no_forward_returns():
     text = rr.render(rr.firewall_base_vars('single_host', {'single_host_docker_published_sources': ['203.0.113.7']}), 'ipv4')
-    user = rules(text, 'DOCKER-USER')
+    user = rules(text, 'published', table='mangle')
     assert user[0] == '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN'
     assert not [r for r in user if ' -d ' in r]
-    assert user[-2:] == ['-m conntrack --ctstate DNAT -j DROP', '-j RETURN']
+    assert user[-2:] == ['-s 203.0.113.7/32 -j RETURN', '-j DROP']
+    assert rules(text, 'DOCKER-USER') == []
 
 
 def _policies(text, family):

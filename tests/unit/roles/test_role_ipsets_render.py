@@ -61,8 +61,8 @@ def test_port_forward_and_published_sources_with_sets():
     assert ('-A PREROUTING -i eth0 -m set --match-set partners src -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT '
             '--to-destination 192.168.1.5:80') in text
     assert '-m set --match-set partners src -d 192.168.1.5 -p tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT' in text
-    assert '-A DOCKER-USER -m set --match-set office src -m conntrack --ctstate DNAT -j RETURN' in text
-    assert '-A DOCKER-USER -m set --match-set office6 src -m conntrack --ctstate DNAT -j RETURN' in render(fb, 'ipv6')
+    assert '-A published -m set --match-set office src -j RETURN' in text
+    assert '-A published -m set --match-set office6 src -j RETURN' in render(fb, 'ipv6')
 
 
 @pytest.mark.parametrize('role', ROLES)

@@ -349,7 +349,7 @@ def check_properties(v, family, rs):
         wan = v['firewall_base_wan_interface']
         verdict = _verdict(rs, in_iface=lan, out_iface=wan, **fwd)
         if v['firewall_base_docker_published_sources']:
-            # DOCKER-USER decides on conntrack state DNAT, which the evaluator leaves open
+            # (the published ports' check is in mangle FORWARD, which this evaluation of filter does not see)
             assert 'ACCEPT' in verdict.possible and 'REJECT' not in verdict.possible, verdict.possible
         else:
             assert verdict.verdict == 'ACCEPT', verdict

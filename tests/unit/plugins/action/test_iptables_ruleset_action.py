@@ -127,13 +127,54 @@ def test_window_confirmed_over_a_new_connection_then_persisted(clock):
     assert 'persist_pending' not in result and result['confirm_attempts'] == 2
 
 
-def test_no_reset_over_container_connections(clock):
+@pytest.mark.parametrize('transport', ['containers.podman.podman', 'podman', 'community.docker.docker', 'local'])
+def test_local_transport_confirms_with_one_call(clock, transport):
+    """A transport that never crosses the target's network: no reset, and one confirm=true call (it gives the
+    go, waits for the apply and confirms) instead of confirm=false then confirm=true."""
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW}), (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport=transport)
+    result = plugin.run(task_vars={})
+    connection.reset.assert_not_called()
+    assert script == [] and [call[0] for call in calls] == [MODULE, CONFIRM]
+    assert calls[1][1] == {'token': WINDOW['token'], 'confirm': True}
+    assert result['confirmed'] == 'confirmed' and result['confirm_attempts'] == 1
+    # the answer cannot be cut by the firewall: the timer need not wait for the go
+    assert calls[0][1] == {'content': 'X', 'apply_delay': 0}
+
+
+def test_apply_delay_set_by_the_task_is_kept(clock):
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW}), (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
+    plugin, calls, connection, script = make({'content': 'X', 'apply_delay': 2.5}, answers, transport='containers.podman.podman')
+    plugin.run(task_vars={})
+    assert calls[0][1]['apply_delay'] == 2.5
+
+
+@pytest.mark.parametrize('transport', ['ssh', 'ansible.builtin.paramiko_ssh', 'ansible.windows.winrm', 'community.aws.aws_ssm'])
+def test_network_and_unknown_transports_confirm_over_a_second_call(clock, transport):
+    """Any transport not known to stay off the network (ssh, paramiko, anything else) waits for the apply first
+    (confirm=false), then confirms with a second call."""
     answers = [(MODULE, {'changed': True, 'rollback': WINDOW}), (CONFIRM, applied()),
                (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
-    plugin, calls, connection, script = make({'content': 'X'}, answers, transport='containers.podman.podman')
-    plugin.run(task_vars={})
-    connection.reset.assert_not_called()
+    plugin, calls, connection, script = make({'content': 'X'}, answers, transport=transport)
+    result = plugin.run(task_vars={})
+    assert script == [] and [call[1]['confirm'] for call in calls[1:]] == [False, True]
+    assert result['confirmed'] == 'confirmed'
+    assert 'apply_delay' not in calls[0][1], 'over the network the timer waits for the go (the default apply_delay)'
+
+
+def test_local_transport_with_probes_waits_for_the_apply_first(clock, monkeypatch):
+    """With confirm_probes (a step between the apply and the confirmation) a local transport makes both calls too:
+    the probes run once the new ruleset is live, before anything is confirmed."""
+    seen = []
+    monkeypatch.setattr(action.reachability, 'run', lambda probes, budget=None: seen.append(len(calls)) or [])
+    answers = [(MODULE, {'changed': True, 'rollback': WINDOW}), (CONFIRM, applied()),
+               (CONFIRM, {'changed': True, 'confirmed': 'confirmed'})]
+    plugin, calls, connection, script = make({'content': 'X', 'confirm_probes': [{'port': 22, 'host': '192.0.2.1'}]},
+                                             answers, transport='containers.podman.podman')
+    result = plugin.run(task_vars={})
     assert [call[1]['confirm'] for call in calls[1:]] == [False, True]
+    assert seen == [2], 'the probes ran after confirm=false and before confirm=true'
+    assert result['confirmed'] == 'confirmed'
 
 
 def test_unreachable_is_retried_within_the_window(clock):
