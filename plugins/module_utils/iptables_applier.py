@@ -22,8 +22,10 @@ module_utils reachable by an import, and the target compiles what is imported fr
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import ipaddress
+import threading
 
 from ansible_collections.rampart.firewall.plugins.module_utils.errors import FirewallError
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import empty_table, parse_or_empty
@@ -53,12 +55,40 @@ class FamilyApplier:
         # True once iptables-restore has changed the live ruleset (a later failure still changed it)
         self.applied = False
 
-    def read(self, tables=None, known=None):
+    @contextlib.contextmanager
+    def saving(self):
+        """Run iptables-save (read-only) in a thread while the block runs, so that the two slowest steps of
+        a re-apply, this command and parsing the desired text, overlap. Yields a function that returns
+        the printed text (or raises what the runner raised); the thread is always waited for."""
+        box = {}
+
+        def save():
+            try:
+                box['text'] = self.runner.save()
+            except Exception as exc:   # handed to the caller, raised in its thread
+                box['error'] = exc
+
+        thread = threading.Thread(target=save, name='%s-save' % self.family)
+        thread.start()
+
+        def text():
+            thread.join()
+            if 'error' in box:
+                raise box['error']
+            return box['text']
+        try:
+            yield text
+        finally:
+            thread.join()
+
+    def read(self, tables=None, known=None, text=None):
         """(iptables-save text, Ruleset). tables: parse only these tables (a table the kernel does not
         print is pristine), so that a rule the model does not understand elsewhere does not stop a
         change; None: every printed table. known: a Ruleset whose rules the live one probably holds
-        (the desired or the predicted one): their lines are not parsed again (iptables_model.parse)."""
-        text = self.runner.save()
+        (the desired or the predicted one): their lines are not parsed again (iptables_model.parse).
+        text: what iptables-save printed (saving()), or None to run it now."""
+        if text is None:
+            text = self.runner.save()
         if tables is not None:
             return text, Ruleset(self.family, parse_tables(text, self.family, tables))
         try:

@@ -624,10 +624,12 @@ class RulesetApply:
 
     # ---- the steps (Transaction.run calls them in this order) ------------------------------
     def read(self):
-        """Step read: the desired ruleset, the managed sets (ipset save), where to persist, every output
-        path, the live ruleset and the record of earlier applies. Changes nothing."""
+        """Step read: the desired text, the managed sets (ipset save), where to persist, every output path,
+        then the live ruleset (iptables-save runs while the desired text is parsed) and the record of
+        earlier applies. Changes nothing: a desired text that does not parse fails once the read-only
+        iptables-save has ended."""
         state = self.state
-        state.desired = self.load_desired()
+        self.desired_text()   # src read (a regular file, UTF-8) before any command runs
         # the managed sets of this family: read (ipset save, kept byte for byte)
         self.setx = SetTransaction(self.module, self.family, self.module.params.get('ipsets')).read()
         # Where to persist is known before anything changes (an unknown distribution fails here).
@@ -635,7 +637,10 @@ class RulesetApply:
         if self.setx and self.params['persist']:
             self.setx.plan_persist(self.os_release(), self.module.params.get('ipsets_persist_path'))
         self.check_outputs()
-        state.live_text, state.live = self.read_live(state.desired)
+        # iptables-save (read-only) runs while the desired text is parsed
+        with self.applier.saving() as saved:
+            state.desired = self.load_desired()
+        state.live_text, state.live = self.applier.read(known=state.desired, text=saved())
         problem = record_dir_problem()
         if problem:
             raise FirewallError(problem)

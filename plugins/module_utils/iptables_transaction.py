@@ -7,9 +7,10 @@
 run in this order by Transaction.run(), under the apply lock:
 
   read     an open window of the same families settled (refused, or a stale one reverted), then per
-           family: the desired ruleset (content or src), the managed address sets (ipset save), where
-           to persist, every output path (a regular file or absent, in real directories, not in /proc,
-           /sys or /dev), the live ruleset (iptables-save) and the record of earlier applies
+           family: the text of the desired ruleset (content or src), the managed address sets (ipset
+           save), where to persist, every output path (a regular file or absent, in real directories,
+           not in /proc, /sys or /dev), then the live ruleset (iptables-save, in a thread while the
+           desired text is parsed: FamilyApplier.saving) and the record of earlier applies
   plan     per family: the managed sets' changes (a type change of a set in use refused), the ruleset
            plan (iptables_engine: ours as declared, neighbours' chains and rules kept, ours no longer
            declared and unknown ones removed), the result keys and the diff; then the kernel settings

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FamilyApplier.saving(): iptables-save runs in a thread while the caller parses the desired text."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import FamilyApplier
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
+
+LIVE = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n'
+
+
+class Runner:
+    def __init__(self, delay=0.0, error=None):
+        self.delay = delay
+        self.error = error
+        self.threads = []
+        self.done = False
+
+    def save(self):
+        self.threads.append(threading.current_thread())
+        time.sleep(self.delay)
+        self.done = True
+        if self.error is not None:
+            raise self.error
+        return LIVE
+
+
+def test_saving_runs_iptables_save_beside_the_block_and_read_takes_its_text():
+    runner = Runner(delay=0.05)
+    applier = FamilyApplier(runner, 'ipv4')
+    with applier.saving() as saved:
+        assert runner.threads != [threading.current_thread()]
+    text, live = applier.read(text=saved())
+    assert text == LIVE and runner.threads[0] is not threading.current_thread()
+    assert [r.text for r in live.tables['filter'].chains['INPUT'].rules] == ['-i lo -j ACCEPT']
+
+
+def test_a_failing_save_is_raised_in_the_callers_thread():
+    error = IptablesCommandError('iptables-save failed (rc=1): boom', ['iptables-save'], 1, '', 'boom')
+    applier = FamilyApplier(Runner(error=error), 'ipv4')
+    with applier.saving() as saved:
+        pass
+    with pytest.raises(IptablesCommandError) as info:
+        saved()
+    assert info.value is error
+
+
+def test_an_error_in_the_block_waits_for_the_save_to_end():
+    """A desired text that does not parse fails after the read-only save has ended: no thread is left running."""
+    runner = Runner(delay=0.1)
+    applier = FamilyApplier(runner, 'ipv4')
+    with pytest.raises(ValueError):
+        with applier.saving():
+            raise ValueError('the desired text does not parse')
+    assert runner.done
