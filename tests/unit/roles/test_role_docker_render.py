@@ -225,3 +225,29 @@ def test_the_role_checks_address_from(member, ok):
     assert (problems == []) == ok, problems
     if not ok:
         assert 'single_host_ipsets' in problems[0]
+
+
+def test_upgrade_removes_the_old_restriction_from_docker_user_and_keeps_dockers_chain():
+    """A host the role restricted in DOCKER-USER (before the chain published): the next run's plan empties
+    DOCKER-USER (recorded ours), keeps it and FORWARD's jump first, keeps Docker's own chains and rules, and
+    adds the check in mangle FORWARD."""
+    from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import plan
+    old_ours = ('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
+                '-A FORWARD -j DOCKER-USER\n'
+                '-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN\n'
+                '-A DOCKER-USER -s 203.0.113.7/32 -m conntrack --ctstate DNAT -j RETURN\n'
+                '-A DOCKER-USER -m conntrack --ctstate DNAT -j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT\n')
+    live = old_ours.replace(':DOCKER-USER - [0:0]\n', ':DOCKER-USER - [0:0]\n:DOCKER - [0:0]\n').replace(
+        '-A FORWARD -j DOCKER-USER\n', '-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n'
+        '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n')
+    text = rr.render(rr.firewall_base_vars('single_host', {'single_host_docker_published_sources': ['203.0.113.7']}), 'ipv4')
+    result = plan(parse(text), parse(live), recorded=parse(old_ours))
+    after = parse(result.after)
+    filt = after.tables['filter']
+    assert [r.text for r in filt.chains['DOCKER-USER'].rules] == []
+    assert [r.text for r in filt.chains['FORWARD'].rules][0] == '-j DOCKER-USER'
+    assert '-o docker0 -j DOCKER' in [r.text for r in filt.chains['FORWARD'].rules]
+    assert [r.text for r in filt.chains['DOCKER'].rules] == [
+        '-d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT']
+    assert [r.text for r in after.tables['mangle'].chains['FORWARD'].rules] == ['-m conntrack --ctstate DNAT -j published']
+    assert result.changed
