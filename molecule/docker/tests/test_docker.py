@@ -231,7 +231,8 @@ def test_the_restriction_holds_when_docker_restarts():
         assert time.time() < deadline, 'the published port did not answer again after Docker restarted'
         time.sleep(1)
     for family in (4, 6):
-        assert published(CLIENT2, family) in ('timeout', 'refused'), family
+        # dropped (a timeout), not refused: the port is up, the check in mangle FORWARD drops CLIENT2
+        assert published(CLIENT2, family) == 'timeout', family
 
 
 def test_reboot_restores_everything():

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -21,10 +20,13 @@ class Runner:
         self.error = error
         self.threads = []
         self.done = False
+        # set by the caller's block: a save that waits for it and sees it set ran beside the block
+        self.go = threading.Event()
+        self.overlapped = None
 
     def save(self):
         self.threads.append(threading.current_thread())
-        time.sleep(self.delay)
+        self.overlapped = self.go.wait(self.delay)
         self.done = True
         if self.error is not None:
             raise self.error
@@ -32,11 +34,12 @@ class Runner:
 
 
 def test_saving_runs_iptables_save_beside_the_block_and_read_takes_its_text():
-    runner = Runner(delay=0.05)
+    runner = Runner(delay=5)
     applier = FamilyApplier(runner, 'ipv4')
     with applier.saving() as saved:
-        assert runner.threads != [threading.current_thread()]
+        runner.go.set()   # a save that ran before (or after) the block would wait 5 s and see it unset
     text, live = applier.read(text=saved())
+    assert runner.overlapped is True
     assert text == LIVE and runner.threads[0] is not threading.current_thread()
     assert [r.text for r in live.tables['filter'].chains['INPUT'].rules] == ['-i lo -j ACCEPT']
 
