@@ -291,10 +291,10 @@ class Transaction:
         """An iptables command failed outside the steps that explain it: named for the last family read."""
         if not self.families_call:
             worker = self.workers[0]
-            return worker.command_failure(exc, before=worker.result.get('before'))
+            return worker.command_failure(exc, before=worker.live_before())
         current = None
         for worker in self.workers:
-            if worker.result.get('before') is not None:
+            if worker.live_before() is not None:
                 current = worker
         return (current or self.workers[0]).command_failure(exc)
 

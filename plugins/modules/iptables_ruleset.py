@@ -843,22 +843,26 @@ changed:
   type: bool
   sample: true
 before:
-  description: The touched tables as they were live, in canonical C(iptables-restore) format.
-  returned: state=present, and on failures after the live ruleset was read
+  description:
+    - The touched tables as they were live, in canonical C(iptables-restore) format.
+    - Not returned when the live tables already were the desired ones (RV(live_changed) false): they are RV(after) then.
+  returned: state=present when RV(live_changed), and on failures after the live ruleset was read
   type: str
   sample: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 after:
   description:
     - The touched tables as they are after the run (or would be, in check mode), in canonical C(iptables-restore) format.
-    - Same as RV(payload).
+    - Same as RV(payload) when that is returned.
   returned: state=present
   type: str
   sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"
 payload:
   description:
-    - The exact text that was (or, when nothing changed or in check mode, would be) fed to C(iptables-restore),
-      the desired tables plus the kept neighbours' chains, their jumps and the neighbours' rules.
-  returned: state=present
+    - The exact text that was (or in check mode would be) fed to C(iptables-restore), the desired tables plus the
+      kept neighbours' chains, their jumps and the neighbours' rules.
+    - Not returned when the live tables already were the desired ones (RV(live_changed) false): nothing is fed to
+      C(iptables-restore) then, and RV(after) holds the same text.
+  returned: state=present when RV(live_changed)
   type: str
   sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:NETAVARK_FORWARD - [0:0]\n-A FORWARD -m comment
     --comment \"netavark firewall plugin rules\" -j NETAVARK_FORWARD\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"

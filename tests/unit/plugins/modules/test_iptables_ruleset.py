@@ -279,6 +279,9 @@ def test_first_apply_changes_and_second_does_not(kernel, persisted):
     assert again['persist_changed'] is False
     assert kernel.restore_calls == []
     assert kernel.restored == [WEB_PAYLOAD]
+    # unchanged: the live tables are `after`; before and payload (the same text) are left out
+    assert again['after'] == WEB_PAYLOAD
+    assert 'before' not in again and 'payload' not in again
 
 
 @pytest.mark.parametrize('backend', ['nft', 'legacy'])
