@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
 
-from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import FamilyApplier
+from ansible_collections.rampart.firewall.plugins.module_utils.iptables_applier import SAVE_SWITCH_INTERVAL, FamilyApplier
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_runner import IptablesCommandError
 
 LIVE = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n'
@@ -62,3 +63,18 @@ def test_an_error_in_the_block_waits_for_the_save_to_end():
         with applier.saving():
             raise ValueError('the desired text does not parse')
     assert runner.done
+
+
+def test_the_switch_interval_is_short_while_saving_and_restored_after():
+    """The save thread gets the interpreter lock within SAVE_SWITCH_INTERVAL while the block parses; the
+    process's interval is back afterwards, also when the block fails."""
+    before = sys.getswitchinterval()
+    applier = FamilyApplier(Runner(), 'ipv4')
+    with applier.saving():
+        inside = sys.getswitchinterval()
+    assert inside <= SAVE_SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValueError):
+        with applier.saving():
+            raise ValueError('the block failed')
+    assert sys.getswitchinterval() == before
