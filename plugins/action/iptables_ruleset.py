@@ -68,20 +68,27 @@ _LOCAL_TRANSPORTS = ('local', 'ansible.builtin.local', 'podman', 'containers.pod
 
 @contextlib.contextmanager
 def gc_paused():
-    """Python's cyclic garbage collector off for the duration, then back as it was.
+    """Python's cyclic garbage collector off for the duration; on the way out what it would have to collect is
+    frozen (gc.freeze), then the collector is back as it was.
 
-    Every module call builds its AnsiballZ payload first: ansible-core parses each module_utils file
-    it ships into a syntax tree (module_common.recursive_finder), several hundred thousand objects
-    for iptables_ruleset. Each burst of allocations starts collections that walk every object of the
-    worker process (the play, the inventory, the loaded plugins), which made the build about twice
-    as slow (benchmarks/ruleset_bench.py, "where the time goes"). The trees hold no cycles:
-    reference counting frees them with the collector off; cyclic garbage made meanwhile waits for
-    the next collection."""
+    Every module call builds its AnsiballZ payload first: ansible-core parses each module_utils file it
+    ships into a syntax tree (module_common.recursive_finder), several hundred thousand objects for
+    iptables_ruleset. With the collector on, each burst of allocations starts collections that walk every
+    object of the worker process (the play, the inventory, the loaded plugins), which made the build about
+    twice as slow (benchmarks/ruleset_bench.py, "where the time goes"). The trees are cyclic garbage:
+    ansible-core's ModuleDepFinder gives each import node a `parent` (the node whose body lists it), so
+    reference counting cannot free them, and re-enabling the collector only deferred the work: one
+    collection of about 181,000 objects, 0.05 to 0.08 s, right after the call. gc.freeze() moves them (and
+    everything else alive) to the permanent generation instead, which no collection examines. They stay
+    until the worker process ends: ansible-core forks one per task and host, and builds a module once per
+    run (its AnsiballZ cache), so it is once per module and run, about 6 MB of the worker's memory
+    (the 33 MB the build allocates are mostly kept by Python's allocator even when collected)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was:
             gc.enable()
 
