@@ -1104,6 +1104,8 @@ value:
   sample: "70000"
 '''
 
+import gc
+
 from ansible_collections.rampart.firewall.plugins.module_utils.iptables_engine import (
     DEFAULT_PRESERVE,
     DEFAULT_PRESERVE_INTERFACES,
@@ -1156,6 +1158,11 @@ def argument_spec():
 
 
 def main():
+    # One short process per call. It parses the rulesets into hundreds of thousands of objects, none in a
+    # cycle (a Ruleset holds its tables, a table its chains, a chain its rules, nothing points back), and every
+    # pass of the cyclic collector walked them all: about 0.014 s of a 10,000-rule re-apply
+    # (benchmarks/ruleset_bench.py). What little cyclic garbage a run makes goes with the process.
+    gc.disable()
     module = DigestLoggingModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[('content', 'src', 'rulesets'), ('family', 'rulesets'), ('persist_path', 'rulesets'),

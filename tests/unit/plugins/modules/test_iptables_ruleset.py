@@ -9,6 +9,7 @@ exact payload handed to iptables-restore, `changed`, and what was persisted."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
@@ -241,10 +242,24 @@ def run(args, check_mode=False, diff=False):
         args['_ansible_check_mode'] = True
     if diff:
         args['_ansible_diff'] = True
-    with patch_module_args(args):
-        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
-            iptables_ruleset.main()
+    collector = gc.isenabled()
+    try:
+        with patch_module_args(args):
+            with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
+                iptables_ruleset.main()
+    finally:
+        if collector:   # main() turns the collector off for the module's process, not for the test session
+            gc.enable()
     return info.value.args[0]
+
+
+def test_the_module_runs_without_the_cyclic_collector(kernel, persisted, monkeypatch):
+    seen = []
+    monkeypatch.setattr(iptables_ruleset, 'run_ruleset', lambda module: seen.append(gc.isenabled()) or module.exit_json())
+    gc.enable()
+    run({'content': WEB, 'persist_path': persisted})
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 @pytest.fixture
