@@ -845,7 +845,7 @@ changed:
 before:
   description:
     - The touched tables as they were live, in canonical C(iptables-restore) format.
-    - Not returned when the live tables already were the desired ones (RV(live_changed) false): they are RV(after) then.
+    - Not returned when the live tables already were the desired ones (RV(live_changed) false), since they are RV(after) then.
   returned: state=present when RV(live_changed), and on failures after the live ruleset was read
   type: str
   sample: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
@@ -860,8 +860,8 @@ payload:
   description:
     - The exact text that was (or in check mode would be) fed to C(iptables-restore), the desired tables plus the
       kept neighbours' chains, their jumps and the neighbours' rules.
-    - Not returned when the live tables already were the desired ones (RV(live_changed) false): nothing is fed to
-      C(iptables-restore) then, and RV(after) holds the same text.
+    - Not returned when the live tables already were the desired ones (RV(live_changed) false), since nothing is fed to
+      C(iptables-restore) then and RV(after) holds the same text.
   returned: state=present when RV(live_changed)
   type: str
   sample: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:NETAVARK_FORWARD - [0:0]\n-A FORWARD -m comment
