@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""One family of a whole-ruleset apply (iptables_ruleset), built on the applier (iptables_apply).
+"""One family of a whole-ruleset apply (iptables_ruleset), built on the applier (iptables_applier).
 
 The transaction of one call, its steps in order and its point of no return are in iptables_transaction
 (Transaction.run: read, plan, check, arm, apply, confirm, write). RulesetApply is one family's part of
@@ -196,7 +196,7 @@ class RulesetApply:
     """One family of iptables_ruleset: its part of each step of the Transaction (iptables_transaction),
     under the same names - read(), plan(), check(), arm(), take_backup() and apply(), confirm(), write() -
     with what they find in self.state (a FamilyState). The live ruleset is read, tested, restored and
-    verified by a FamilyApplier (iptables_apply).
+    verified by a FamilyApplier (iptables_applier).
 
     The managed address sets of the family (ipsets values that are dictionaries) are a
     SetTransaction (ipset_transaction, self.setx) whose steps run inside these: read reads them
@@ -479,7 +479,7 @@ class RulesetApply:
 
     # ---- safety: lockout preflight and confirm-or-revert ---------------------------------
     def lockout(self, plan):
-        """The lockout preflight of the resulting ruleset (iptables_apply.lockout_check)."""
+        """The lockout preflight of the resulting ruleset (iptables_applier.lockout_check)."""
         if 'filter' not in plan.tables:
             return {'status': 'skipped', 'reason': 'the filter table is not managed by this ruleset'}
         # kept neighbour bans (preserve_sets) are live before and after: read as not matching the session
