@@ -53,6 +53,7 @@ arm() before it goes on: an unconfirmed apply is never kept.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -515,6 +516,9 @@ def spawn(body):  # pragma: no cover - exercised in molecule/safety
                 os.dup2(devnull, fd)
             os.closerange(3, max(os.sysconf('SC_OPEN_MAX'), 1024))
             os.chdir('/')
+            # the module's process runs without the cyclic collector (modules/iptables_ruleset.py main); the
+            # timer outlives it by up to the window's length
+            gc.enable()
             body()
         finally:
             os._exit(0)

@@ -652,7 +652,7 @@ class RulesetApply:
         """The live tables this family touches as they were read (canonical text), for a failure's RV(before);
         None before the plan."""
         plan = self.state.plan
-        return plan.before if plan is not None else self.result.get('before')
+        return plan.before if plan is not None else None
 
     def plan(self):
         """Step plan: the managed sets' changes (a type change of a set in use refused), the ruleset plan,

@@ -1161,7 +1161,8 @@ def main():
     # One short process per call. It parses the rulesets into hundreds of thousands of objects, none in a
     # cycle (a Ruleset holds its tables, a table its chains, a chain its rules, nothing points back), and every
     # pass of the cyclic collector walked them all: about 0.014 s of a 10,000-rule re-apply
-    # (benchmarks/ruleset_bench.py). What little cyclic garbage a run makes goes with the process.
+    # (benchmarks/ruleset_bench.py). What little cyclic garbage a run makes goes with the process (the revert
+    # timer it may fork turns the collector back on: iptables_rollback.spawn).
     gc.disable()
     module = DigestLoggingModule(
         argument_spec=argument_spec(),
